@@ -1,0 +1,147 @@
+#include "options.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+
+#include <limits>
+
+namespace switchboard {
+
+namespace {
+
+constexpr int kUsageError = 2;
+
+CommandLine usageError(const QString& message) {
+    CommandLine result;
+    result.exitCode = kUsageError;
+    result.error = QStringLiteral("switchboard: %1 (see switchboard --help)").arg(message);
+    return result;
+}
+
+// A whole number in [minimum, maximum], or an error naming the option.
+std::optional<qint64> positiveNumber(const QCommandLineParser& parser, const QString& name,
+                                     qint64 minimum, qint64 maximum, QString& error) {
+    bool ok = false;
+    const QString text = parser.value(name);
+    const qint64 value = text.toLongLong(&ok);
+    if (!ok || value < minimum || value > maximum) {
+        error = QStringLiteral("--%1 takes a whole number from %2 to %3, not '%4'")
+                    .arg(name)
+                    .arg(minimum)
+                    .arg(maximum)
+                    .arg(text);
+        return std::nullopt;
+    }
+    return value;
+}
+
+} // namespace
+
+CommandLine parseCommandLine(const QStringList& arguments) {
+    const BrokerConfig defaults;
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Switchboard: a Majordomo (7/MDP, 18/MDP) RPC broker on ZeroMQ.\n"
+        "Clients connect to the frontend, workers to the backend; each option that takes an "
+        "endpoint may be repeated (tcp://, ipc://, inproc://). The monitor window is not built "
+        "yet, so the broker always runs headless; --no-gui says so explicitly."));
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")},
+                                  QStringLiteral("Show this help and exit."));
+    const QCommandLineOption version({QStringLiteral("v"), QStringLiteral("version")},
+                                     QStringLiteral("Show the version and exit."));
+    const QCommandLineOption noGui(QStringLiteral("no-gui"),
+                                   QStringLiteral("Run the broker headless (no monitor window)."));
+    const QCommandLineOption frontend(QStringLiteral("frontend"),
+                                      QStringLiteral("Endpoint for clients (default %1).")
+                                          .arg(defaults.frontendEndpoints.join(QLatin1Char(' '))),
+                                      QStringLiteral("endpoint"));
+    const QCommandLineOption backend(QStringLiteral("backend"),
+                                     QStringLiteral("Endpoint for workers (default %1).")
+                                         .arg(defaults.backendEndpoints.join(QLatin1Char(' '))),
+                                     QStringLiteral("endpoint"));
+    const QCommandLineOption heartbeat(
+        QStringLiteral("heartbeat-ms"),
+        QStringLiteral("Heartbeat interval towards workers, in ms (default %1).")
+            .arg(defaults.heartbeatInterval.count()),
+        QStringLiteral("ms"), QString::number(defaults.heartbeatInterval.count()));
+    const QCommandLineOption liveness(
+        QStringLiteral("liveness"),
+        QStringLiteral("Heartbeats a worker may miss before it is purged (default %1).")
+            .arg(defaults.liveness),
+        QStringLiteral("count"), QString::number(defaults.liveness));
+    const QCommandLineOption maxQueue(
+        QStringLiteral("max-queue"),
+        QStringLiteral("Requests that may wait per service; more get QueueFull (default %1).")
+            .arg(defaults.maxQueuePerService),
+        QStringLiteral("count"), QString::number(defaults.maxQueuePerService));
+    const QCommandLineOption requestTimeout(
+        QStringLiteral("request-timeout-ms"),
+        QStringLiteral("How long a request may wait for a worker before it is answered with an "
+                       "Expired or ServiceUnavailable error, in ms (default %1).")
+            .arg(defaults.requestTimeout.count()),
+        QStringLiteral("ms"), QString::number(defaults.requestTimeout.count()));
+    const QCommandLineOption logLevel(
+        QStringLiteral("log-level"),
+        QStringLiteral("Least severe messages logged: debug, info, warning or error "
+                       "(default info)."),
+        QStringLiteral("level"), QStringLiteral("info"));
+    parser.addOptions({help, version, noGui, frontend, backend, heartbeat, liveness, maxQueue,
+                       requestTimeout, logLevel});
+
+    if (!parser.parse(arguments)) {
+        return usageError(parser.errorText());
+    }
+    if (parser.isSet(help)) {
+        CommandLine result;
+        result.output = parser.helpText();
+        return result;
+    }
+    if (parser.isSet(version)) {
+        CommandLine result;
+        result.output =
+            QStringLiteral("switchboard %1\n").arg(QCoreApplication::applicationVersion());
+        return result;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        return usageError(
+            QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    }
+
+    Options options;
+    options.noGui = parser.isSet(noGui);
+    if (parser.isSet(frontend)) {
+        options.broker.frontendEndpoints = parser.values(frontend);
+    }
+    if (parser.isSet(backend)) {
+        options.broker.backendEndpoints = parser.values(backend);
+    }
+    QString error;
+    constexpr qint64 kDay = 24LL * 3600 * 1000;
+    const auto heartbeatMs = positiveNumber(parser, heartbeat.names().first(), 1, kDay, error);
+    const auto livenessCount = positiveNumber(parser, liveness.names().first(), 1, 1000, error);
+    const auto queueBound =
+        positiveNumber(parser, maxQueue.names().first(), 1, std::numeric_limits<int>::max(), error);
+    const auto timeoutMs = positiveNumber(parser, requestTimeout.names().first(), 1, kDay, error);
+    if (!error.isEmpty()) {
+        return usageError(error);
+    }
+    options.broker.heartbeatInterval = std::chrono::milliseconds(*heartbeatMs);
+    options.broker.liveness = static_cast<int>(*livenessCount);
+    options.broker.maxQueuePerService = static_cast<std::size_t>(*queueBound);
+    options.broker.requestTimeout = std::chrono::milliseconds(*timeoutMs);
+
+    options.logLevel = parser.value(logLevel);
+    static const QStringList levels{QStringLiteral("debug"), QStringLiteral("info"),
+                                    QStringLiteral("warning"), QStringLiteral("error")};
+    if (!levels.contains(options.logLevel)) {
+        return usageError(
+            QStringLiteral("--log-level takes debug, info, warning or error, not '%1'")
+                .arg(options.logLevel));
+    }
+
+    CommandLine result;
+    result.options = std::move(options);
+    return result;
+}
+
+} // namespace switchboard

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <QStringList>
+
+#include <chrono>
+#include <cstddef>
+
+namespace switchboard {
+
+// Everything an operator can tune, with the defaults of the `switchboard` executable.
+struct BrokerConfig {
+    // Clients connect here (ROUTER). Several endpoints may be bound: tcp, ipc and inproc.
+    QStringList frontendEndpoints{QStringLiteral("tcp://127.0.0.1:5555")};
+    // Workers connect here (ROUTER).
+    QStringList backendEndpoints{QStringLiteral("tcp://127.0.0.1:5556")};
+    // How often the broker sends HEARTBEAT to each worker; RFC 7 suggests 2.5 s.
+    std::chrono::milliseconds heartbeatInterval{2500};
+    // A worker silent for heartbeatInterval * liveness is purged.
+    int liveness = 3;
+    // Requests waiting for a worker, per service; the next one is answered QueueFull.
+    std::size_t maxQueuePerService = 10000;
+    // How long a request may wait for a worker before it is answered Expired/ServiceUnavailable.
+    std::chrono::milliseconds requestTimeout{10000};
+    // At most this many messages are read from one socket before the event loop gets a turn.
+    int maxDrainBatch = 256;
+};
+
+} // namespace switchboard

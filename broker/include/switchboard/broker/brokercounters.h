@@ -1,0 +1,39 @@
+#pragma once
+
+#include <switchboard/protocol/error.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace switchboard {
+
+// Totals since the broker started. Cheap to copy; read them through Broker::counters().
+struct BrokerCounters {
+    std::uint64_t requestsReceived = 0;   // well-formed client requests
+    std::uint64_t requestsDispatched = 0; // sent to a worker (a re-dispatch counts again)
+    std::uint64_t repliesDelivered = 0;   // REPLY or FINAL sent to a client
+    std::uint64_t partialsDelivered = 0;  // 18/MDP PARTIAL sent to a client
+    std::uint64_t mmiRequests = 0;
+    std::uint64_t queueFull = 0;         // answered QueueFull
+    std::uint64_t expired = 0;           // answered Expired or ServiceUnavailable
+    std::uint64_t workerLost = 0;        // answered WorkerLost
+    std::uint64_t shutdownErrors = 0;    // answered BrokerShutdown
+    std::uint64_t clientUnreachable = 0; // answers dropped: the client was gone or not reading
+    std::uint64_t workersRegistered = 0;
+    std::uint64_t workersPurged = 0;       // silent for longer than the liveness allows
+    std::uint64_t workersDisconnected = 0; // sent DISCONNECT for a protocol violation
+    std::uint64_t malformedFromClients = 0;
+    std::uint64_t malformedFromWorkers = 0;
+    std::array<std::uint64_t, static_cast<std::size_t>(ProtocolErrorKind::Count)> malformedByKind{};
+
+    // Current state rather than totals.
+    std::size_t workers = 0;
+    std::size_t services = 0;
+    std::size_t queuedRequests = 0;
+    std::size_t requestsInFlight = 0;
+
+    std::uint64_t malformedTotal() const { return malformedFromClients + malformedFromWorkers; }
+};
+
+} // namespace switchboard

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <switchboard/protocol/frames.h>
+
+#include <QObject>
+#include <QSocketNotifier>
+
+#include <cstdint>
+#include <functional>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+namespace switchboard {
+
+// Puts one ZeroMQ socket on the Qt event loop of the thread that owns it.
+//
+// ZMQ_FD is edge-triggered: it signals "something changed", not "a message is waiting", and any
+// call on the socket (a send, reading ZMQ_EVENTS) may consume the edge. So we drain while
+// ZMQ_EVENTS says POLLIN, and after every send we re-check ZMQ_EVENTS through a queued call
+// rather than wait for an edge that may never come. One drain reads at most maxBatch messages and
+// then re-posts itself, so timers and other sockets get their turn under load. There is no Write
+// notifier: sends never block (ZMQ_DONTWAIT) and report a full or unroutable peer instead.
+class ZmqSocketNotifier : public QObject {
+    Q_OBJECT
+public:
+    // Called once per received multipart message. The handler may move frames out of the vector;
+    // whatever is left is discarded when it returns.
+    using Handler = std::function<void(Frames& frames)>;
+
+    ZmqSocketNotifier(zmq::socket_t socket, Handler handler, QObject* parent = nullptr);
+    ~ZmqSocketNotifier() override;
+
+    zmq::socket_t& socket() noexcept { return m_socket; }
+
+    enum class SendResult {
+        Sent,
+        WouldBlock, // the peer's queue is at its high-water mark (EAGAIN)
+        Unroutable, // ROUTER with ZMQ_ROUTER_MANDATORY: no peer has that identity (EHOSTUNREACH)
+    };
+
+    // Sends a whole multipart message without blocking, moving the frames out of `frames`.
+    // Unless it returns Sent, nothing was sent and every frame is left in place, so the caller
+    // can route the message elsewhere. Throws zmq::error_t on anything else (a closed socket, a
+    // context being terminated).
+    [[nodiscard]] SendResult send(Frames& frames);
+
+    void setMaxBatch(int maxBatch) noexcept { m_maxBatch = maxBatch > 0 ? maxBatch : 1; }
+    // Stops (or resumes) reading; sends still work.
+    void setReading(bool reading);
+    // Closes the socket after `linger`: frames already sent are still delivered for that long.
+    void close(std::chrono::milliseconds linger);
+
+    std::uint64_t messagesReceived() const noexcept { return m_received; }
+    std::uint64_t drains() const noexcept { return m_drains; }
+
+private Q_SLOTS:
+    void drain();
+
+private:
+    void scheduleDrain();
+    bool hasInput();
+
+    zmq::socket_t m_socket;
+    Handler m_handler;
+    QSocketNotifier* m_notifier = nullptr;
+    Frames m_frames; // reused for every message, so receiving allocates nothing in steady state
+    int m_maxBatch = 256;
+    bool m_reading = true;
+    bool m_drainScheduled = false;
+    std::uint64_t m_received = 0;
+    std::uint64_t m_drains = 0;
+};
+
+} // namespace switchboard

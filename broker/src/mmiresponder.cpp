@@ -1,0 +1,119 @@
+#include "mmiresponder.h"
+
+#include <switchboard/protocol/envelope.h>
+#include <switchboard/protocol/error.h>
+
+#include <msgpack.hpp>
+
+#include <map>
+#include <string>
+
+namespace switchboard {
+
+namespace {
+
+constexpr std::string_view kService = "mmi.service";
+constexpr std::string_view kServices = "mmi.services";
+constexpr std::string_view kWorkers = "mmi.workers";
+
+zmq::message_t frameOf(std::string_view text) {
+    return zmq::message_t(text.data(), text.size());
+}
+
+template <typename T>
+zmq::message_t packed(const T& value) {
+    msgpack::sbuffer buffer;
+    msgpack::pack(buffer, value);
+    return zmq::message_t(buffer.data(), buffer.size());
+}
+
+bool hasLiveWorkers(const ServiceRegistry& registry, std::string_view name) {
+    const Service* service = registry.find(name);
+    return service && service->workerCount() > 0;
+}
+
+} // namespace
+
+void MmiResponder::answer(std::string_view service, Frames& frames, std::size_t bodyBegin,
+                          Frames& out) const {
+    try {
+        (void)rpc::parseRequest(frames, bodyBegin);
+    } catch (const ProtocolError&) {
+        answerRaw(service, frames, bodyBegin, out);
+        return;
+    }
+    answerEnvelope(service, frames, bodyBegin, out);
+}
+
+void MmiResponder::answerEnvelope(std::string_view service, Frames& frames, std::size_t bodyBegin,
+                                  Frames& out) const {
+    const auto envelope = rpc::parseRequest(frames, bodyBegin);
+    const std::string requestId(frameView(frames[envelope.requestIdFrame]));
+    const auto malformed = [&](std::string message) {
+        rpc::appendErrorReply(
+            out, requestId,
+            {std::string(rpc::errortype::kMalformedRequest), std::move(message), {}});
+    };
+
+    msgpack::object_handle args;
+    try {
+        const auto& argsFrame = frames[envelope.argsFrame];
+        args = msgpack::unpack(static_cast<const char*>(argsFrame.data()), argsFrame.size());
+    } catch (const msgpack::unpack_error&) {
+        malformed(std::string(service) + ": arguments are not valid msgpack");
+        return;
+    }
+    const auto& array = args.get().via.array;
+
+    if (service == kService) {
+        if (array.size != 1 || array.ptr[0].type != msgpack::type::STR) {
+            malformed("mmi.service takes one argument: the service name");
+            return;
+        }
+        const auto& name = array.ptr[0].via.str;
+        const bool known = hasLiveWorkers(m_registry, std::string_view(name.ptr, name.size));
+        rpc::appendReply(out, frameOf(requestId), rpc::Status::Ok,
+                         packed(std::string(known ? "200" : "404")));
+    } else if (service == kServices) {
+        rpc::appendReply(out, frameOf(requestId), rpc::Status::Ok,
+                         packed(m_registry.namesWithWorkers()));
+    } else if (service == kWorkers) {
+        std::map<std::string, std::size_t> counts;
+        for (const auto& name : m_registry.namesWithWorkers()) {
+            counts.emplace(name, m_registry.find(name)->workerCount());
+        }
+        rpc::appendReply(out, frameOf(requestId), rpc::Status::Ok, packed(counts));
+    } else {
+        rpc::appendErrorReply(out, requestId,
+                              {std::string(rpc::errortype::kNotImplemented),
+                               "no such MMI service: " + std::string(service), "501"});
+    }
+}
+
+void MmiResponder::answerRaw(std::string_view service, Frames& frames, std::size_t bodyBegin,
+                             Frames& out) const {
+    // RFC 8: the reply is the request body with its last frame replaced by the status code.
+    const std::size_t last = frames.size() - 1;
+    for (std::size_t i = bodyBegin; i < last; ++i) {
+        out.push_back(std::move(frames[i]));
+    }
+    if (service == kService) {
+        const bool known = hasLiveWorkers(m_registry, frameView(frames[last]));
+        out.push_back(frameOf(known ? "200" : "404"));
+    } else if (service == kServices) {
+        out.push_back(frameOf("200"));
+        for (const auto& name : m_registry.namesWithWorkers()) {
+            out.push_back(frameOf(name));
+        }
+    } else if (service == kWorkers) {
+        out.push_back(frameOf("200"));
+        for (const auto& name : m_registry.namesWithWorkers()) {
+            out.push_back(frameOf(name));
+            out.push_back(frameOf(std::to_string(m_registry.find(name)->workerCount())));
+        }
+    } else {
+        out.push_back(frameOf("501"));
+    }
+}
+
+} // namespace switchboard

@@ -1,0 +1,110 @@
+#include <switchboard/broker/zmqsocketnotifier.h>
+
+#include <iterator>
+#include <utility>
+
+namespace switchboard {
+
+ZmqSocketNotifier::ZmqSocketNotifier(zmq::socket_t socket, Handler handler, QObject* parent)
+    : QObject(parent)
+    , m_socket(std::move(socket))
+    , m_handler(std::move(handler)) {
+    const auto fd = m_socket.get(zmq::sockopt::fd);
+    m_notifier = new QSocketNotifier(static_cast<qintptr>(fd), QSocketNotifier::Read, this);
+    connect(m_notifier, &QSocketNotifier::activated, this, &ZmqSocketNotifier::drain);
+    // Messages may have arrived (and their edge been spent) before the notifier existed.
+    scheduleDrain();
+}
+
+ZmqSocketNotifier::~ZmqSocketNotifier() = default;
+
+bool ZmqSocketNotifier::hasInput() {
+    return (m_socket.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+}
+
+void ZmqSocketNotifier::drain() {
+    m_drainScheduled = false;
+    if (!m_socket || !m_reading) {
+        return;
+    }
+    ++m_drains;
+    m_notifier->setEnabled(false);
+    for (int read = 0; hasInput(); ++read) {
+        if (read == m_maxBatch) {
+            // Leave the notifier off: the queued drain picks up where this one stopped.
+            scheduleDrain();
+            return;
+        }
+        m_frames.clear();
+        if (!zmq::recv_multipart(m_socket, std::back_inserter(m_frames),
+                                 zmq::recv_flags::dontwait)) {
+            break;
+        }
+        ++m_received;
+        m_handler(m_frames);
+        if (!m_socket || !m_reading) {
+            return; // the handler closed or paused us
+        }
+    }
+    m_notifier->setEnabled(true);
+}
+
+ZmqSocketNotifier::SendResult ZmqSocketNotifier::send(Frames& frames) {
+    const auto count = frames.size();
+    for (std::size_t i = 0; i < count; ++i) {
+        auto flags = zmq::send_flags::dontwait;
+        if (i + 1 < count) {
+            flags = flags | zmq::send_flags::sndmore;
+        }
+        if (i == 0) {
+            // Only the first frame can fail to route; once it is accepted the rest follow.
+            try {
+                if (!m_socket.send(frames[i], flags)) {
+                    scheduleDrain();
+                    return SendResult::WouldBlock;
+                }
+            } catch (const zmq::error_t& error) {
+                if (error.num() != EHOSTUNREACH) {
+                    throw;
+                }
+                scheduleDrain();
+                return SendResult::Unroutable;
+            }
+        } else {
+            (void)m_socket.send(frames[i], flags);
+        }
+    }
+    scheduleDrain();
+    return SendResult::Sent;
+}
+
+void ZmqSocketNotifier::scheduleDrain() {
+    if (m_drainScheduled || !m_reading) {
+        return;
+    }
+    m_drainScheduled = true;
+    QMetaObject::invokeMethod(this, &ZmqSocketNotifier::drain, Qt::QueuedConnection);
+}
+
+void ZmqSocketNotifier::setReading(bool reading) {
+    m_reading = reading;
+    if (m_notifier) {
+        m_notifier->setEnabled(reading);
+    }
+    if (reading) {
+        scheduleDrain();
+    }
+}
+
+void ZmqSocketNotifier::close(std::chrono::milliseconds linger) {
+    if (!m_socket) {
+        return;
+    }
+    delete m_notifier;
+    m_notifier = nullptr;
+    m_reading = false;
+    m_socket.set(zmq::sockopt::linger, static_cast<int>(linger.count()));
+    m_socket.close();
+}
+
+} // namespace switchboard

@@ -1,0 +1,14 @@
+# Warning and sanitizer flags shared by every target of the project (not by users of the libraries).
+add_library(switchboard_compiler_options INTERFACE)
+target_compile_options(switchboard_compiler_options INTERFACE
+    -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+    -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+if(SWITCHBOARD_WERROR)
+    target_compile_options(switchboard_compiler_options INTERFACE -Werror)
+endif()
+if(SWITCHBOARD_SANITIZE)
+    list(JOIN SWITCHBOARD_SANITIZE "," _sanitizers)
+    target_compile_options(switchboard_compiler_options INTERFACE
+        -fsanitize=${_sanitizers} -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    target_link_options(switchboard_compiler_options INTERFACE -fsanitize=${_sanitizers})
+endif()

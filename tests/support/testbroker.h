@@ -1,0 +1,44 @@
+#pragma once
+
+#include <switchboard/broker/brokerthread.h>
+
+#include <zmq.hpp>
+
+#include <memory>
+#include <string>
+
+namespace switchboard::test {
+
+// A broker on its own thread, bound to ephemeral loopback ports, so tests can block on their
+// peers without stalling it and never fight over ports.
+class TestBroker {
+public:
+    explicit TestBroker(BrokerConfig config = {},
+                        const QString& transport = QStringLiteral("tcp")) {
+        if (transport == QLatin1String("inproc")) {
+            static int instance = 0;
+            ++instance;
+            config.frontendEndpoints = {QStringLiteral("inproc://frontend-%1").arg(instance)};
+            config.backendEndpoints = {QStringLiteral("inproc://backend-%1").arg(instance)};
+        } else {
+            config.frontendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+            config.backendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+        }
+        m_thread = std::make_unique<BrokerThread>(config, m_context);
+        m_thread->start();
+    }
+
+    ~TestBroker() { m_thread->stop(); }
+
+    zmq::context_t& context() { return m_context; }
+    std::string frontend() const { return m_thread->frontendEndpoints().first().toStdString(); }
+    std::string backend() const { return m_thread->backendEndpoints().first().toStdString(); }
+    BrokerCounters counters() const { return m_thread->counters(); }
+    void stop() { m_thread->stop(); }
+
+private:
+    zmq::context_t m_context;
+    std::unique_ptr<BrokerThread> m_thread;
+};
+
+} // namespace switchboard::test
