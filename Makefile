@@ -1,0 +1,54 @@
+# The usual steps, for a fresh Debian 12 machine:
+#   make run    installs missing packages, builds, starts the broker
+#   make test   installs missing packages, builds, runs the whole test suite
+# Anything else goes through CMake presets (CMakePresets.json): dev and asan.
+
+PACKAGES := cmake ninja-build g++ pkgconf \
+            qt6-base-dev qt6-charts-dev qt6-httpserver-dev \
+            libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
+            python3-zmq python3-msgpack
+RUN_ARGS ?= --no-gui
+
+.PHONY: all deps configure build run test configure-asan build-asan test-asan bench format clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	echo "Installing missing packages: $$missing"; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	else echo "error: need root or sudo to install: $$missing (or install them yourself)" >&2; exit 1; fi; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
+
+configure: deps
+	cmake --preset dev
+
+build: configure
+	cmake --build --preset dev
+
+run: build
+	./build/dev/app/switchboard $(RUN_ARGS)
+
+test: build
+	ctest --preset dev
+
+configure-asan: deps
+	cmake --preset asan
+
+build-asan: configure-asan
+	cmake --build --preset asan
+
+test-asan: build-asan
+	ctest --preset asan
+
+bench: build
+	./build/dev/bench/bench_broker
+
+format:
+	git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build
