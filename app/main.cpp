@@ -15,7 +15,8 @@
 
 namespace {
 
-void applyLogLevel(const QString& level) {
+void applyLogLevel(const QString& level)
+{
     // Qt enables debug output of every non-qt category by default; an operator wants "info".
     QString rules = QStringLiteral("*.debug=false\n");
     if (level == QLatin1String("debug")) {
@@ -34,7 +35,8 @@ void applyLogLevel(const QString& level) {
 
 } // namespace
 
-int main(int argc, char* argv[]) {
+int main(int argc, char* argv[])
+{
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("switchboard"));
     QCoreApplication::setApplicationVersion(QStringLiteral(SWITCHBOARD_VERSION));

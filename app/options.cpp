@@ -11,7 +11,8 @@ namespace {
 
 constexpr int kUsageError = 2;
 
-CommandLine usageError(const QString& message) {
+CommandLine usageError(const QString& message)
+{
     CommandLine result;
     result.exitCode = kUsageError;
     result.error = QStringLiteral("switchboard: %1 (see switchboard --help)").arg(message);
@@ -20,7 +21,8 @@ CommandLine usageError(const QString& message) {
 
 // A whole number in [minimum, maximum], or an error naming the option.
 std::optional<qint64> positiveNumber(const QCommandLineParser& parser, const QString& name,
-                                     qint64 minimum, qint64 maximum, QString& error) {
+                                     qint64 minimum, qint64 maximum, QString& error)
+{
     bool ok = false;
     const QString text = parser.value(name);
     const qint64 value = text.toLongLong(&ok);
@@ -37,7 +39,8 @@ std::optional<qint64> positiveNumber(const QCommandLineParser& parser, const QSt
 
 } // namespace
 
-CommandLine parseCommandLine(const QStringList& arguments) {
+CommandLine parseCommandLine(const QStringList& arguments)
+{
     const BrokerConfig defaults;
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(

@@ -12,7 +12,8 @@ namespace {
 
 int g_pipe[2] = {-1, -1};
 
-void onSignal(int signal) {
+void onSignal(int signal)
+{
     const auto byte = static_cast<unsigned char>(signal);
     [[maybe_unused]] const auto written = ::write(g_pipe[0], &byte, 1);
 }
@@ -20,7 +21,8 @@ void onSignal(int signal) {
 } // namespace
 
 UnixSignalWatcher::UnixSignalWatcher(std::initializer_list<int> signalNumbers, QObject* parent)
-    : QObject(parent) {
+    : QObject(parent)
+{
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_pipe) != 0) {
         qFatal("socketpair failed: cannot watch Unix signals");
     }
@@ -36,13 +38,15 @@ UnixSignalWatcher::UnixSignalWatcher(std::initializer_list<int> signalNumbers, Q
     }
 }
 
-UnixSignalWatcher::~UnixSignalWatcher() {
+UnixSignalWatcher::~UnixSignalWatcher()
+{
     ::close(g_pipe[0]);
     ::close(g_pipe[1]);
     g_pipe[0] = g_pipe[1] = -1;
 }
 
-void UnixSignalWatcher::readPending() {
+void UnixSignalWatcher::readPending()
+{
     unsigned char byte = 0;
     if (::read(g_pipe[1], &byte, 1) == 1) {
         Q_EMIT received(byte);

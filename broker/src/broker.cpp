@@ -7,39 +7,48 @@ namespace switchboard {
 BindError::BindError(QString endpoint, QString reason)
     : Error(QStringLiteral("cannot bind %1: %2").arg(endpoint, reason).toStdString())
     , m_endpoint(std::move(endpoint))
-    , m_reason(std::move(reason)) {}
+    , m_reason(std::move(reason))
+{}
 
 Broker::Broker(BrokerConfig config, zmq::context_t& context, QObject* parent)
     : QObject(parent)
-    , m_router(std::make_unique<Router>(*this, std::move(config), context)) {}
+    , m_router(std::make_unique<Router>(*this, std::move(config), context))
+{}
 
 Broker::~Broker() = default;
 
-void Broker::start() {
+void Broker::start()
+{
     m_router->start();
 }
 
-QStringList Broker::frontendEndpoints() const {
+QStringList Broker::frontendEndpoints() const
+{
     return m_router->frontendEndpoints;
 }
 
-QStringList Broker::backendEndpoints() const {
+QStringList Broker::backendEndpoints() const
+{
     return m_router->backendEndpoints;
 }
 
-const BrokerConfig& Broker::config() const noexcept {
+const BrokerConfig& Broker::config() const noexcept
+{
     return m_router->config();
 }
 
-BrokerCounters Broker::counters() const {
+BrokerCounters Broker::counters() const
+{
     return m_router->counters();
 }
 
-bool Broker::isShutDown() const noexcept {
+bool Broker::isShutDown() const noexcept
+{
     return m_router->isShutDown();
 }
 
-void Broker::shutdown() {
+void Broker::shutdown()
+{
     if (m_router->isShutDown()) {
         return;
     }

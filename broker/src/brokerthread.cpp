@@ -6,13 +6,16 @@ namespace switchboard {
 
 BrokerThread::BrokerThread(BrokerConfig config, zmq::context_t& context)
     : m_config(std::move(config))
-    , m_context(context) {}
+    , m_context(context)
+{}
 
-BrokerThread::~BrokerThread() {
+BrokerThread::~BrokerThread()
+{
     stop();
 }
 
-void BrokerThread::start() {
+void BrokerThread::start()
+{
     if (m_thread) {
         return;
     }
@@ -47,7 +50,8 @@ void BrokerThread::start() {
     }
 }
 
-void BrokerThread::stop() {
+void BrokerThread::stop()
+{
     if (!m_thread) {
         return;
     }
@@ -64,15 +68,18 @@ void BrokerThread::stop() {
     m_thread.reset();
 }
 
-QStringList BrokerThread::frontendEndpoints() const {
+QStringList BrokerThread::frontendEndpoints() const
+{
     return m_frontends;
 }
 
-QStringList BrokerThread::backendEndpoints() const {
+QStringList BrokerThread::backendEndpoints() const
+{
     return m_backends;
 }
 
-BrokerCounters BrokerThread::counters() const {
+BrokerCounters BrokerThread::counters() const
+{
     BrokerCounters counters;
     if (m_broker) {
         QMetaObject::invokeMethod(

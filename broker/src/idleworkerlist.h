@@ -15,7 +15,8 @@ public:
     std::size_t size() const noexcept { return m_size; }
     WorkerSession* front() const noexcept { return m_head; }
 
-    void pushBack(WorkerSession& worker) noexcept {
+    void pushBack(WorkerSession& worker) noexcept
+    {
         if (worker.idleLinked) {
             return;
         }
@@ -31,7 +32,8 @@ public:
         ++m_size;
     }
 
-    void remove(WorkerSession& worker) noexcept {
+    void remove(WorkerSession& worker) noexcept
+    {
         if (!worker.idleLinked) {
             return;
         }
@@ -42,7 +44,8 @@ public:
         --m_size;
     }
 
-    WorkerSession* popFront() noexcept {
+    WorkerSession* popFront() noexcept
+    {
         WorkerSession* worker = m_head;
         if (worker) {
             remove(*worker);

@@ -16,18 +16,21 @@ constexpr std::string_view kService = "mmi.service";
 constexpr std::string_view kServices = "mmi.services";
 constexpr std::string_view kWorkers = "mmi.workers";
 
-zmq::message_t frameOf(std::string_view text) {
+zmq::message_t frameOf(std::string_view text)
+{
     return zmq::message_t(text.data(), text.size());
 }
 
 template <typename T>
-zmq::message_t packed(const T& value) {
+zmq::message_t packed(const T& value)
+{
     msgpack::sbuffer buffer;
     msgpack::pack(buffer, value);
     return zmq::message_t(buffer.data(), buffer.size());
 }
 
-bool hasLiveWorkers(const ServiceRegistry& registry, std::string_view name) {
+bool hasLiveWorkers(const ServiceRegistry& registry, std::string_view name)
+{
     const Service* service = registry.find(name);
     return service && service->workerCount() > 0;
 }
@@ -35,7 +38,8 @@ bool hasLiveWorkers(const ServiceRegistry& registry, std::string_view name) {
 } // namespace
 
 void MmiResponder::answer(std::string_view service, Frames& frames, std::size_t bodyBegin,
-                          Frames& out) const {
+                          Frames& out) const
+{
     try {
         (void)rpc::parseRequest(frames, bodyBegin);
     } catch (const ProtocolError&) {
@@ -46,7 +50,8 @@ void MmiResponder::answer(std::string_view service, Frames& frames, std::size_t 
 }
 
 void MmiResponder::answerEnvelope(std::string_view service, Frames& frames, std::size_t bodyBegin,
-                                  Frames& out) const {
+                                  Frames& out) const
+{
     const auto envelope = rpc::parseRequest(frames, bodyBegin);
     const std::string requestId(frameView(frames[envelope.requestIdFrame]));
     const auto malformed = [&](std::string message) {
@@ -91,7 +96,8 @@ void MmiResponder::answerEnvelope(std::string_view service, Frames& frames, std:
 }
 
 void MmiResponder::answerRaw(std::string_view service, Frames& frames, std::size_t bodyBegin,
-                             Frames& out) const {
+                             Frames& out) const
+{
     // RFC 8: the reply is the request body with its last frame replaced by the status code.
     const std::size_t last = frames.size() - 1;
     for (std::size_t i = bodyBegin; i < last; ++i) {

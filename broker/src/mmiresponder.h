@@ -15,7 +15,8 @@ namespace switchboard {
 class MmiResponder {
 public:
     explicit MmiResponder(const ServiceRegistry& registry)
-        : m_registry(registry) {}
+        : m_registry(registry)
+    {}
 
     static bool isMmi(std::string_view service) noexcept { return service.starts_with("mmi."); }
 

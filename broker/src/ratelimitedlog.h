@@ -11,11 +11,13 @@ namespace switchboard {
 class RateLimitedLog {
 public:
     explicit RateLimitedLog(int perSecond = 5)
-        : m_perSecond(perSecond) {}
+        : m_perSecond(perSecond)
+    {}
 
     // True if this occurrence may be logged; `suppressed` is then the number dropped since the
     // last one that was.
-    bool admit(std::uint64_t& suppressed) {
+    bool admit(std::uint64_t& suppressed)
+    {
         const auto now = std::chrono::steady_clock::now();
         if (now - m_windowStart >= std::chrono::seconds(1)) {
             m_windowStart = now;

@@ -14,13 +14,15 @@ using namespace std::chrono_literals;
 
 constexpr auto kShutdownLinger = 1000ms;
 
-mdp::ClientCommand finalCommand(mdp::Version version) noexcept {
+mdp::ClientCommand finalCommand(mdp::Version version) noexcept
+{
     return version == mdp::Version::V01 ? mdp::ClientCommand::Reply : mdp::ClientCommand::Final;
 }
 
 // The first body frame is the request id of every request (docs/PROTOCOL.md), so even clients
 // that do not use our envelope get errors they can correlate.
-std::string_view requestIdOf(const Frames& frames, std::size_t bodyBegin) noexcept {
+std::string_view requestIdOf(const Frames& frames, std::size_t bodyBegin) noexcept
+{
     if (bodyBegin >= frames.size()) {
         return {};
     }
@@ -30,7 +32,8 @@ std::string_view requestIdOf(const Frames& frames, std::size_t bodyBegin) noexce
 
 // Which MDP client version a message that failed to parse claims to speak, if any; only then
 // can the broker answer it.
-std::optional<mdp::Version> claimedClientVersion(const Frames& frames) noexcept {
+std::optional<mdp::Version> claimedClientVersion(const Frames& frames) noexcept
+{
     if (frames.size() > 2 && frames[1].size() == 0 &&
         frameView(frames[2]) == mdp::kClientHeaderV01) {
         return mdp::Version::V01;
@@ -41,7 +44,8 @@ std::optional<mdp::Version> claimedClientVersion(const Frames& frames) noexcept 
     return std::nullopt;
 }
 
-QString printable(std::string_view bytes) {
+QString printable(std::string_view bytes)
+{
     const bool text = std::all_of(bytes.begin(), bytes.end(), [](char c) {
         return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
     });
@@ -50,7 +54,8 @@ QString printable(std::string_view bytes) {
                       QByteArray(bytes.data(), static_cast<qsizetype>(bytes.size())).toHex());
 }
 
-QString bindFailureReason(const zmq::error_t& error) {
+QString bindFailureReason(const zmq::error_t& error)
+{
     switch (error.num()) {
     case EADDRINUSE:
         return QStringLiteral("address already in use");
@@ -72,7 +77,8 @@ QString bindFailureReason(const zmq::error_t& error) {
 Broker::Router::Router(Broker& owner, BrokerConfig config, zmq::context_t& context)
     : m_owner(owner)
     , m_config(std::move(config))
-    , m_context(context) {
+    , m_context(context)
+{
     m_heartbeatTimer.setInterval(m_config.heartbeatInterval);
     QObject::connect(&m_heartbeatTimer, &QTimer::timeout, &m_owner, [this] { onHeartbeatTick(); });
     // Queued requests are checked at a twentieth of their timeout (10..250 ms): fine enough for
@@ -87,7 +93,8 @@ Broker::Router::~Router() = default;
 
 std::unique_ptr<ZmqSocketNotifier> Broker::Router::bindRouter(const QStringList& endpoints,
                                                               QStringList& resolved,
-                                                              ZmqSocketNotifier::Handler handler) {
+                                                              ZmqSocketNotifier::Handler handler)
+{
     zmq::socket_t socket(m_context, zmq::socket_type::router);
     // Report unknown identities instead of dropping silently: a reply to a client that is gone
     // is counted, and a request to a worker that is gone goes to another worker.
@@ -106,7 +113,8 @@ std::unique_ptr<ZmqSocketNotifier> Broker::Router::bindRouter(const QStringList&
     return notifier;
 }
 
-void Broker::Router::start() {
+void Broker::Router::start()
+{
     QStringList frontends;
     QStringList backends;
     auto frontend = bindRouter(m_config.frontendEndpoints, frontends,
@@ -122,7 +130,8 @@ void Broker::Router::start() {
                      << "and workers on" << backends.join(QLatin1String(", "));
 }
 
-BrokerCounters Broker::Router::counters() const {
+BrokerCounters Broker::Router::counters() const
+{
     BrokerCounters counters = m_counters;
     counters.workers = m_workers.size();
     counters.services = m_services.size();
@@ -134,7 +143,8 @@ BrokerCounters Broker::Router::counters() const {
 // ---------------------------------------------------------------------------------------------
 // Clients
 
-void Broker::Router::onClientMessage(Frames& frames) {
+void Broker::Router::onClientMessage(Frames& frames)
+{
     if (m_shutDown) {
         return;
     }
@@ -156,7 +166,8 @@ void Broker::Router::onClientMessage(Frames& frames) {
 }
 
 void Broker::Router::acceptRequest(Service& service, Frames& frames,
-                                   const mdp::ClientMessage& message) {
+                                   const mdp::ClientMessage& message)
+{
     while (WorkerSession* worker = service.idleWorkers().popFront()) {
         if (dispatch(*worker, frames, message)) {
             if (worker->hasCapacity()) {
@@ -181,7 +192,8 @@ void Broker::Router::acceptRequest(Service& service, Frames& frames,
     }
 }
 
-void Broker::Router::answerMmi(Frames& frames, const mdp::ClientMessage& message) {
+void Broker::Router::answerMmi(Frames& frames, const mdp::ClientMessage& message)
+{
     ++m_counters.mmiRequests;
     const auto service = frameView(frames[message.serviceFrame]);
     m_out.clear();
@@ -192,7 +204,8 @@ void Broker::Router::answerMmi(Frames& frames, const mdp::ClientMessage& message
     deliverToClient();
 }
 
-void Broker::Router::onMalformedClientMessage(Frames& frames, const ProtocolError& error) {
+void Broker::Router::onMalformedClientMessage(Frames& frames, const ProtocolError& error)
+{
     const auto peer = frames.empty() ? std::string_view{} : frameView(frames[0]);
     countMalformed(error, false, peer);
     const auto version = claimedClientVersion(frames);
@@ -208,7 +221,8 @@ void Broker::Router::onMalformedClientMessage(Frames& frames, const ProtocolErro
 
 void Broker::Router::replyError(std::string_view clientIdentity, mdp::Version version,
                                 std::string_view service, std::string_view requestId,
-                                std::string_view type, std::string message, std::string detail) {
+                                std::string_view type, std::string message, std::string detail)
+{
     m_out.clear();
     m_out.emplace_back(clientIdentity.data(), clientIdentity.size());
     mdp::appendClientHeader(m_out, version, finalCommand(version));
@@ -218,7 +232,8 @@ void Broker::Router::replyError(std::string_view clientIdentity, mdp::Version ve
     deliverToClient();
 }
 
-void Broker::Router::deliverToClient() {
+void Broker::Router::deliverToClient()
+{
     if (m_frontend->send(m_out) != ZmqSocketNotifier::SendResult::Sent) {
         // The client disconnected, or stopped reading and let its queue fill up.
         ++m_counters.clientUnreachable;
@@ -228,7 +243,8 @@ void Broker::Router::deliverToClient() {
 // ---------------------------------------------------------------------------------------------
 // Workers
 
-void Broker::Router::onWorkerMessage(Frames& frames) {
+void Broker::Router::onWorkerMessage(Frames& frames)
+{
     if (m_shutDown || frames.empty()) {
         return;
     }
@@ -292,7 +308,8 @@ void Broker::Router::onWorkerMessage(Frames& frames) {
     sweepServices();
 }
 
-void Broker::Router::registerWorker(Frames& frames, const mdp::WorkerMessage& message) {
+void Broker::Router::registerWorker(Frames& frames, const mdp::WorkerMessage& message)
+{
     const auto identity = frameView(frames[0]);
     const auto serviceName = frameView(frames[message.serviceFrame]);
     if (MmiResponder::isMmi(serviceName)) {
@@ -315,7 +332,8 @@ void Broker::Router::registerWorker(Frames& frames, const mdp::WorkerMessage& me
 }
 
 void Broker::Router::onWorkerAnswer(WorkerSession& worker, Frames& frames,
-                                    const mdp::WorkerMessage& message) {
+                                    const mdp::WorkerMessage& message)
+{
     const auto client = frameView(frames[message.clientFrame]);
     auto& held = worker.inFlight();
     auto request = std::find_if(held.begin(), held.end(), [&](const InFlightRequest& r) {
@@ -356,7 +374,8 @@ void Broker::Router::onWorkerAnswer(WorkerSession& worker, Frames& frames,
     }
 }
 
-void Broker::Router::disconnectForViolation(WorkerSession& worker, std::string_view why) {
+void Broker::Router::disconnectForViolation(WorkerSession& worker, std::string_view why)
+{
     ++m_counters.workersDisconnected;
     std::uint64_t suppressed = 0;
     if (m_workerLog.admit(suppressed)) {
@@ -373,16 +392,19 @@ void Broker::Router::disconnectForViolation(WorkerSession& worker, std::string_v
                  "worker was disconnected for a protocol violation: " + std::string(why));
 }
 
-void Broker::Router::sendWorkerCommand(std::string_view identity, mdp::Version version,
-                                       mdp::WorkerCommand command) {
+ZmqSocketNotifier::SendResult Broker::Router::sendWorkerCommand(std::string_view identity,
+                                                                mdp::Version version,
+                                                                mdp::WorkerCommand command)
+{
     m_out.clear();
     m_out.emplace_back(identity.data(), identity.size());
     mdp::appendWorkerHeader(m_out, version, command);
-    (void)m_backend->send(m_out); // a worker that is gone or stuck needs no heartbeat
+    return m_backend->send(m_out);
 }
 
 void Broker::Router::removeWorker(WorkerSession& worker, std::string_view errorType,
-                                  const std::string& message) {
+                                  const std::string& message)
+{
     Service& service = worker.service();
     for (const auto& request : worker.inFlight()) {
         if (!request.streamRejected) {
@@ -403,7 +425,8 @@ void Broker::Router::removeWorker(WorkerSession& worker, std::string_view errorT
 // Dispatch
 
 bool Broker::Router::dispatch(WorkerSession& worker, Frames& frames,
-                              const mdp::ClientMessage& message) {
+                              const mdp::ClientMessage& message)
+{
     auto& held = worker.inFlight();
     held.push_back({std::string(frameView(frames[0])),
                     std::string(requestIdOf(frames, message.bodyBegin)), message.version,
@@ -432,7 +455,8 @@ bool Broker::Router::dispatch(WorkerSession& worker, Frames& frames,
     return true;
 }
 
-void Broker::Router::makeAvailable(WorkerSession& worker) {
+void Broker::Router::makeAvailable(WorkerSession& worker)
+{
     Service& service = worker.service();
     auto& queue = service.queue();
     while (worker.hasCapacity() && !queue.empty()) {
@@ -452,28 +476,33 @@ void Broker::Router::makeAvailable(WorkerSession& worker) {
 // ---------------------------------------------------------------------------------------------
 // Timers
 
-void Broker::Router::onHeartbeatTick() {
+void Broker::Router::onHeartbeatTick()
+{
     const auto now = Clock::now();
-    std::vector<WorkerSession*> silent;
+    std::vector<std::pair<WorkerSession*, const char*>> lost;
     for (auto& [identity, worker] : m_workers) {
         if (worker.expiry() <= now) {
-            silent.push_back(&worker);
-        } else {
-            sendWorkerCommand(identity, worker.version(), mdp::WorkerCommand::Heartbeat);
+            lost.emplace_back(&worker, "stopped heartbeating");
+        } else if (sendWorkerCommand(identity, worker.version(), mdp::WorkerCommand::Heartbeat) ==
+                   ZmqSocketNotifier::SendResult::Unroutable) {
+            // Its connection is gone (process died, socket closed): no need to wait out the
+            // liveness. A full queue (WouldBlock) is not a reason: liveness decides then.
+            lost.emplace_back(&worker, "lost its connection");
         }
     }
-    for (WorkerSession* worker : silent) {
+    for (auto [worker, why] : lost) {
         ++m_counters.workersPurged;
-        qCInfo(lcBroker) << "purging worker" << printable(worker->identity()) << "of service"
-                         << printable(worker->service().name()) << ": no heartbeat for"
-                         << (m_config.heartbeatInterval * m_config.liveness).count() << "ms";
+        qCInfo(lcBroker).nospace()
+            << "purging worker " << printable(worker->identity()) << " of service "
+            << printable(worker->service().name()) << ": it " << why;
         removeWorker(*worker, rpc::errortype::kWorkerLost,
-                     "worker stopped heartbeating and was purged");
+                     std::string("worker ") + why + " and was purged");
     }
     sweepServices();
 }
 
-void Broker::Router::expireQueued() {
+void Broker::Router::expireQueued()
+{
     const auto now = Clock::now();
     const auto timeoutMs = std::to_string(m_config.requestTimeout.count());
     m_services.forEach([&](Service& service) {
@@ -506,7 +535,8 @@ void Broker::Router::expireQueued() {
     sweepServices();
 }
 
-void Broker::Router::sweepServices() {
+void Broker::Router::sweepServices()
+{
     if (m_sweepNeeded) {
         m_sweepNeeded = false;
         m_services.forgetUnused();
@@ -514,7 +544,8 @@ void Broker::Router::sweepServices() {
 }
 
 void Broker::Router::countMalformed(const ProtocolError& error, bool fromWorker,
-                                    std::string_view peer) {
+                                    std::string_view peer)
+{
     ++(fromWorker ? m_counters.malformedFromWorkers : m_counters.malformedFromClients);
     ++m_counters.malformedByKind[static_cast<std::size_t>(error.kind())];
     std::uint64_t suppressed = 0;
@@ -532,7 +563,8 @@ void Broker::Router::countMalformed(const ProtocolError& error, bool fromWorker,
 // ---------------------------------------------------------------------------------------------
 // Shutdown
 
-void Broker::Router::shutdown() {
+void Broker::Router::shutdown()
+{
     if (m_shutDown || !m_frontend) {
         m_shutDown = true;
         return;

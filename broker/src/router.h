@@ -60,8 +60,8 @@ private:
     void registerWorker(Frames& frames, const mdp::WorkerMessage& message);
     void onWorkerAnswer(WorkerSession& worker, Frames& frames, const mdp::WorkerMessage& message);
     void disconnectForViolation(WorkerSession& worker, std::string_view why);
-    void sendWorkerCommand(std::string_view identity, mdp::Version version,
-                           mdp::WorkerCommand command);
+    ZmqSocketNotifier::SendResult sendWorkerCommand(std::string_view identity, mdp::Version version,
+                                                    mdp::WorkerCommand command);
     // Answers what the worker held with `errorType`, and forgets the worker.
     void removeWorker(WorkerSession& worker, std::string_view errorType,
                       const std::string& message);

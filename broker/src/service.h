@@ -23,7 +23,8 @@ struct QueuedRequest {
 class Service {
 public:
     explicit Service(std::string name)
-        : m_name(std::move(name)) {}
+        : m_name(std::move(name))
+    {}
 
     const std::string& name() const noexcept { return m_name; }
 

@@ -4,7 +4,8 @@
 
 namespace switchboard {
 
-std::vector<std::string> ServiceRegistry::namesWithWorkers() const {
+std::vector<std::string> ServiceRegistry::namesWithWorkers() const
+{
     std::vector<std::string> names;
     for (const auto& [name, service] : m_services) {
         if (service.workerCount() > 0) {

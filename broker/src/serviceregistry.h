@@ -13,7 +13,8 @@ namespace switchboard {
 // Transparent hashing so that lookups by the std::string_view of a frame do not allocate.
 struct StringHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept {
+    std::size_t operator()(std::string_view text) const noexcept
+    {
         return std::hash<std::string_view>{}(text);
     }
 };
@@ -25,16 +26,19 @@ using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_
 // so that a client asking for a million made-up names cannot grow the broker without bound.
 class ServiceRegistry {
 public:
-    Service* find(std::string_view name) noexcept {
+    Service* find(std::string_view name) noexcept
+    {
         auto it = m_services.find(name);
         return it == m_services.end() ? nullptr : &it->second;
     }
-    const Service* find(std::string_view name) const noexcept {
+    const Service* find(std::string_view name) const noexcept
+    {
         auto it = m_services.find(name);
         return it == m_services.end() ? nullptr : &it->second;
     }
 
-    Service& findOrCreate(std::string_view name) {
+    Service& findOrCreate(std::string_view name)
+    {
         auto it = m_services.find(name);
         if (it == m_services.end()) {
             it = m_services.try_emplace(std::string(name), std::string(name)).first;
@@ -43,14 +47,16 @@ public:
     }
 
     // Forgets every service that no worker and no request refers to.
-    void forgetUnused() {
+    void forgetUnused()
+    {
         std::erase_if(m_services, [](const auto& entry) { return entry.second.isUnused(); });
     }
 
     std::size_t size() const noexcept { return m_services.size(); }
 
     template <typename Fn>
-    void forEach(Fn&& fn) {
+    void forEach(Fn&& fn)
+    {
         for (auto& [name, service] : m_services) {
             fn(service);
         }

@@ -30,7 +30,8 @@ public:
     WorkerSession(std::string identity, mdp::Version version, Service& service)
         : m_identity(std::move(identity))
         , m_version(version)
-        , m_service(&service) {
+        , m_service(&service)
+    {
         m_inFlight.reserve(static_cast<std::size_t>(m_capacity));
     }
 

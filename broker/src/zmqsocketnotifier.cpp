@@ -8,7 +8,8 @@ namespace switchboard {
 ZmqSocketNotifier::ZmqSocketNotifier(zmq::socket_t socket, Handler handler, QObject* parent)
     : QObject(parent)
     , m_socket(std::move(socket))
-    , m_handler(std::move(handler)) {
+    , m_handler(std::move(handler))
+{
     const auto fd = m_socket.get(zmq::sockopt::fd);
     m_notifier = new QSocketNotifier(static_cast<qintptr>(fd), QSocketNotifier::Read, this);
     connect(m_notifier, &QSocketNotifier::activated, this, &ZmqSocketNotifier::drain);
@@ -18,11 +19,13 @@ ZmqSocketNotifier::ZmqSocketNotifier(zmq::socket_t socket, Handler handler, QObj
 
 ZmqSocketNotifier::~ZmqSocketNotifier() = default;
 
-bool ZmqSocketNotifier::hasInput() {
+bool ZmqSocketNotifier::hasInput()
+{
     return (m_socket.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
 }
 
-void ZmqSocketNotifier::drain() {
+void ZmqSocketNotifier::drain()
+{
     m_drainScheduled = false;
     if (!m_socket || !m_reading) {
         return;
@@ -49,7 +52,8 @@ void ZmqSocketNotifier::drain() {
     m_notifier->setEnabled(true);
 }
 
-ZmqSocketNotifier::SendResult ZmqSocketNotifier::send(Frames& frames) {
+ZmqSocketNotifier::SendResult ZmqSocketNotifier::send(Frames& frames)
+{
     const auto count = frames.size();
     for (std::size_t i = 0; i < count; ++i) {
         auto flags = zmq::send_flags::dontwait;
@@ -78,7 +82,8 @@ ZmqSocketNotifier::SendResult ZmqSocketNotifier::send(Frames& frames) {
     return SendResult::Sent;
 }
 
-void ZmqSocketNotifier::scheduleDrain() {
+void ZmqSocketNotifier::scheduleDrain()
+{
     if (m_drainScheduled || !m_reading) {
         return;
     }
@@ -86,7 +91,8 @@ void ZmqSocketNotifier::scheduleDrain() {
     QMetaObject::invokeMethod(this, &ZmqSocketNotifier::drain, Qt::QueuedConnection);
 }
 
-void ZmqSocketNotifier::setReading(bool reading) {
+void ZmqSocketNotifier::setReading(bool reading)
+{
     m_reading = reading;
     if (m_notifier) {
         m_notifier->setEnabled(reading);
@@ -96,7 +102,8 @@ void ZmqSocketNotifier::setReading(bool reading) {
     }
 }
 
-void ZmqSocketNotifier::close(std::chrono::milliseconds linger) {
+void ZmqSocketNotifier::close(std::chrono::milliseconds linger)
+{
     if (!m_socket) {
         return;
     }

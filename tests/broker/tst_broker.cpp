@@ -15,7 +15,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-BrokerConfig fastConfig() {
+BrokerConfig fastConfig()
+{
     BrokerConfig config;
     config.heartbeatInterval = 100ms;
     config.liveness = 3;
@@ -27,13 +28,15 @@ BrokerConfig fastConfig() {
 struct Worker {
     Worker(TestBroker& broker, int mdpVersion, const std::string& service)
         : peer(broker.context(), broker.backend())
-        , version(mdpVersion) {
+        , version(mdpVersion)
+    {
         peer.send(mdpVersion == 1 ? mdp01::ready(service) : mdp02::ready(service));
     }
 
     // The next REQUEST, skipping heartbeats: returns {client address, body}.
     std::optional<std::pair<std::string, Message>>
-    nextRequest(std::chrono::milliseconds timeout = 3000ms) {
+    nextRequest(std::chrono::milliseconds timeout = 3000ms)
+    {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         for (;;) {
             const auto left = std::max(std::chrono::steady_clock::duration::zero(),
@@ -52,12 +55,14 @@ struct Worker {
         }
     }
 
-    void reply(const std::string& client, const Message& body) {
+    void reply(const std::string& client, const Message& body)
+    {
         peer.send(version == 1 ? mdp01::reply(client, body) : mdp02::final(client, body));
     }
 
     // Waits for DISCONNECT, skipping heartbeats.
-    bool disconnected(std::chrono::milliseconds timeout = 3000ms) {
+    bool disconnected(std::chrono::milliseconds timeout = 3000ms)
+    {
         const std::string command = version == 1 ? "\x05" : "\x06";
         while (auto message = peer.receive(timeout)) {
             const std::size_t at = version == 1 ? 1 : 0;
@@ -75,9 +80,11 @@ struct Worker {
 struct Client {
     Client(TestBroker& broker, int mdpVersion)
         : peer(broker.context(), broker.frontend())
-        , version(mdpVersion) {}
+        , version(mdpVersion)
+    {}
 
-    void request(const std::string& service, const Message& body) {
+    void request(const std::string& service, const Message& body)
+    {
         peer.send(version == 1 ? mdp01::request(service, body) : mdp02::request(service, body));
     }
 
@@ -87,7 +94,8 @@ struct Client {
         std::string service;
         Message body;
     };
-    std::optional<Answer> receive(std::chrono::milliseconds timeout = 3000ms) {
+    std::optional<Answer> receive(std::chrono::milliseconds timeout = 3000ms)
+    {
         auto message = peer.receive(timeout);
         if (!message) {
             return std::nullopt;
@@ -112,7 +120,8 @@ struct Client {
     int version;
 };
 
-Message call(const std::string& id, const std::string& method, const std::string& args) {
+Message call(const std::string& id, const std::string& method, const std::string& args)
+{
     return {id, method, args};
 }
 
@@ -120,7 +129,8 @@ Message call(const std::string& id, const std::string& method, const std::string
     QTRY_COMPARE_WITH_TIMEOUT((broker).counters().workers, std::size_t(n), 5000)
 
 // Which of the workers receives the next REQUEST (-1 if none within the timeout).
-int nextServedBy(std::vector<std::unique_ptr<Worker>>& workers, std::string& client) {
+int nextServedBy(std::vector<std::unique_ptr<Worker>>& workers, std::string& client)
+{
     std::vector<zmq::pollitem_t> items;
     for (auto& worker : workers) {
         items.push_back({worker->peer.socket().handle(), 0, ZMQ_POLLIN, 0});
@@ -151,6 +161,7 @@ private Q_SLOTS:
     void requestWaitsForLateWorker();
     void silentWorkerIsPurged();
     void silentWorkerWithRequestAnswersWorkerLost();
+    void closedWorkerIsDroppedAtNextHeartbeat();
     void workerDisconnectMidRequestAnswersWorkerLost();
     void unknownServiceExpiresWithServiceUnavailable();
     void busyServiceExpires();
@@ -166,7 +177,8 @@ private Q_SLOTS:
     void gracefulShutdownAnswersEverything();
 };
 
-void TestBroker_::requestReply_data() {
+void TestBroker_::requestReply_data()
+{
     QTest::addColumn<int>("clientVersion");
     QTest::addColumn<int>("workerVersion");
     QTest::newRow("7/MDP client, 7/MDP worker") << 1 << 1;
@@ -175,7 +187,8 @@ void TestBroker_::requestReply_data() {
     QTest::newRow("18/MDP client, 18/MDP worker") << 2 << 2;
 }
 
-void TestBroker_::requestReply() {
+void TestBroker_::requestReply()
+{
     QFETCH(int, clientVersion);
     QFETCH(int, workerVersion);
     TestBroker broker(fastConfig());
@@ -197,7 +210,8 @@ void TestBroker_::requestReply() {
     QCOMPARE(answer->body, (Message{"id-1", kOk, pack(std::string("hello"))}));
 }
 
-void TestBroker_::lruFairnessAcrossFourWorkers() {
+void TestBroker_::lruFairnessAcrossFourWorkers()
+{
     auto config = fastConfig();
     config.heartbeatInterval = 5000ms; // idle test workers send no heartbeats
     TestBroker broker(config);
@@ -224,7 +238,8 @@ void TestBroker_::lruFairnessAcrossFourWorkers() {
     }
 }
 
-void TestBroker_::requestWaitsForLateWorker() {
+void TestBroker_::requestWaitsForLateWorker()
+{
     TestBroker broker(fastConfig());
     Client client(broker, 2);
     client.request("late", call("r1", "m", packArgs()));
@@ -238,7 +253,8 @@ void TestBroker_::requestWaitsForLateWorker() {
     QCOMPARE(answer->body[0], std::string("r1"));
 }
 
-void TestBroker_::silentWorkerIsPurged() {
+void TestBroker_::silentWorkerIsPurged()
+{
     TestBroker broker(fastConfig()); // 100 ms x 3
     Worker worker(broker, 2, "quiet");
     QTRY_WORKERS(broker, 1);
@@ -252,7 +268,8 @@ void TestBroker_::silentWorkerIsPurged() {
     QCOMPARE(unpack<std::string>(answer->body[2]), std::string("404"));
 }
 
-void TestBroker_::silentWorkerWithRequestAnswersWorkerLost() {
+void TestBroker_::silentWorkerWithRequestAnswersWorkerLost()
+{
     TestBroker broker(fastConfig());
     Worker worker(broker, 1, "hang");
     QTRY_WORKERS(broker, 1);
@@ -268,7 +285,27 @@ void TestBroker_::silentWorkerWithRequestAnswersWorkerLost() {
     QCOMPARE(unpackError(answer->body[2]).type, std::string("WorkerLost"));
 }
 
-void TestBroker_::workerDisconnectMidRequestAnswersWorkerLost() {
+void TestBroker_::closedWorkerIsDroppedAtNextHeartbeat()
+{
+    auto config = fastConfig();
+    config.liveness = 100; // 10 s: far longer than the test may wait
+    TestBroker broker(config);
+    Client client(broker, 2);
+    {
+        Worker worker(broker, 2, "crash");
+        QTRY_WORKERS(broker, 1);
+        client.request("crash", call("r-crash", "m", packArgs()));
+        QVERIFY(worker.nextRequest());
+    } // the worker's socket closes here, as when its process dies
+    const auto answer = client.receive(2000ms);
+    QVERIFY2(answer, "a dead worker's request waited for the liveness instead of the heartbeat");
+    QCOMPARE(answer->body[0], std::string("r-crash"));
+    QCOMPARE(unpackError(answer->body[2]).type, std::string("WorkerLost"));
+    QCOMPARE(broker.counters().workers, std::size_t(0));
+}
+
+void TestBroker_::workerDisconnectMidRequestAnswersWorkerLost()
+{
     TestBroker broker(fastConfig());
     Worker worker(broker, 2, "quit");
     QTRY_WORKERS(broker, 1);
@@ -283,7 +320,8 @@ void TestBroker_::workerDisconnectMidRequestAnswersWorkerLost() {
     QCOMPARE(broker.counters().workers, std::size_t(0));
 }
 
-void TestBroker_::unknownServiceExpiresWithServiceUnavailable() {
+void TestBroker_::unknownServiceExpiresWithServiceUnavailable()
+{
     auto config = fastConfig();
     config.requestTimeout = 200ms;
     TestBroker broker(config);
@@ -303,7 +341,8 @@ void TestBroker_::unknownServiceExpiresWithServiceUnavailable() {
     QTRY_COMPARE(broker.counters().services, std::size_t(0));
 }
 
-void TestBroker_::busyServiceExpires() {
+void TestBroker_::busyServiceExpires()
+{
     auto config = fastConfig();
     config.requestTimeout = 200ms;
     TestBroker broker(config);
@@ -331,7 +370,8 @@ void TestBroker_::busyServiceExpires() {
     QCOMPARE(first->body[1], kOk);
 }
 
-void TestBroker_::queueBoundAnswersQueueFull() {
+void TestBroker_::queueBoundAnswersQueueFull()
+{
     auto config = fastConfig();
     config.maxQueuePerService = 2;
     config.requestTimeout = 300ms;
@@ -353,7 +393,8 @@ void TestBroker_::queueBoundAnswersQueueFull() {
     QCOMPARE(broker.counters().queueFull, std::uint64_t(1));
 }
 
-void TestBroker_::mmiEnvelope() {
+void TestBroker_::mmiEnvelope()
+{
     TestBroker broker(fastConfig());
     Worker a(broker, 2, "alpha");
     Worker b1(broker, 1, "beta");
@@ -392,7 +433,8 @@ void TestBroker_::mmiEnvelope() {
     QCOMPARE(unpackError(answer->body[2]).type, std::string("NotImplemented"));
 }
 
-void TestBroker_::mmiRaw() {
+void TestBroker_::mmiRaw()
+{
     TestBroker broker(fastConfig());
     Worker a(broker, 2, "alpha");
     QTRY_WORKERS(broker, 1);
@@ -425,14 +467,16 @@ void TestBroker_::mmiRaw() {
     QCOMPARE(answer->body, (Message{"501"}));
 }
 
-void TestBroker_::mmiWorkerIsRefused() {
+void TestBroker_::mmiWorkerIsRefused()
+{
     TestBroker broker(fastConfig());
     Worker impostor(broker, 2, "mmi.service");
     QVERIFY(impostor.disconnected());
     QCOMPARE(broker.counters().workers, std::size_t(0));
 }
 
-void TestBroker_::streamingArrivesInOrder() {
+void TestBroker_::streamingArrivesInOrder()
+{
     TestBroker broker(fastConfig());
     Worker worker(broker, 2, "stream");
     QTRY_WORKERS(broker, 1);
@@ -456,7 +500,8 @@ void TestBroker_::streamingArrivesInOrder() {
     QCOMPARE(broker.counters().partialsDelivered, std::uint64_t(100));
 }
 
-void TestBroker_::streamingToV01ClientIsRejected() {
+void TestBroker_::streamingToV01ClientIsRejected()
+{
     TestBroker broker(fastConfig());
     Worker worker(broker, 2, "stream");
     QTRY_WORKERS(broker, 1);
@@ -485,7 +530,8 @@ void TestBroker_::streamingToV01ClientIsRejected() {
     QCOMPARE(next->body[1], kOk);
 }
 
-void TestBroker_::protocolViolationsGetDisconnect_data() {
+void TestBroker_::protocolViolationsGetDisconnect_data()
+{
     QTest::addColumn<int>("violation");
     QTest::newRow("READY twice") << 0;
     QTest::newRow("FINAL without a request") << 1;
@@ -493,7 +539,8 @@ void TestBroker_::protocolViolationsGetDisconnect_data() {
     QTest::newRow("switches to 7/MDP mid-session") << 3;
 }
 
-void TestBroker_::protocolViolationsGetDisconnect() {
+void TestBroker_::protocolViolationsGetDisconnect()
+{
     QFETCH(int, violation);
     TestBroker broker(fastConfig());
     RawPeer peer(broker.context(), broker.backend());
@@ -527,7 +574,8 @@ void TestBroker_::protocolViolationsGetDisconnect() {
     QVERIFY(broker.counters().workersDisconnected >= 1);
 }
 
-void TestBroker_::malformedMessagesAreCountedAndBrokerServes() {
+void TestBroker_::malformedMessagesAreCountedAndBrokerServes()
+{
     TestBroker broker(fastConfig());
     std::mt19937 random(20261122);
     const std::vector<Message> valid = {
@@ -597,7 +645,8 @@ void TestBroker_::malformedMessagesAreCountedAndBrokerServes() {
     QCOMPARE(answer->body, (Message{"ok", kOk, pack(7)}));
 }
 
-void TestBroker_::gracefulShutdownAnswersEverything() {
+void TestBroker_::gracefulShutdownAnswersEverything()
+{
     auto config = fastConfig();
     config.heartbeatInterval = 1000ms;
     TestBroker broker(config);

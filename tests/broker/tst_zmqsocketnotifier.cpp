@@ -22,15 +22,18 @@ namespace {
 class EchoWorkerThread {
 public:
     EchoWorkerThread(zmq::context_t& context, const std::string& endpoint)
-        : m_thread([this, &context, endpoint] { run(context, endpoint); }) {}
-    ~EchoWorkerThread() {
+        : m_thread([this, &context, endpoint] { run(context, endpoint); })
+    {}
+    ~EchoWorkerThread()
+    {
         m_stop = true;
         m_thread.join();
     }
     std::uint64_t served() const { return m_served; }
 
 private:
-    void run(zmq::context_t& context, const std::string& endpoint) {
+    void run(zmq::context_t& context, const std::string& endpoint)
+    {
         RawPeer peer(context, endpoint);
         peer.send(mdp02::ready("echo"));
         while (!m_stop) {
@@ -58,13 +61,15 @@ private Q_SLOTS:
     void echoUnderFloodKeepsTimersRunning();
 };
 
-void TestZmqSocketNotifier::manyRequestsInFlightNeverStall_data() {
+void TestZmqSocketNotifier::manyRequestsInFlightNeverStall_data()
+{
     QTest::addColumn<QString>("transport");
     QTest::newRow("tcp") << QStringLiteral("tcp");
     QTest::newRow("inproc") << QStringLiteral("inproc");
 }
 
-void TestZmqSocketNotifier::manyRequestsInFlightNeverStall() {
+void TestZmqSocketNotifier::manyRequestsInFlightNeverStall()
+{
     QFETCH(QString, transport);
     constexpr int kRequests = 200000;
     constexpr int kWindow = 128;
@@ -112,13 +117,15 @@ void TestZmqSocketNotifier::manyRequestsInFlightNeverStall() {
     QCOMPARE(served, std::uint64_t(kRequests));
 }
 
-void TestZmqSocketNotifier::echoUnderFloodKeepsTimersRunning_data() {
+void TestZmqSocketNotifier::echoUnderFloodKeepsTimersRunning_data()
+{
     QTest::addColumn<QString>("endpoint");
     QTest::newRow("inproc") << QStringLiteral("inproc://notifier-flood");
     QTest::newRow("tcp") << QStringLiteral("tcp://127.0.0.1:*");
 }
 
-void TestZmqSocketNotifier::echoUnderFloodKeepsTimersRunning() {
+void TestZmqSocketNotifier::echoUnderFloodKeepsTimersRunning()
+{
     QFETCH(QString, endpoint);
     constexpr int kMessages = 50000;
     constexpr int kBatch = 8;

@@ -22,12 +22,14 @@ using namespace std::chrono_literals;
 class RawPeer {
 public:
     RawPeer(zmq::context_t& context, const std::string& endpoint)
-        : m_socket(context, zmq::socket_type::dealer) {
+        : m_socket(context, zmq::socket_type::dealer)
+    {
         m_socket.set(zmq::sockopt::linger, 0);
         m_socket.connect(endpoint);
     }
 
-    void send(const Message& message) {
+    void send(const Message& message)
+    {
         for (std::size_t i = 0; i < message.size(); ++i) {
             const auto flags =
                 i + 1 < message.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
@@ -36,7 +38,8 @@ public:
     }
 
     // The next message, or nullopt if none arrives within `timeout`.
-    std::optional<Message> receive(std::chrono::milliseconds timeout = 3000ms) {
+    std::optional<Message> receive(std::chrono::milliseconds timeout = 3000ms)
+    {
         zmq::pollitem_t item{m_socket.handle(), 0, ZMQ_POLLIN, 0};
         if (zmq::poll(&item, 1, timeout) == 0) {
             return std::nullopt;
@@ -57,7 +60,8 @@ private:
 };
 
 template <typename... Args>
-std::string packArgs(const Args&... args) {
+std::string packArgs(const Args&... args)
+{
     msgpack::sbuffer buffer;
     msgpack::packer<msgpack::sbuffer> packer(buffer);
     packer.pack_array(sizeof...(Args));
@@ -66,14 +70,16 @@ std::string packArgs(const Args&... args) {
 }
 
 template <typename T>
-std::string pack(const T& value) {
+std::string pack(const T& value)
+{
     msgpack::sbuffer buffer;
     msgpack::pack(buffer, value);
     return std::string(buffer.data(), buffer.size());
 }
 
 template <typename T>
-T unpack(const std::string& bytes) {
+T unpack(const std::string& bytes)
+{
     auto handle = msgpack::unpack(bytes.data(), bytes.size());
     return handle.get().as<T>();
 }
@@ -84,7 +90,8 @@ struct ErrorReply {
     std::string message;
 };
 
-inline ErrorReply unpackError(const std::string& bytes) {
+inline ErrorReply unpackError(const std::string& bytes)
+{
     auto handle = msgpack::unpack(bytes.data(), bytes.size());
     ErrorReply error;
     const auto& map = handle.get().via.map;
@@ -104,51 +111,63 @@ inline const std::string kError(1, '\x01');
 
 // 7/MDP (RFC 7) and 18/MDP (RFC 18) messages, as a DEALER peer sends them.
 namespace mdp01 {
-inline Message request(const std::string& service, const Message& body) {
+inline Message request(const std::string& service, const Message& body)
+{
     Message m{"", "MDPC01", service};
     m.insert(m.end(), body.begin(), body.end());
     return m;
 }
-inline Message ready(const std::string& service) {
+inline Message ready(const std::string& service)
+{
     return {"", "MDPW01", "\x01", service};
 }
-inline Message reply(const std::string& client, const Message& body) {
+inline Message reply(const std::string& client, const Message& body)
+{
     Message m{"", "MDPW01", "\x03", client, ""};
     m.insert(m.end(), body.begin(), body.end());
     return m;
 }
-inline Message heartbeat() {
+inline Message heartbeat()
+{
     return {"", "MDPW01", "\x04"};
 }
-inline Message disconnect() {
+inline Message disconnect()
+{
     return {"", "MDPW01", "\x05"};
 }
 } // namespace mdp01
 
 namespace mdp02 {
-inline Message request(const std::string& service, const Message& body) {
+inline Message request(const std::string& service, const Message& body)
+{
     Message m{"MDPC02", "\x01", service};
     m.insert(m.end(), body.begin(), body.end());
     return m;
 }
-inline Message ready(const std::string& service) {
+inline Message ready(const std::string& service)
+{
     return {"MDPW02", "\x01", service};
 }
-inline Message answer(char command, const std::string& client, const Message& body) {
+inline Message answer(char command, const std::string& client, const Message& body)
+{
     Message m{"MDPW02", std::string(1, command), client, ""};
     m.insert(m.end(), body.begin(), body.end());
     return m;
 }
-inline Message partial(const std::string& client, const Message& body) {
+inline Message partial(const std::string& client, const Message& body)
+{
     return answer('\x03', client, body);
 }
-inline Message final(const std::string& client, const Message& body) {
+inline Message final(const std::string& client, const Message& body)
+{
     return answer('\x04', client, body);
 }
-inline Message heartbeat() {
+inline Message heartbeat()
+{
     return {"MDPW02", "\x05"};
 }
-inline Message disconnect() {
+inline Message disconnect()
+{
     return {"MDPW02", "\x06"};
 }
 } // namespace mdp02

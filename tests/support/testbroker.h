@@ -13,8 +13,8 @@ namespace switchboard::test {
 // peers without stalling it and never fight over ports.
 class TestBroker {
 public:
-    explicit TestBroker(BrokerConfig config = {},
-                        const QString& transport = QStringLiteral("tcp")) {
+    explicit TestBroker(BrokerConfig config = {}, const QString& transport = QStringLiteral("tcp"))
+    {
         if (transport == QLatin1String("inproc")) {
             static int instance = 0;
             ++instance;

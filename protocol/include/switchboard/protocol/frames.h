@@ -11,7 +11,8 @@ namespace switchboard {
 // broker can move frames from the socket it received them on to the socket it sends them on.
 using Frames = std::vector<zmq::message_t>;
 
-inline std::string_view frameView(const zmq::message_t& frame) noexcept {
+inline std::string_view frameView(const zmq::message_t& frame) noexcept
+{
     return frame.to_string_view();
 }
 
