@@ -1,0 +1,345 @@
+// The `switchboard` executable as a newcomer meets it: its options, its errors, the endpoints it
+// announces, and what a signal does to the requests it holds. The peers here are raw cppzmq
+// sockets that build MDP frames by hand, so the test checks the wire rather than our libraries.
+
+#include "switchboardprocess.h"
+
+#include <QRegularExpression>
+#include <QSet>
+#include <QTest>
+
+#include <msgpack.hpp>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <signal.h>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+using Frames = std::vector<zmq::message_t>;
+
+const QString kSwitchboard = QStringLiteral(SWITCHBOARD_EXECUTABLE);
+const QString kWildcard = QStringLiteral("tcp://127.0.0.1:*");
+
+struct Outcome {
+    bool finished = false;
+    int exitCode = -1;
+    QProcess::ExitStatus exitStatus = QProcess::CrashExit;
+    QString out;
+    QStringList errLines;
+};
+
+// Runs switchboard to completion; one that does not finish in time is killed and reported so.
+Outcome run(const QStringList& arguments, int timeoutMs = 10000)
+{
+    QProcess process;
+    process.start(kSwitchboard, arguments);
+    Outcome outcome;
+    outcome.finished = process.waitForStarted() && process.waitForFinished(timeoutMs);
+    if (!outcome.finished) {
+        process.kill();
+        process.waitForFinished();
+    }
+    outcome.exitCode = process.exitCode();
+    outcome.exitStatus = process.exitStatus();
+    outcome.out = QString::fromUtf8(process.readAllStandardOutput());
+    outcome.errLines =
+        QString::fromUtf8(process.readAllStandardError()).split('\n', Qt::SkipEmptyParts);
+    return outcome;
+}
+
+zmq::message_t frame(std::string_view text)
+{
+    return zmq::message_t(text.data(), text.size());
+}
+
+std::string text(const zmq::message_t& message)
+{
+    return message.to_string();
+}
+
+void send(zmq::socket_t& socket, std::vector<std::string_view> parts)
+{
+    Frames frames;
+    for (const auto part : parts)
+        frames.push_back(frame(part));
+    QVERIFY(zmq::send_multipart(socket, frames).has_value());
+}
+
+// Waits for one whole message, without sleeping: the poll returns as soon as it arrives.
+std::optional<Frames> receive(zmq::socket_t& socket, std::chrono::milliseconds timeout)
+{
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, timeout) == 0)
+        return std::nullopt;
+    Frames frames;
+    if (!zmq::recv_multipart(socket, std::back_inserter(frames)))
+        return std::nullopt;
+    return frames;
+}
+
+std::string packedEmptyArray()
+{
+    msgpack::sbuffer buffer;
+    msgpack::pack(buffer, std::vector<int>{});
+    return std::string(buffer.data(), buffer.size());
+}
+
+// The "type" of a msgpack error map {"type", "message", "detail"}.
+QString errorType(const zmq::message_t& payload)
+{
+    const auto handle = msgpack::unpack(static_cast<const char*>(payload.data()), payload.size());
+    const auto map = handle.get().as<std::map<std::string, msgpack::object>>();
+    const auto type = map.find("type");
+    return type == map.end() ? QString() : QString::fromStdString(type->second.as<std::string>());
+}
+
+QString describe(const Outcome& outcome)
+{
+    return QStringLiteral("finished=%1 exit=%2 stdout=[%3] stderr=[%4]")
+        .arg(outcome.finished)
+        .arg(outcome.exitCode)
+        .arg(outcome.out, outcome.errLines.join(QLatin1String(" | ")));
+}
+
+} // namespace
+
+class TstCli : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void help();
+    void version();
+    void badArguments_data();
+    void badArguments();
+    void endpointInUse_data();
+    void endpointInUse();
+    void wildcardEndpointsAreResolved();
+    void signalShutsDownGracefully_data();
+    void signalShutsDownGracefully();
+};
+
+void TstCli::help()
+{
+    const Outcome outcome = run({QStringLiteral("--help")});
+    QVERIFY2(outcome.finished && outcome.exitCode == 0, qPrintable(describe(outcome)));
+    for (const char* option :
+         {"--no-gui", "--frontend", "--backend", "--heartbeat-ms", "--liveness", "--max-queue",
+          "--request-timeout-ms", "--log-level", "--help", "--version"}) {
+        QVERIFY2(outcome.out.contains(QLatin1String(option)),
+                 qPrintable(QStringLiteral("--help does not mention %1").arg(option)));
+    }
+}
+
+void TstCli::version()
+{
+    const Outcome outcome = run({QStringLiteral("--version")});
+    QVERIFY2(outcome.finished && outcome.exitCode == 0, qPrintable(describe(outcome)));
+    QVERIFY2(outcome.out.contains(QLatin1String(SWITCHBOARD_VERSION)), qPrintable(outcome.out));
+}
+
+void TstCli::badArguments_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    // What the one error line must name, so that the user knows what to fix.
+    QTest::addColumn<QString>("mentions");
+
+    const QStringList wildcards{"--frontend", kWildcard, "--backend", kWildcard};
+    QTest::newRow("unknown option")
+        << (QStringList{"--no-gui", "--frobnicate"} + wildcards) << "frobnicate";
+    QTest::newRow("liveness 0") << (QStringList{"--no-gui", "--liveness", "0"} + wildcards)
+                                << "liveness";
+    QTest::newRow("heartbeat not a number")
+        << (QStringList{"--no-gui", "--heartbeat-ms", "abc"} + wildcards) << "heartbeat";
+    QTest::newRow("unknown log level")
+        << (QStringList{"--no-gui", "--log-level", "loud"} + wildcards) << "log-level";
+    QTest::newRow("missing value")
+        << (QStringList{"--no-gui"} + wildcards + QStringList{"--liveness"}) << "liveness";
+    QTest::newRow("positional argument")
+        << (QStringList{"--no-gui", "extra"} + wildcards) << "extra";
+    QTest::newRow("malformed endpoint")
+        << QStringList{"--no-gui", "--frontend", "tcp://nonsense", "--backend", kWildcard}
+        << "tcp://nonsense";
+}
+
+void TstCli::badArguments()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, mentions);
+
+    const Outcome outcome = run(arguments);
+    QVERIFY2(outcome.finished, qPrintable(describe(outcome)));
+    QCOMPARE(outcome.exitStatus, QProcess::NormalExit);
+    QCOMPARE(outcome.exitCode, 2);
+    QCOMPARE(outcome.errLines.size(), 1);
+    QVERIFY2(outcome.errLines.first().startsWith(QLatin1String("switchboard: ")),
+             qPrintable(outcome.errLines.first()));
+    QVERIFY2(outcome.errLines.first().contains(mentions), qPrintable(outcome.errLines.first()));
+}
+
+void TstCli::endpointInUse_data()
+{
+    QTest::addColumn<QString>("option");
+    QTest::newRow("frontend") << "--frontend";
+    QTest::newRow("backend") << "--backend";
+}
+
+void TstCli::endpointInUse()
+{
+    QFETCH(QString, option);
+
+    zmq::context_t context;
+    zmq::socket_t squatter(context, zmq::socket_type::router);
+    squatter.set(zmq::sockopt::linger, 0);
+    squatter.bind("tcp://127.0.0.1:*");
+    const QString taken =
+        QString::fromStdString(squatter.get(zmq::sockopt::last_endpoint)); // tcp://127.0.0.1:N
+
+    QStringList arguments{"--no-gui", "--frontend", kWildcard, "--backend", kWildcard};
+    arguments << option << taken; // several endpoints per side are allowed; this one is taken
+    const Outcome outcome = run(arguments);
+    QVERIFY2(outcome.finished, qPrintable(describe(outcome)));
+    QCOMPARE(outcome.exitCode, 2);
+    QCOMPARE(outcome.errLines.size(), 1);
+    QVERIFY2(outcome.errLines.first().startsWith(QLatin1String("switchboard: ")),
+             qPrintable(outcome.errLines.first()));
+    QVERIFY2(outcome.errLines.first().contains(taken), qPrintable(outcome.errLines.first()));
+}
+
+void TstCli::wildcardEndpointsAreResolved()
+{
+    SwitchboardProcess switchboard(kSwitchboard);
+    switchboard.start(
+        {"--no-gui", "--frontend", kWildcard, "--frontend", kWildcard, "--backend", kWildcard});
+    QVERIFY2(switchboard.waitReady(), qPrintable(switchboard.stderrText()));
+    QCOMPARE(switchboard.frontends().size(), 2);
+    QCOMPARE(switchboard.backends().size(), 1);
+
+    const QRegularExpression resolved(QStringLiteral("^tcp://127\\.0\\.0\\.1:([1-9][0-9]*)$"));
+    const QStringList all = switchboard.frontends() + switchboard.backends();
+    for (const QString& endpoint : all)
+        QVERIFY2(resolved.match(endpoint).hasMatch(), qPrintable(endpoint));
+    QCOMPARE(QSet<QString>(all.begin(), all.end()).size(), all.size());
+
+    // Each announced frontend really is the broker: it answers mmi.services (none yet).
+    zmq::context_t context;
+    for (const QString& endpoint : switchboard.frontends()) {
+        zmq::socket_t client(context, zmq::socket_type::dealer);
+        client.set(zmq::sockopt::linger, 0);
+        client.connect(endpoint.toStdString());
+        send(client, {"MDPC02", "\x01", "mmi.services", "id-1", "list", packedEmptyArray()});
+        const auto reply = receive(client, 5s);
+        QVERIFY2(reply, qPrintable(endpoint));
+        QCOMPARE(reply->size(), 6u);
+        QCOMPARE(text((*reply)[0]), std::string("MDPC02"));
+        QCOMPARE(text((*reply)[1]), std::string("\x03"));
+        QCOMPARE(text((*reply)[3]), std::string("id-1"));
+        QCOMPARE(text((*reply)[4]), std::string(1, '\0'));
+    }
+
+    switchboard.process().terminate();
+    QVERIFY(switchboard.process().waitForFinished(5000));
+    QCOMPARE(switchboard.process().exitStatus(), QProcess::NormalExit);
+    QCOMPARE(switchboard.process().exitCode(), 0);
+}
+
+void TstCli::signalShutsDownGracefully_data()
+{
+    QTest::addColumn<int>("signalNumber");
+    QTest::newRow("SIGTERM") << int(SIGTERM);
+    QTest::newRow("SIGINT") << int(SIGINT);
+}
+
+void TstCli::signalShutsDownGracefully()
+{
+    QFETCH(int, signalNumber);
+
+    // Long heartbeats, so that a worker that never heartbeats is not purged during the test.
+    SwitchboardProcess switchboard(kSwitchboard);
+    switchboard.start(
+        {"--no-gui", "--frontend", kWildcard, "--backend", kWildcard, "--heartbeat-ms", "10000"});
+    QVERIFY2(switchboard.waitReady(), qPrintable(switchboard.stderrText()));
+    const std::string frontend = switchboard.frontends().value(0).toStdString();
+    const std::string backend = switchboard.backends().value(0).toStdString();
+
+    zmq::context_t context;
+    const auto socket = [&](zmq::socket_type type, const std::string& endpoint) {
+        zmq::socket_t s(context, type);
+        s.set(zmq::sockopt::linger, 0);
+        s.connect(endpoint);
+        return s;
+    };
+    zmq::socket_t worker = socket(zmq::socket_type::dealer, backend);
+    zmq::socket_t streaming = socket(zmq::socket_type::dealer, frontend); // 18/MDP
+    zmq::socket_t classic = socket(zmq::socket_type::dealer, frontend);   // 7/MDP
+    const std::string args = packedEmptyArray();
+
+    // The worker takes the first request and sits on it: that request is in flight.
+    send(worker, {"MDPW02", "\x01", "slow"});
+    send(streaming, {"MDPC02", "\x01", "slow", "in-flight", "wait", args});
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    std::optional<Frames> request;
+    while (!request && std::chrono::steady_clock::now() < deadline) {
+        auto message = receive(worker, 1s);
+        if (message && message->size() >= 2 && text((*message)[1]) == "\x02")
+            request = std::move(message);
+    }
+    QVERIFY2(request, "the worker never received the request");
+
+    // The second request has no free worker, so it waits in the queue. The broker reads one
+    // connection in order, so the MMI answer on the same socket proves it has been queued.
+    send(classic, {"", "MDPC01", "slow", "queued", "wait", args});
+    send(classic, {"", "MDPC01", "mmi.services", "sync", "list", args});
+    const auto sync = receive(classic, 5s);
+    QVERIFY(sync);
+    QCOMPARE(sync->size(), 6u);
+    QCOMPARE(text((*sync)[3]), std::string("sync"));
+
+    QCOMPARE(::kill(static_cast<pid_t>(switchboard.process().processId()), signalNumber), 0);
+
+    // 18/MDP FINAL [MDPC02, 0x03, service, request id, 0x01, error]
+    const auto inFlight = receive(streaming, 5s);
+    QVERIFY2(inFlight, "no answer to the in-flight request");
+    QCOMPARE(inFlight->size(), 6u);
+    QCOMPARE(text((*inFlight)[0]), std::string("MDPC02"));
+    QCOMPARE(text((*inFlight)[1]), std::string("\x03"));
+    QCOMPARE(text((*inFlight)[3]), std::string("in-flight"));
+    QCOMPARE(text((*inFlight)[4]), std::string("\x01"));
+    QCOMPARE(errorType((*inFlight)[5]), QStringLiteral("BrokerShutdown"));
+
+    // 7/MDP REPLY [empty, MDPC01, service, request id, 0x01, error]
+    const auto queued = receive(classic, 5s);
+    QVERIFY2(queued, "no answer to the queued request");
+    QCOMPARE(queued->size(), 6u);
+    QCOMPARE(text((*queued)[1]), std::string("MDPC01"));
+    QCOMPARE(text((*queued)[3]), std::string("queued"));
+    QCOMPARE(text((*queued)[4]), std::string("\x01"));
+    QCOMPARE(errorType((*queued)[5]), QStringLiteral("BrokerShutdown"));
+
+    // The worker is told to go, after any heartbeats still on the way.
+    bool disconnected = false;
+    const auto disconnectDeadline = std::chrono::steady_clock::now() + 5s;
+    while (!disconnected && std::chrono::steady_clock::now() < disconnectDeadline) {
+        const auto message = receive(worker, 1s);
+        disconnected = message && message->size() == 2 && text((*message)[0]) == "MDPW02" &&
+                       text((*message)[1]) == "\x06";
+    }
+    QVERIFY2(disconnected, "the worker never received DISCONNECT");
+
+    QVERIFY2(switchboard.process().waitForFinished(5000), "still running 5 s after the signal");
+    QCOMPARE(switchboard.process().exitStatus(), QProcess::NormalExit);
+    QCOMPARE(switchboard.process().exitCode(), 0);
+}
+
+QTEST_GUILESS_MAIN(TstCli)
+#include "tst_cli.moc"
