@@ -60,7 +60,8 @@ struct ClientMessage {
 // 18/MDP ["MDPC02", 0x01, service, body...]. Throws ProtocolError.
 ClientMessage parseClientRequest(const Frames& frames, std::size_t first);
 
-// What a broker sends a client: 7/MDP REPLY, or 18/MDP PARTIAL/FINAL. Throws ProtocolError.
+// What a broker sends a client: 7/MDP REPLY, or 18/MDP PARTIAL/FINAL. The service frame is
+// returned as sent, unchecked (see docs/PROTOCOL.md on MalformedRequest). Throws ProtocolError.
 ClientMessage parseClientReply(const Frames& frames, std::size_t first);
 
 // A worker-protocol message in either direction, located inside its frames. Fields that the
@@ -70,7 +71,7 @@ struct WorkerMessage {
     WorkerCommand command;
     std::size_t serviceFrame = 0; // READY
     std::size_t clientFrame = 0;  // REQUEST, REPLY, PARTIAL, FINAL
-    std::size_t bodyBegin = 0;    // REQUEST, REPLY, PARTIAL, FINAL (may equal frames.size())
+    std::size_t bodyBegin = 0;    // REQUEST, REPLY, PARTIAL, FINAL (at least one body frame)
 };
 
 // Any worker-protocol command of either version, with its exact shape checked (READY has exactly
