@@ -80,14 +80,15 @@ void MmiResponder::answerEnvelope(std::string_view service, Frames& frames, std:
         rpc::appendReply(out, frameOf(requestId), rpc::Status::Ok,
                          packed(std::string(known ? "200" : "404")));
     } else if (service == kServices) {
-        rpc::appendReply(out, frameOf(requestId), rpc::Status::Ok,
-                         packed(m_registry.namesWithWorkers()));
-    } else if (service == kWorkers) {
-        std::map<std::string, std::size_t> counts;
-        for (const auto& name : m_registry.namesWithWorkers()) {
-            counts.emplace(name, m_registry.find(name)->workerCount());
+        std::vector<std::string> names;
+        for (auto& [name, count] : m_registry.workerCounts()) {
+            names.push_back(std::move(name));
         }
-        rpc::appendReply(out, frameOf(requestId), rpc::Status::Ok, packed(counts));
+        rpc::appendReply(out, frameOf(requestId), rpc::Status::Ok, packed(names));
+    } else if (service == kWorkers) {
+        const auto counts = m_registry.workerCounts();
+        rpc::appendReply(out, frameOf(requestId), rpc::Status::Ok,
+                         packed(std::map<std::string, std::size_t>(counts.begin(), counts.end())));
     } else {
         rpc::appendErrorReply(out, requestId,
                               {std::string(rpc::errortype::kNotImplemented),
@@ -108,14 +109,14 @@ void MmiResponder::answerRaw(std::string_view service, Frames& frames, std::size
         out.push_back(frameOf(known ? "200" : "404"));
     } else if (service == kServices) {
         out.push_back(frameOf("200"));
-        for (const auto& name : m_registry.namesWithWorkers()) {
+        for (const auto& [name, count] : m_registry.workerCounts()) {
             out.push_back(frameOf(name));
         }
     } else if (service == kWorkers) {
         out.push_back(frameOf("200"));
-        for (const auto& name : m_registry.namesWithWorkers()) {
+        for (const auto& [name, count] : m_registry.workerCounts()) {
             out.push_back(frameOf(name));
-            out.push_back(frameOf(std::to_string(m_registry.find(name)->workerCount())));
+            out.push_back(frameOf(std::to_string(count)));
         }
     } else {
         out.push_back(frameOf("501"));

@@ -4,16 +4,16 @@
 
 namespace switchboard {
 
-std::vector<std::string> ServiceRegistry::namesWithWorkers() const
+std::vector<std::pair<std::string, std::size_t>> ServiceRegistry::workerCounts() const
 {
-    std::vector<std::string> names;
+    std::vector<std::pair<std::string, std::size_t>> counts;
     for (const auto& [name, service] : m_services) {
         if (service.workerCount() > 0) {
-            names.push_back(name);
+            counts.emplace_back(name, service.workerCount());
         }
     }
-    std::sort(names.begin(), names.end());
-    return names;
+    std::sort(counts.begin(), counts.end());
+    return counts;
 }
 
 } // namespace switchboard

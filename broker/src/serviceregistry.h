@@ -62,8 +62,8 @@ public:
         }
     }
 
-    // Names of services with at least one live worker, sorted.
-    std::vector<std::string> namesWithWorkers() const;
+    // Services with at least one live worker and how many, sorted by name.
+    std::vector<std::pair<std::string, std::size_t>> workerCounts() const;
 
 private:
     StringMap<Service> m_services;
