@@ -92,11 +92,25 @@ CommandLine parseCommandLine(const QStringList& arguments)
                        requestTimeout, logLevel});
 
     if (!parser.parse(arguments)) {
-        return usageError(parser.errorText());
+        QString text = parser.errorText();
+        if (text.endsWith(QLatin1Char('.'))) {
+            text.chop(1);
+        }
+        return usageError(text);
     }
     if (parser.isSet(help)) {
         CommandLine result;
-        result.output = parser.helpText();
+        result.output =
+            parser.helpText() +
+            QStringLiteral("\nExamples:\n"
+                           "  switchboard --no-gui\n"
+                           "      Serve clients on tcp://127.0.0.1:5555, workers on :5556.\n"
+                           "  switchboard --no-gui --frontend tcp://0.0.0.0:5555 "
+                           "--frontend ipc:///run/switchboard.sock\n"
+                           "      Also serve other machines, and local clients over a Unix "
+                           "socket.\n"
+                           "\nExit codes: 0 after a clean shutdown (SIGINT, SIGTERM), 2 for a "
+                           "usage error or an endpoint that cannot be bound.\n");
         return result;
     }
     if (parser.isSet(version)) {
