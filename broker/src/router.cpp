@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <string>
 
 namespace switchboard {
@@ -185,7 +186,13 @@ void Broker::Router::acceptRequest(Service& service, Frames& frames,
                        std::to_string(service.queue().size()) + " requests waiting (--max-queue)");
         return;
     }
-    service.queue().push_back({std::move(frames), message, Clock::now() + m_config.requestTimeout});
+    // Move the frames, not the vector: the vector is the notifier's receive buffer, and taking
+    // it would make the next receives grow a new one.
+    Frames waiting;
+    waiting.reserve(frames.size());
+    std::move(frames.begin(), frames.end(), std::back_inserter(waiting));
+    service.queue().push_back(
+        {std::move(waiting), message, Clock::now() + m_config.requestTimeout});
     pushQueued();
     if (!m_expiryTimer.isActive()) {
         m_expiryTimer.start();

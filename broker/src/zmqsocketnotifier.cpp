@@ -30,11 +30,17 @@ void ZmqSocketNotifier::drain()
     if (!m_socket || !m_reading) {
         return;
     }
-    ++m_drains;
-    m_notifier->setEnabled(false);
-    for (int read = 0; hasInput(); ++read) {
+    // The notifier stays enabled throughout. Reading ZMQ_EVENTS drains the signaler behind
+    // ZMQ_FD, so the fd is not left readable when the loop below stops, and handlers never
+    // re-enter the event loop, so the notifier cannot fire in the middle. Toggling it around
+    // every drain cost an eventfd wake-up of our own loop each time (docs/PERFORMANCE.md).
+    m_draining = true;
+    int read = 0;
+    for (; hasInput(); ++read) {
         if (read == m_maxBatch) {
-            // Leave the notifier off: the queued drain picks up where this one stopped.
+            // Give timers and the other socket a turn; a queued drain goes on from here.
+            m_draining = false;
+            ++m_drains;
             scheduleDrain();
             return;
         }
@@ -46,10 +52,13 @@ void ZmqSocketNotifier::drain()
         ++m_received;
         m_handler(m_frames);
         if (!m_socket || !m_reading) {
-            return; // the handler closed or paused us
+            break; // the handler closed or paused us
         }
     }
-    m_notifier->setEnabled(true);
+    m_draining = false;
+    if (read > 0) {
+        ++m_drains;
+    }
 }
 
 ZmqSocketNotifier::SendResult ZmqSocketNotifier::send(Frames& frames)
@@ -84,7 +93,9 @@ ZmqSocketNotifier::SendResult ZmqSocketNotifier::send(Frames& frames)
 
 void ZmqSocketNotifier::scheduleDrain()
 {
-    if (m_drainScheduled || !m_reading) {
+    // A drain of this socket in progress reads ZMQ_EVENTS again before it stops, which is the
+    // re-check a send needs.
+    if (m_drainScheduled || !m_reading || m_draining) {
         return;
     }
     m_drainScheduled = true;

@@ -20,6 +20,7 @@ namespace switchboard {
 // rather than wait for an edge that may never come. One drain reads at most maxBatch messages and
 // then re-posts itself, so timers and other sockets get their turn under load. There is no Write
 // notifier: sends never block (ZMQ_DONTWAIT) and report a full or unroutable peer instead.
+// Unlike the usual recipe, the Read notifier is not disabled around a drain: see drain().
 class ZmqSocketNotifier : public QObject {
     Q_OBJECT
 public:
@@ -67,6 +68,7 @@ private:
     int m_maxBatch = 256;
     bool m_reading = true;
     bool m_drainScheduled = false;
+    bool m_draining = false;
     std::uint64_t m_received = 0;
     std::uint64_t m_drains = 0;
 };
