@@ -1,0 +1,327 @@
+// bench_broker: request/reply through our Majordomo broker and, in the same run, through libzmq's
+// own zmq_proxy with the same client and worker threads, so the ratio says what the broker costs
+// on this machine. One result line per case, medians over repetitions.
+
+#include "benchcase.h"
+#include "echoworker.h"
+#include "loadclient.h"
+#include "referenceproxy.h"
+#include "runstats.h"
+
+#include <switchboard/broker/brokerconfig.h>
+#include <switchboard/broker/brokerthread.h>
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QLoggingCategory>
+
+#include <msgpack.hpp>
+#include <zmq.hpp>
+
+#include <algorithm>
+#include <barrier>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace switchboard;
+using namespace switchboard::bench;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Settings {
+    std::size_t requests = 0; // 0: each case's default
+    int reps = 5;
+    std::size_t warmupRequests = 500; // over all clients of a run
+    std::chrono::milliseconds timeout{5000};
+    bool verbose = false; // every run's numbers on stderr, to judge the spread
+};
+
+// Stops the whole program at once: a stalled broker must not turn into a hung benchmark, and
+// the threads of a failed run may be blocked for good, so nothing is joined on the way out.
+[[noreturn]] void fail(const BenchCase& benchCase, BenchMode mode, const std::string& why)
+{
+    std::fflush(stdout);
+    std::fprintf(stderr, "bench_broker: case=%s mode=%s FAILED: %s\n", benchCase.name.c_str(),
+                 std::string(toString(mode)).c_str(), why.c_str());
+    std::fflush(stderr);
+    std::_Exit(EXIT_FAILURE);
+}
+
+// The args frame: a msgpack array holding one bin of `bytes` bytes. Built once per case.
+std::string encodeArgs(std::size_t bytes)
+{
+    std::string blob(bytes, '\0');
+    for (std::size_t i = 0; i < bytes; ++i) {
+        blob[i] = static_cast<char>((i * 31) & 0xff);
+    }
+    msgpack::sbuffer buffer;
+    msgpack::packer<msgpack::sbuffer> packer(buffer);
+    packer.pack_array(1);
+    packer.pack_bin(static_cast<std::uint32_t>(bytes));
+    packer.pack_bin_body(blob.data(), static_cast<std::uint32_t>(bytes));
+    return std::string(buffer.data(), buffer.size());
+}
+
+BrokerConfig benchBrokerConfig()
+{
+    BrokerConfig config;
+    config.frontendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+    config.backendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+    // A busy benchmark must never have a worker purged, whatever the scheduler does.
+    config.heartbeatInterval = 10s;
+    return config;
+}
+
+// One measured run of one case through one mode, with a fresh context, broker or proxy,
+// workers and clients, all torn down before it returns.
+RunStats measure(const BenchCase& benchCase, BenchMode mode, std::size_t requests,
+                 const Settings& settings, const std::string& args)
+{
+    // Declared outside the try block so that a failure exits before anything is joined.
+    zmq::context_t context(1);
+    std::unique_ptr<BrokerThread> broker;
+    std::unique_ptr<ReferenceProxy> proxy;
+    std::vector<std::unique_ptr<EchoWorker>> workers;
+    std::vector<std::unique_ptr<LoadClient>> clients;
+    std::barrier startLine(benchCase.clients);
+    std::vector<std::int64_t> latencies;
+    try {
+        std::string frontend;
+        std::string backend;
+        if (mode == BenchMode::Broker) {
+            broker = std::make_unique<BrokerThread>(benchBrokerConfig(), context);
+            broker->start();
+            frontend = broker->frontendEndpoints().value(0).toStdString();
+            backend = broker->backendEndpoints().value(0).toStdString();
+        } else {
+            proxy = std::make_unique<ReferenceProxy>(context);
+            proxy->start();
+            frontend = proxy->frontendEndpoint();
+            backend = proxy->backendEndpoint();
+        }
+
+        for (int i = 0; i < benchCase.workers; ++i) {
+            workers.push_back(std::make_unique<EchoWorker>(context, backend, mode));
+            workers.back()->start();
+        }
+        const auto workersExpected = static_cast<std::size_t>(benchCase.workers);
+        if (broker) {
+            // counters() is a blocking round trip to the broker thread, which paces this loop.
+            const auto deadline = std::chrono::steady_clock::now() + settings.timeout;
+            while (broker->counters().workers != workersExpected) {
+                if (std::chrono::steady_clock::now() > deadline) {
+                    fail(benchCase, mode, "workers did not register with the broker");
+                }
+            }
+        } else if (!proxy->waitForWorkers(benchCase.workers, settings.timeout)) {
+            fail(benchCase, mode, "workers did not connect to the proxy");
+        }
+
+        LoadClient::Load load;
+        load.mode = mode;
+        load.inflight = benchCase.inflight;
+        load.measuredRequests = requests / static_cast<std::size_t>(benchCase.clients);
+        load.warmupRequests =
+            std::max(settings.warmupRequests / static_cast<std::size_t>(benchCase.clients),
+                     static_cast<std::size_t>(benchCase.inflight));
+        load.replyTimeout = settings.timeout;
+        for (int i = 0; i < benchCase.clients; ++i) {
+            clients.push_back(
+                std::make_unique<LoadClient>(context, frontend, load, args, startLine));
+        }
+        for (auto& client : clients) {
+            client->start();
+        }
+        for (auto& client : clients) {
+            client->join();
+        }
+
+        auto from = std::chrono::steady_clock::time_point::max();
+        auto until = std::chrono::steady_clock::time_point::min();
+        latencies.reserve(load.measuredRequests * clients.size());
+        for (auto& client : clients) {
+            if (!client->error().empty()) {
+                fail(benchCase, mode, "client: " + client->error());
+            }
+            from = std::min(from, client->measuredFrom());
+            until = std::max(until, client->measuredUntil());
+            latencies.insert(latencies.end(), client->latenciesNs().begin(),
+                             client->latenciesNs().end());
+        }
+
+        if (broker) {
+            const BrokerCounters counters = broker->counters();
+            if (counters.malformedTotal() != 0) {
+                fail(benchCase, mode, "the broker counted malformed messages");
+            }
+            broker->stop(); // sends DISCONNECT: the workers leave on their own
+        } else {
+            proxy->stop();
+        }
+        context.shutdown(); // wakes any worker still blocked in a receive
+        for (auto& worker : workers) {
+            worker->join();
+            if (!worker->error().empty()) {
+                fail(benchCase, mode, "worker: " + worker->error());
+            }
+        }
+        return RunStats::compute(latencies, until - from);
+    } catch (const std::exception& e) {
+        fail(benchCase, mode, e.what());
+    }
+}
+
+void printResult(const BenchCase& benchCase, std::size_t requests, const RunStats& broker,
+                 const RunStats& proxy)
+{
+    const auto ratio = [](double num, double den) { return den > 0 ? num / den : 0.0; };
+    std::printf("case=%s clients=%d inflight=%d workers=%d payload=%zu requests=%zu "
+                "broker_rps=%.0f proxy_rps=%.0f rps_ratio=%.2f "
+                "broker_p50_us=%.0f proxy_p50_us=%.0f lat_ratio=%.2f "
+                "broker_p99_us=%.0f proxy_p99_us=%.0f\n",
+                benchCase.name.c_str(), benchCase.clients, benchCase.inflight, benchCase.workers,
+                benchCase.payloadBytes, requests, broker.requestsPerSecond, proxy.requestsPerSecond,
+                ratio(broker.requestsPerSecond, proxy.requestsPerSecond), broker.p50Us, proxy.p50Us,
+                ratio(proxy.p50Us, broker.p50Us), broker.p99Us, proxy.p99Us);
+    std::fflush(stdout);
+}
+
+[[noreturn]] void usageError(const QString& message)
+{
+    std::fprintf(stderr, "bench_broker: %s (see --help)\n", qPrintable(message));
+    std::exit(2);
+}
+
+std::size_t positiveOption(const QCommandLineParser& parser, const QCommandLineOption& option,
+                           std::size_t fallback)
+{
+    if (!parser.isSet(option)) {
+        return fallback;
+    }
+    bool ok = false;
+    const qulonglong value = parser.value(option).toULongLong(&ok);
+    if (!ok || value == 0) {
+        usageError(
+            QStringLiteral("--%1 takes a positive integer").arg(option.names().constFirst()));
+    }
+    return static_cast<std::size_t>(value);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    QCoreApplication app(argc, argv); // BrokerThread needs one; its event loop is never run
+    QCoreApplication::setApplicationName(QStringLiteral("bench_broker"));
+    // One broker starts and stops per run: keep its lifecycle chatter out of the results.
+    // Warnings still show, and QT_LOGGING_RULES still overrides this.
+    QLoggingCategory::setFilterRules(
+        QStringLiteral("switchboard.*.debug=false\nswitchboard.*.info=false"));
+
+    const std::vector<BenchCase> allCases = standardCases();
+    QString caseList;
+    for (const BenchCase& benchCase : allCases) {
+        caseList += QStringLiteral("\n  %1: %2 client(s) x %3 in flight, %4 workers, %5 B payload, "
+                                   "%6 requests")
+                        .arg(QString::fromStdString(benchCase.name))
+                        .arg(benchCase.clients)
+                        .arg(benchCase.inflight)
+                        .arg(benchCase.workers)
+                        .arg(benchCase.payloadBytes)
+                        .arg(benchCase.defaultRequests);
+    }
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Echo requests through the Switchboard broker and through zmq_proxy in the "
+                       "same run; prints one line per case with medians over the repetitions and "
+                       "the ratios broker/proxy (rps) and proxy/broker (p50), >= 1.0 is good.\n"
+                       "Cases:") +
+        caseList);
+    parser.addHelpOption();
+    const QCommandLineOption requestsOption(
+        QStringLiteral("requests"),
+        QStringLiteral("Requests measured per repetition per case (default: per case)."),
+        QStringLiteral("N"));
+    const QCommandLineOption repsOption(
+        QStringLiteral("reps"), QStringLiteral("Repetitions per case and mode (default 5)."),
+        QStringLiteral("R"));
+    const QCommandLineOption caseOption(
+        QStringLiteral("case"),
+        QStringLiteral("Run only this case; repeatable or a comma list (default: all)."),
+        QStringLiteral("NAME"));
+    const QCommandLineOption warmupOption(
+        QStringLiteral("warmup"),
+        QStringLiteral("Warm-up requests per run, over all clients, not measured (default 500)."),
+        QStringLiteral("N"));
+    const QCommandLineOption timeoutOption(
+        QStringLiteral("timeout-ms"),
+        QStringLiteral("Fail the run when a reply takes longer than this (default 5000)."),
+        QStringLiteral("MS"));
+    const QCommandLineOption verboseOption(
+        QStringLiteral("verbose"), QStringLiteral("Print every run's numbers on stderr as well."));
+    parser.addOptions(
+        {requestsOption, repsOption, caseOption, warmupOption, timeoutOption, verboseOption});
+    parser.process(app);
+    if (!parser.positionalArguments().isEmpty()) {
+        usageError(QStringLiteral("unexpected argument %1").arg(parser.positionalArguments()[0]));
+    }
+
+    Settings settings;
+    settings.requests = positiveOption(parser, requestsOption, 0);
+    settings.reps = static_cast<int>(positiveOption(parser, repsOption, 5));
+    settings.warmupRequests = positiveOption(parser, warmupOption, settings.warmupRequests);
+    settings.verbose = parser.isSet(verboseOption);
+    settings.timeout = std::chrono::milliseconds(positiveOption(parser, timeoutOption, 5000));
+
+    std::vector<BenchCase> selected;
+    for (const QString& value : parser.values(caseOption)) {
+        for (const QString& name : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            const auto found =
+                std::find_if(allCases.begin(), allCases.end(), [&](const BenchCase& c) {
+                    return c.name == name.trimmed().toStdString();
+                });
+            if (found == allCases.end()) {
+                usageError(QStringLiteral("unknown case %1").arg(name));
+            }
+            selected.push_back(*found);
+        }
+    }
+    if (selected.empty()) {
+        selected = allCases;
+    }
+
+    for (const BenchCase& benchCase : selected) {
+        // Every client gets the same share, so the total is rounded down to a multiple of them.
+        const auto clients = static_cast<std::size_t>(benchCase.clients);
+        const std::size_t asked =
+            settings.requests != 0 ? settings.requests : benchCase.defaultRequests;
+        const std::size_t requests = std::max<std::size_t>(1, asked / clients) * clients;
+        const std::string args = encodeArgs(benchCase.payloadBytes);
+        std::vector<RunStats> brokerRuns;
+        std::vector<RunStats> proxyRuns;
+        for (int rep = 0; rep < settings.reps; ++rep) {
+            // Alternate which mode goes first, so that neither always runs on a warmer machine.
+            const bool brokerFirst = rep % 2 == 0;
+            for (const BenchMode mode : {brokerFirst ? BenchMode::Broker : BenchMode::Proxy,
+                                         brokerFirst ? BenchMode::Proxy : BenchMode::Broker}) {
+                const RunStats stats = measure(benchCase, mode, requests, settings, args);
+                if (settings.verbose) {
+                    std::fprintf(
+                        stderr, "# case=%s rep=%d mode=%s rps=%.0f p50_us=%.0f p99_us=%.0f\n",
+                        benchCase.name.c_str(), rep + 1, std::string(toString(mode)).c_str(),
+                        stats.requestsPerSecond, stats.p50Us, stats.p99Us);
+                }
+                (mode == BenchMode::Broker ? brokerRuns : proxyRuns).push_back(stats);
+            }
+        }
+        printResult(benchCase, requests, RunStats::median(brokerRuns), RunStats::median(proxyRuns));
+    }
+    return EXIT_SUCCESS;
+}

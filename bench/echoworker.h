@@ -1,0 +1,49 @@
+#pragma once
+
+#include "benchcase.h"
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+namespace switchboard::bench {
+
+// A worker thread with its own DEALER that answers every request with its own args.
+//   Broker mode: an 18/MDP worker. READY "echo", then each REQUEST
+//                [client, empty, rid, method, args] is answered FINAL [client, empty, rid, 0x00,
+//                args].
+//   Proxy mode:  behind zmq_proxy's DEALER, [client, empty, rid, method, args] is answered
+//                [client, empty, rid, 0x00, args].
+// Both modes answer by rewriting the received frames in place and sending them back, so the
+// work per request is the same. The thread ends on DISCONNECT or when the context shuts down.
+class EchoWorker {
+public:
+    EchoWorker(zmq::context_t& context, std::string endpoint, BenchMode mode);
+    ~EchoWorker(); // join(); shut the context down first or the thread may never end
+
+    EchoWorker(const EchoWorker&) = delete;
+    EchoWorker& operator=(const EchoWorker&) = delete;
+
+    void start();
+    void join();
+
+    // Valid after join(): empty unless the worker saw something it did not expect.
+    const std::string& error() const noexcept { return m_error; }
+    std::uint64_t requestsAnswered() const noexcept { return m_answered.load(); }
+
+private:
+    void run();
+    void serve(zmq::socket_t& socket);
+
+    zmq::context_t& m_context;
+    std::string m_endpoint;
+    BenchMode m_mode;
+    std::thread m_thread;
+    std::string m_error;
+    std::atomic<std::uint64_t> m_answered{0};
+};
+
+} // namespace switchboard::bench
