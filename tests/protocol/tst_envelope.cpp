@@ -1,3 +1,5 @@
+#include "framebytes.h"
+
 #include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/error.h>
 
@@ -12,30 +14,13 @@
 #include <vector>
 
 using namespace switchboard;
+using namespace switchboard::test;
 using namespace switchboard::rpc;
 
 Q_DECLARE_METATYPE(switchboard::ProtocolErrorKind)
 Q_DECLARE_METATYPE(switchboard::rpc::Status)
 
 namespace {
-
-Frames toFrames(const QByteArrayList& list)
-{
-    Frames frames;
-    for (const QByteArray& bytes : list) {
-        frames.emplace_back(bytes.constData(), static_cast<std::size_t>(bytes.size()));
-    }
-    return frames;
-}
-
-QByteArrayList toList(const Frames& frames)
-{
-    QByteArrayList list;
-    for (const zmq::message_t& frame : frames) {
-        list.append(QByteArray(frame.data<char>(), static_cast<qsizetype>(frame.size())));
-    }
-    return list;
-}
 
 QByteArray bytesOf(const zmq::message_t& frame)
 {
@@ -84,12 +69,6 @@ QByteArray str(const char* text)
 QByteArray byte(int value)
 {
     return QByteArray(1, static_cast<char>(value));
-}
-
-QString name(ProtocolErrorKind kind)
-{
-    const std::string_view view = toString(kind);
-    return QString::fromUtf8(view.data(), static_cast<qsizetype>(view.size()));
 }
 
 QByteArray nested(int depth)

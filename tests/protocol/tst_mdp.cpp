@@ -1,3 +1,5 @@
+#include "framebytes.h"
+
 #include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/error.h>
 #include <switchboard/protocol/mdp.h>
@@ -17,6 +19,7 @@
 #include <vector>
 
 using namespace switchboard;
+using namespace switchboard::test;
 using namespace switchboard::mdp;
 
 Q_DECLARE_METATYPE(switchboard::mdp::Version)
@@ -52,27 +55,6 @@ void operator delete(void* memory, std::size_t) noexcept
 
 namespace {
 
-// The cases spell frames out byte by byte rather than build them with the library's builders, so
-// that they check the wire format instead of agreeing with the code under test.
-Frames toFrames(const QByteArrayList& list)
-{
-    Frames frames;
-    frames.reserve(static_cast<std::size_t>(list.size()));
-    for (const QByteArray& bytes : list) {
-        frames.emplace_back(bytes.constData(), static_cast<std::size_t>(bytes.size()));
-    }
-    return frames;
-}
-
-QByteArrayList toList(const Frames& frames)
-{
-    QByteArrayList list;
-    for (const zmq::message_t& frame : frames) {
-        list.append(QByteArray(frame.data<char>(), static_cast<qsizetype>(frame.size())));
-    }
-    return list;
-}
-
 QByteArray byte(int value)
 {
     return QByteArray(1, static_cast<char>(value));
@@ -91,18 +73,6 @@ const QByteArrayList kBody = {"r1", "add", "\x92\x01\x02"};
 QByteArrayList withIdentity(const QByteArrayList& frames, int first)
 {
     return first == 0 ? frames : QByteArrayList{kIdentity} + frames;
-}
-
-QString text(std::string_view view)
-{
-    return QString::fromUtf8(view.data(), static_cast<qsizetype>(view.size()));
-}
-
-// Enums are compared by name, so a failure prints "TooFewFrames"-style labels, not numbers.
-template <typename Enum>
-QString name(Enum value)
-{
-    return text(toString(value));
 }
 
 // --- table rows -------------------------------------------------------------------------------
