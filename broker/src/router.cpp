@@ -127,8 +127,8 @@ void Broker::Router::start()
     frontendEndpoints = frontends;
     backendEndpoints = backends;
     m_heartbeatTimer.start();
-    qCInfo(lcBroker) << "serving clients on" << frontends.join(QLatin1String(", "))
-                     << "and workers on" << backends.join(QLatin1String(", "));
+    qCInfo(lcBroker).noquote() << "serving clients on" << frontends.join(QLatin1String(", "))
+                               << "and workers on" << backends.join(QLatin1String(", "));
 }
 
 BrokerCounters Broker::Router::counters() const
@@ -321,8 +321,8 @@ void Broker::Router::registerWorker(Frames& frames, const mdp::WorkerMessage& me
     const auto serviceName = frameView(frames[message.serviceFrame]);
     if (MmiResponder::isMmi(serviceName)) {
         ++m_counters.workersDisconnected;
-        qCWarning(lcBroker) << "refused worker" << printable(identity) << "for reserved service"
-                            << printable(serviceName);
+        qCWarning(lcBroker).noquote() << "refused worker" << printable(identity)
+                                      << "for reserved service" << printable(serviceName);
         sendWorkerCommand(identity, message.version, mdp::WorkerCommand::Disconnect);
         return;
     }
@@ -333,8 +333,9 @@ void Broker::Router::registerWorker(Frames& frames, const mdp::WorkerMessage& me
     worker.setExpiry(Clock::now() + m_config.heartbeatInterval * m_config.liveness);
     service.addWorker();
     ++m_counters.workersRegistered;
-    qCDebug(lcBroker) << "worker" << printable(identity) << "ready for" << printable(serviceName)
-                      << "speaking" << mdp::toString(message.version).data();
+    qCDebug(lcBroker).noquote() << "worker" << printable(identity) << "ready for"
+                                << printable(serviceName) << "speaking"
+                                << mdp::toString(message.version).data();
     makeAvailable(worker);
 }
 
@@ -386,7 +387,7 @@ void Broker::Router::disconnectForViolation(WorkerSession& worker, std::string_v
     ++m_counters.workersDisconnected;
     std::uint64_t suppressed = 0;
     if (m_workerLog.admit(suppressed)) {
-        qCWarning(lcBroker).nospace()
+        qCWarning(lcBroker).nospace().noquote()
             << "disconnecting worker " << printable(worker.identity()) << " of service "
             << printable(worker.service().name()) << ": " << why.data()
             << (suppressed
@@ -499,7 +500,7 @@ void Broker::Router::onHeartbeatTick()
     }
     for (auto [worker, why] : lost) {
         ++m_counters.workersPurged;
-        qCInfo(lcBroker).nospace()
+        qCInfo(lcBroker).nospace().noquote()
             << "purging worker " << printable(worker->identity()) << " of service "
             << printable(worker->service().name()) << ": it " << why;
         removeWorker(*worker, rpc::errortype::kWorkerLost,
@@ -557,7 +558,7 @@ void Broker::Router::countMalformed(const ProtocolError& error, bool fromWorker,
     ++m_counters.malformedByKind[static_cast<std::size_t>(error.kind())];
     std::uint64_t suppressed = 0;
     if (m_malformedLog.admit(suppressed)) {
-        qCWarning(lcBroker).nospace()
+        qCWarning(lcBroker).nospace().noquote()
             << "dropped malformed message from " << (fromWorker ? "worker " : "client ")
             << printable(peer) << ": " << error.what()
             << (suppressed
@@ -582,6 +583,8 @@ void Broker::Router::shutdown()
     m_frontend->setReading(false);
     m_backend->setReading(false);
 
+    qCInfo(lcBroker) << "shutting down: answering" << m_queued << "queued and" << m_inFlight
+                     << "in-flight requests, disconnecting" << m_workers.size() << "workers";
     const std::string why = "the broker is shutting down";
     m_services.forEach([&](Service& service) {
         for (const QueuedRequest& request : service.queue()) {
