@@ -13,6 +13,8 @@ using namespace switchboard;
 using namespace switchboard::test;
 using namespace std::chrono_literals;
 
+Q_DECLARE_METATYPE(switchboard::test::Message)
+
 namespace {
 
 BrokerConfig fastConfig()
@@ -157,6 +159,9 @@ class TestBroker_ : public QObject {
 private Q_SLOTS:
     void requestReply_data();
     void requestReply();
+    void reqSocketClient();
+    void heartbeatsInTheWorkersVersion_data();
+    void heartbeatsInTheWorkersVersion();
     void lruFairnessAcrossFourWorkers();
     void requestWaitsForLateWorker();
     void silentWorkerIsPurged();
@@ -208,6 +213,52 @@ void TestBroker_::requestReply()
     QCOMPARE(answer->command, std::string(clientVersion == 1 ? "REPLY" : "FINAL"));
     QCOMPARE(answer->service, std::string("echo"));
     QCOMPARE(answer->body, (Message{"id-1", kOk, pack(std::string("hello"))}));
+}
+
+void TestBroker_::reqSocketClient()
+{
+    // RFC 7's recommended client: a REQ socket adds and strips the empty frame itself.
+    TestBroker broker(fastConfig());
+    Worker worker(broker, 1, "echo");
+    QTRY_WORKERS(broker, 1);
+    zmq::socket_t req(broker.context(), zmq::socket_type::req);
+    req.set(zmq::sockopt::linger, 0);
+    req.set(zmq::sockopt::rcvtimeo, 3000);
+    req.connect(broker.frontend());
+    const Message request{"MDPC01", "echo", "id", "echo", packArgs(1)};
+    for (std::size_t i = 0; i < request.size(); ++i) {
+        req.send(zmq::buffer(request[i]),
+                 i + 1 < request.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+    const auto held = worker.nextRequest();
+    QVERIFY(held);
+    worker.reply(held->first, {"id", kOk, pack(2)});
+    std::vector<zmq::message_t> reply;
+    QVERIFY(zmq::recv_multipart(req, std::back_inserter(reply)));
+    QCOMPARE(reply.size(), std::size_t(5));
+    QCOMPARE(reply[0].to_string(), std::string("MDPC01"));
+    QCOMPARE(reply[1].to_string(), std::string("echo"));
+    QCOMPARE(reply[4].to_string(), pack(2));
+}
+
+void TestBroker_::heartbeatsInTheWorkersVersion_data()
+{
+    QTest::addColumn<int>("version");
+    QTest::addColumn<Message>("heartbeat");
+    QTest::newRow("7/MDP") << 1 << Message{"", "MDPW01", "\x04"};
+    QTest::newRow("18/MDP") << 2 << Message{"MDPW02", "\x05"};
+}
+
+void TestBroker_::heartbeatsInTheWorkersVersion()
+{
+    QFETCH(int, version);
+    QFETCH(Message, heartbeat);
+    TestBroker broker(fastConfig()); // every 100 ms
+    Worker worker(broker, version, "beat");
+    QTRY_WORKERS(broker, 1);
+    const auto received = worker.peer.receive(1000ms);
+    QVERIFY2(received, "no heartbeat from the broker");
+    QCOMPARE(*received, heartbeat);
 }
 
 void TestBroker_::lruFairnessAcrossFourWorkers()
