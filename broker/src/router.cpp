@@ -31,20 +31,6 @@ std::string_view requestIdOf(const Frames& frames, std::size_t bodyBegin) noexce
     return id.size() <= rpc::kMaxRequestIdSize ? id : std::string_view{};
 }
 
-// Which MDP client version a message that failed to parse claims to speak, if any; only then
-// can the broker answer it.
-std::optional<mdp::Version> claimedClientVersion(const Frames& frames) noexcept
-{
-    if (frames.size() > 2 && frames[1].size() == 0 &&
-        frameView(frames[2]) == mdp::kClientHeaderV01) {
-        return mdp::Version::V01;
-    }
-    if (frames.size() > 1 && frameView(frames[1]) == mdp::kClientHeaderV02) {
-        return mdp::Version::V02;
-    }
-    return std::nullopt;
-}
-
 QString printable(std::string_view bytes)
 {
     const bool text = std::all_of(bytes.begin(), bytes.end(), [](char c) {
@@ -193,7 +179,7 @@ void Broker::Router::acceptRequest(Service& service, Frames& frames,
     std::move(frames.begin(), frames.end(), std::back_inserter(waiting));
     service.queue().push_back(
         {std::move(waiting), message, Clock::now() + m_config.requestTimeout});
-    pushQueued();
+    ++m_queued;
     if (!m_expiryTimer.isActive()) {
         m_expiryTimer.start();
     }
@@ -215,7 +201,7 @@ void Broker::Router::onMalformedClientMessage(Frames& frames, const ProtocolErro
 {
     const auto peer = frames.empty() ? std::string_view{} : frameView(frames[0]);
     countMalformed(error, false, peer);
-    const auto version = claimedClientVersion(frames);
+    const auto version = mdp::clientVersionOf(frames, 1);
     if (!version) {
         return; // not MDP at all: there is no way to answer
     }
@@ -474,7 +460,7 @@ void Broker::Router::makeAvailable(WorkerSession& worker)
             return;
         }
         queue.pop_front();
-        popQueued();
+        --m_queued;
     }
     if (worker.hasCapacity()) {
         service.idleWorkers().pushBack(worker);
@@ -533,7 +519,7 @@ void Broker::Router::expireQueued()
                                timeoutMs + " ms");
             }
             queue.pop_front();
-            popQueued();
+            --m_queued;
             m_sweepNeeded = true;
         }
     });

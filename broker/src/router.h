@@ -76,8 +76,6 @@ private:
     void sweepServices();
 
     void countMalformed(const ProtocolError& error, bool fromWorker, std::string_view peer);
-    void pushQueued() { ++m_queued; }
-    void popQueued() { --m_queued; }
 
     Broker& m_owner;
     BrokerConfig m_config;

@@ -218,6 +218,18 @@ ClientMessage finishClientMessage(const Frames& frames, std::size_t first, Versi
 
 } // namespace
 
+std::optional<Version> clientVersionOf(const Frames& frames, std::size_t first) noexcept
+{
+    if (first < frames.size() && frameView(frames[first]) == kClientHeaderV02) {
+        return Version::V02;
+    }
+    if (first + 1 < frames.size() && frames[first].size() == 0 &&
+        frameView(frames[first + 1]) == kClientHeaderV01) {
+        return Version::V01;
+    }
+    return std::nullopt;
+}
+
 std::string_view toString(Version version) noexcept
 {
     switch (version) {

@@ -312,6 +312,8 @@ class TestMdp : public QObject {
     Q_OBJECT
 
 private slots:
+    void clientVersionOf_data();
+    void clientVersionOf();
     void parseClientRequest_data();
     void parseClientRequest();
     void parseClientReply_data();
@@ -1069,6 +1071,27 @@ void TestMdp::mutatedFramesOnlyThrowProtocolError()
     // The mutations must leave some messages valid, or this would only test the first check.
     QVERIFY2(parsed > kRounds / 20, qPrintable(QString::number(parsed)));
     qInfo("%d parser calls on %d mutated messages, %d parsed", checks, kRounds, parsed);
+}
+
+void TestMdp::clientVersionOf_data()
+{
+    // -1: no client version claimed. Only the header counts; the rest may be anything.
+    QTest::addColumn<QByteArrayList>("frames");
+    QTest::addColumn<int>("version");
+    QTest::newRow("7/MDP header, nothing after") << QByteArrayList{kIdentity, E, kClient01} << 1;
+    QTest::newRow("18/MDP header, bad command") << QByteArrayList{kIdentity, kClient02, "zz"} << 2;
+    QTest::newRow("7/MDP header without empty frame") << QByteArrayList{kIdentity, kClient01} << -1;
+    QTest::newRow("worker header") << QByteArrayList{kIdentity, kWorker02, byte(0x05)} << -1;
+    QTest::newRow("empty frame only") << QByteArrayList{kIdentity, E} << -1;
+    QTest::newRow("identity only") << QByteArrayList{kIdentity} << -1;
+}
+
+void TestMdp::clientVersionOf()
+{
+    QFETCH(QByteArrayList, frames);
+    QFETCH(int, version);
+    const auto claimed = mdp::clientVersionOf(toFrames(frames), 1);
+    QCOMPARE(claimed ? (*claimed == Version::V01 ? 1 : 2) : -1, version);
 }
 
 QTEST_APPLESS_MAIN(TestMdp)

@@ -60,6 +60,10 @@ struct ClientMessage {
 // 18/MDP ["MDPC02", 0x01, service, body...]. Throws ProtocolError.
 ClientMessage parseClientRequest(const Frames& frames, std::size_t first);
 
+// The MDP client version a message's header claims, whether or not the rest parses: lets a
+// broker answer a malformed request in the client's own version. Never throws.
+std::optional<Version> clientVersionOf(const Frames& frames, std::size_t first) noexcept;
+
 // What a broker sends a client: 7/MDP REPLY, or 18/MDP PARTIAL/FINAL. The service frame is
 // returned as sent, unchecked (see docs/PROTOCOL.md on MalformedRequest). Throws ProtocolError.
 ClientMessage parseClientReply(const Frames& frames, std::size_t first);
