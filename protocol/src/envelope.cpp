@@ -1,10 +1,16 @@
 #include <switchboard/protocol/envelope.h>
+#include <switchboard/protocol/payload.h>
 
 #include <switchboard/protocol/error.h>
 
 #include "bytetext.h"
 
 #include <msgpack.hpp>
+
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <memory>
 
 #include <optional>
 #include <sstream>
@@ -112,7 +118,9 @@ private:
     std::size_t m_trailingBytes = 0;
 };
 
-std::string_view typeName(msgpack::type::object_type type) noexcept
+} // namespace
+
+std::string_view describeType(msgpack::type::object_type type) noexcept
 {
     switch (type) {
     case msgpack::type::NIL:
@@ -139,11 +147,13 @@ std::string_view typeName(msgpack::type::object_type type) noexcept
     return "an unknown type";
 }
 
+namespace {
+
 [[noreturn]] void failPayload(std::string_view what, msgpack::type::object_type expected,
                               const std::string& problem)
 {
     fail(ProtocolErrorKind::InvalidPayload,
-         std::string(what) + " is not " + std::string(typeName(expected)) + ": " + problem);
+         std::string(what) + " is not " + std::string(describeType(expected)) + ": " + problem);
 }
 
 // Throws InvalidPayload unless `bytes` are exactly one msgpack object of type `expected`.
@@ -168,7 +178,7 @@ void requireOneObject(std::string_view bytes, msgpack::type::object_type expecte
     }
     if (shape.type() != expected) {
         failPayload(what, expected,
-                    "got " + std::string(shape.type() ? typeName(*shape.type()) : "nothing"));
+                    "got " + std::string(shape.type() ? describeType(*shape.type()) : "nothing"));
     }
     if (shape.trailingBytes() != 0) {
         failPayload(what, expected, byteCount(shape.trailingBytes()) + " after the msgpack object");
@@ -318,7 +328,7 @@ ErrorInfo decodeError(const zmq::message_t& payload)
             if (value.type != msgpack::type::STR) {
                 fail(ProtocolErrorKind::InvalidPayload,
                      "error payload: \"" + std::string(name) + "\" is " +
-                         std::string(typeName(value.type)) + ", expected a string");
+                         std::string(describeType(value.type)) + ", expected a string");
             }
             if (name == "type") {
                 error.type = strView(value);
@@ -374,6 +384,39 @@ void appendErrorReply(Frames& out, std::string_view requestId, const ErrorInfo& 
     out.emplace_back(requestId.data(), requestId.size());
     out.push_back(encodeStatus(Status::Error));
     out.push_back(encodeError(error));
+}
+
+msgpack::object_handle unpackPayload(const zmq::message_t& frame, std::string_view what)
+{
+    const std::string_view bytes = frameView(frame);
+    MsgpackShape shape(kArgsMaxDepth);
+    shape.check(bytes);
+    switch (shape.problem()) {
+    case MsgpackShape::Problem::None:
+        break;
+    case MsgpackShape::Problem::Truncated:
+        fail(ProtocolErrorKind::InvalidPayload,
+             std::string(what) + ": " +
+                 (bytes.empty() ? std::string("empty frame")
+                                : "msgpack truncated after " + byteCount(bytes.size())));
+    case MsgpackShape::Problem::Malformed:
+    case MsgpackShape::Problem::TooDeep:
+        fail(ProtocolErrorKind::InvalidPayload, std::string(what) + ": malformed msgpack");
+    }
+    if (shape.trailingBytes() != 0) {
+        fail(ProtocolErrorKind::InvalidPayload, std::string(what) + ": " +
+                                                    byteCount(shape.trailingBytes()) +
+                                                    " after the msgpack object");
+    }
+    return msgpack::unpack(bytes.data(), bytes.size());
+}
+
+std::string demangle(const char* mangledName)
+{
+    int status = 0;
+    const std::unique_ptr<char, decltype(&std::free)> readable(
+        abi::__cxa_demangle(mangledName, nullptr, nullptr, &status), &std::free);
+    return status == 0 && readable ? std::string(readable.get()) : std::string(mangledName);
 }
 
 } // namespace switchboard::rpc

@@ -24,6 +24,7 @@ public:
             config.frontendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
             config.backendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
         }
+        m_config = config;
         m_thread = std::make_unique<BrokerThread>(config, m_context);
         m_thread->start();
     }
@@ -36,8 +37,22 @@ public:
     BrokerCounters counters() const { return m_thread->counters(); }
     void stop() { m_thread->stop(); }
 
+    // A new broker on the endpoints the first one resolved, as after a process restart: peers
+    // that stay connected see their connection drop and come back. Stops the old one if it
+    // still runs (graceful shutdown: its waiting requests get BrokerShutdown).
+    void restart()
+    {
+        BrokerConfig config = m_config;
+        config.frontendEndpoints = m_thread->frontendEndpoints();
+        config.backendEndpoints = m_thread->backendEndpoints();
+        m_thread->stop();
+        m_thread = std::make_unique<BrokerThread>(config, m_context);
+        m_thread->start();
+    }
+
 private:
     zmq::context_t m_context;
+    BrokerConfig m_config;
     std::unique_ptr<BrokerThread> m_thread;
 };
 

@@ -1,0 +1,344 @@
+#pragma once
+
+#include <switchboard/errors.h>
+#include <switchboard/protocol/payload.h>
+
+#include <zmq.hpp>
+
+#include <msgpack.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <exception>
+#include <functional>
+#include <future>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace switchboard {
+
+struct ClientOptions {
+    // Deadline of a call that sets none itself, retries included.
+    std::chrono::milliseconds timeout{10000};
+    // Extra attempts for an idempotent call whose reply was lost (WorkerLost, ConnectionLost).
+    int maxRetries = 3;
+    // Wait before the first retry; doubles with every further retry, capped at 1 s.
+    std::chrono::milliseconds retryBackoff{50};
+    // How long a silent connection to the broker may live before it counts as lost (ZMTP
+    // heartbeats, so a broker that vanished without closing the connection is noticed too).
+    std::chrono::milliseconds connectionTimeout{3000};
+};
+
+struct CallOptions {
+    // Overrides ClientOptions::timeout for this call.
+    std::optional<std::chrono::milliseconds> timeout;
+    // The method may safely run twice: a lost reply is retried instead of reported. Calls that
+    // are not idempotent are never sent twice.
+    bool idempotent = false;
+};
+
+// A finished asynchronous call as a callback receives it: a value, or the error that ended it.
+template <typename R>
+class CallResult {
+public:
+    explicit CallResult(R value)
+        : m_value(std::move(value))
+    {}
+    explicit CallResult(std::exception_ptr error)
+        : m_error(std::move(error))
+    {}
+
+    bool ok() const noexcept { return !m_error; }
+    // The value; rethrows the call's error when there is none.
+    R& value()
+    {
+        if (m_error) {
+            std::rethrow_exception(m_error);
+        }
+        return *m_value;
+    }
+    std::exception_ptr error() const noexcept { return m_error; }
+
+private:
+    std::optional<R> m_value;
+    std::exception_ptr m_error;
+};
+
+template <>
+class CallResult<void> {
+public:
+    CallResult() = default;
+    explicit CallResult(std::exception_ptr error)
+        : m_error(std::move(error))
+    {}
+    bool ok() const noexcept { return !m_error; }
+    void value() const
+    {
+        if (m_error) {
+            std::rethrow_exception(m_error);
+        }
+    }
+    std::exception_ptr error() const noexcept { return m_error; }
+
+private:
+    std::exception_ptr m_error;
+};
+
+namespace detail {
+
+class ClientCore;
+
+// One call as the templates hand it to the library: args are already packed.
+struct CallRequest {
+    std::string_view service;
+    std::string_view method;
+    zmq::message_t args; // a msgpack array
+    CallOptions options;
+};
+
+// Where a stream's items come from. next() blocks for the next item, returns nullopt at the
+// end of the stream and throws the error that ended it early.
+class StreamSource {
+public:
+    virtual ~StreamSource() = default;
+    virtual std::optional<msgpack::object_handle> next() = 0;
+};
+
+template <typename... Args>
+zmq::message_t packArgs(const Args&... args)
+{
+    msgpack::sbuffer buffer;
+    msgpack::packer<msgpack::sbuffer> packer(buffer);
+    packer.pack_array(static_cast<std::uint32_t>(sizeof...(Args)));
+    (packer.pack(args), ...);
+    const std::size_t size = buffer.size();
+    return zmq::message_t(buffer.release(), size, [](void* data, void*) { std::free(data); });
+}
+
+[[noreturn]] void throwDecodeError(std::string_view service, std::string_view method,
+                                   const std::string& expected, const msgpack::object& got,
+                                   const char* reason);
+
+template <typename R>
+R decodeAs(msgpack::object_handle&& handle, std::string_view service, std::string_view method)
+{
+    if constexpr (std::is_same_v<R, msgpack::object_handle>) {
+        return std::move(handle);
+    } else if constexpr (std::is_void_v<R>) {
+        (void)handle;
+    } else {
+        try {
+            return handle.get().as<R>();
+        } catch (const msgpack::type_error& error) {
+            throwDecodeError(service, method, rpc::typeName<R>(), handle.get(), error.what());
+        }
+    }
+}
+
+} // namespace detail
+
+// The items of one streamed call, in the order the worker wrote them. Iterate it once:
+//   for (int item : client.stream<int>("calc", "count", 3)) ...
+// An error in the middle of the stream is thrown where the iteration reaches it.
+template <typename T>
+class Stream {
+public:
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using pointer = T*;
+        using reference = T&;
+
+        iterator() = default;
+        T& operator*() { return *m_stream->m_current; }
+        T* operator->() { return &*m_stream->m_current; }
+        iterator& operator++()
+        {
+            m_stream->advance();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        bool operator==(std::default_sentinel_t) const { return !m_stream->m_current; }
+
+    private:
+        friend class Stream;
+        explicit iterator(Stream* stream)
+            : m_stream(stream)
+        {}
+        Stream* m_stream = nullptr;
+    };
+
+    Stream(std::unique_ptr<detail::StreamSource> source, std::string service, std::string method)
+        : m_source(std::move(source))
+        , m_service(std::move(service))
+        , m_method(std::move(method))
+    {}
+
+    // Fetches the first item, so errors before it are thrown here.
+    iterator begin()
+    {
+        if (!m_started) {
+            m_started = true;
+            advance();
+        }
+        return iterator(this);
+    }
+    std::default_sentinel_t end() const { return {}; }
+
+    // The next item, or nullopt once the stream has ended. Throws the stream's error.
+    std::optional<T> next()
+    {
+        m_started = true;
+        advance();
+        return std::move(m_current);
+    }
+
+private:
+    void advance()
+    {
+        m_current.reset();
+        if (auto item = m_source->next()) {
+            m_current = detail::decodeAs<T>(std::move(*item), m_service, m_method);
+        }
+    }
+
+    std::unique_ptr<detail::StreamSource> m_source;
+    std::string m_service;
+    std::string m_method;
+    std::optional<T> m_current;
+    bool m_started = false;
+};
+
+// A connection to a Switchboard (or any 18/MDP) broker's client endpoint.
+//
+// Thread-safe: any number of threads may call one Client at once. Blocking calls run on the
+// calling thread (each borrows a socket of its own from a pool), so a call costs no thread
+// hand-off; asynchronous calls and callbacks are served by one internal I/O thread. Nothing
+// needs an event loop. The broker may restart: sockets reconnect by themselves.
+class Client {
+public:
+    // Connects lazily: constructing never blocks and never fails for an absent broker.
+    // Throws zmq::error_t for an endpoint libzmq rejects ("tcp://nohost").
+    explicit Client(std::string brokerEndpoint, ClientOptions options = {});
+    // Shares the caller's context, which inproc:// endpoints need.
+    Client(zmq::context_t& context, std::string brokerEndpoint, ClientOptions options = {});
+    // Pending asynchronous calls end with ConnectionLost ("client destroyed"). No other thread
+    // may be inside a call of this client any more.
+    ~Client();
+
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    // Calls `method` of `service` with `args` (each packed with msgpack) and returns the result
+    // decoded as R (R = msgpack::object_handle returns it undecoded, R = void ignores it).
+    // Throws TimeoutError, ServiceUnavailable, QueueFull, WorkerLost, ConnectionLost,
+    // RemoteError, DecodeError or ProtocolError.
+    template <typename R = msgpack::object_handle, typename... Args>
+    R call(std::string_view service, std::string_view method, const Args&... args)
+    {
+        return call<R>(CallOptions{}, service, method, args...);
+    }
+
+    template <typename R = msgpack::object_handle, typename... Args>
+    R call(const CallOptions& options, std::string_view service, std::string_view method,
+           const Args&... args)
+    {
+        return detail::decodeAs<R>(
+            callPacked({service, method, detail::packArgs(args...), options}), service, method);
+    }
+
+    // The same call without blocking: the future holds the result or the error call() throws.
+    template <typename R = msgpack::object_handle, typename... Args>
+    std::future<R> callAsync(std::string_view service, std::string_view method, const Args&... args)
+    {
+        return callAsync<R>(CallOptions{}, service, method, args...);
+    }
+
+    template <typename R = msgpack::object_handle, typename... Args>
+    std::future<R> callAsync(const CallOptions& options, std::string_view service,
+                             std::string_view method, const Args&... args)
+    {
+        auto promise = std::make_shared<std::promise<R>>();
+        std::future<R> future = promise->get_future();
+        callThen<R>(
+            options,
+            [promise](CallResult<R> result) {
+                if (!result.ok()) {
+                    promise->set_exception(result.error());
+                } else if constexpr (std::is_void_v<R>) {
+                    promise->set_value();
+                } else {
+                    promise->set_value(std::move(result.value()));
+                }
+            },
+            service, method, args...);
+        return future;
+    }
+
+    // The callback form: `onDone(CallResult<R>)` runs once, on the client's I/O thread, when
+    // the call ends. It must not block for long; it may start further calls.
+    template <typename R = msgpack::object_handle, typename OnDone, typename... Args>
+    requires std::invocable<OnDone&, CallResult<R>>
+    void callThen(const CallOptions& options, OnDone onDone, std::string_view service,
+                  std::string_view method, const Args&... args)
+    {
+        callPackedAsync({service, method, detail::packArgs(args...), options},
+                        [onDone = std::move(onDone), service = std::string(service),
+                         method = std::string(method)](msgpack::object_handle* reply,
+                                                       std::exception_ptr error) mutable {
+                            if (error) {
+                                onDone(CallResult<R>(std::move(error)));
+                                return;
+                            }
+                            try {
+                                if constexpr (std::is_void_v<R>) {
+                                    onDone(CallResult<void>());
+                                } else {
+                                    onDone(CallResult<R>(
+                                        detail::decodeAs<R>(std::move(*reply), service, method)));
+                                }
+                            } catch (const DecodeError&) {
+                                onDone(CallResult<R>(std::current_exception()));
+                            }
+                        });
+    }
+
+    // Calls a streaming method (an 18/MDP worker answering with PARTIALs and a FINAL). The
+    // timeout applies to the wait for each item. Streams are never retried.
+    template <typename T = msgpack::object_handle, typename... Args>
+    Stream<T> stream(std::string_view service, std::string_view method, const Args&... args)
+    {
+        return stream<T>(CallOptions{}, service, method, args...);
+    }
+
+    template <typename T = msgpack::object_handle, typename... Args>
+    Stream<T> stream(const CallOptions& options, std::string_view service, std::string_view method,
+                     const Args&... args)
+    {
+        return Stream<T>(openStream({service, method, detail::packArgs(args...), options}),
+                         std::string(service), std::string(method));
+    }
+
+    const std::string& endpoint() const noexcept;
+    const ClientOptions& options() const noexcept;
+
+    // The untyped calls the templates above wrap.
+    msgpack::object_handle callPacked(detail::CallRequest request);
+    // `onDone` gets the reply, or a null reply and the error. Runs on the I/O thread.
+    void callPackedAsync(
+        detail::CallRequest request,
+        std::function<void(msgpack::object_handle* reply, std::exception_ptr error)> onDone);
+    std::unique_ptr<detail::StreamSource> openStream(detail::CallRequest request);
+
+private:
+    std::unique_ptr<detail::ClientCore> m_core;
+};
+
+} // namespace switchboard

@@ -1,0 +1,2 @@
+// Implemented by the clientlib helper.
+#include <switchboard/client.h>

@@ -1,0 +1,309 @@
+#pragma once
+
+#include <switchboard/protocol/error.h>
+#include <switchboard/protocol/mdp.h>
+#include <switchboard/protocol/payload.h>
+
+#include <zmq.hpp>
+
+#include <msgpack.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace switchboard {
+
+// The reserved method every worker answers with a description of itself (see describe()).
+// Handlers may not use the "switchboard." prefix.
+inline constexpr std::string_view kDescribeMethod = "switchboard.describe";
+
+struct WorkerOptions {
+    // Requests served at once. Each thread holds its own MDP session with the broker, so any
+    // MDP broker sees `threads` ordinary workers.
+    int threads = 1;
+    // Heartbeat interval and liveness, as the broker's: the broker counts as gone after
+    // `liveness` intervals without a word from it, and the session reconnects.
+    std::chrono::milliseconds heartbeatInterval{2500};
+    int liveness = 3;
+    // Reconnect backoff: the first wait, doubled after every failed attempt up to the maximum.
+    std::chrono::milliseconds reconnectMin{100};
+    std::chrono::milliseconds reconnectMax{5000};
+    // Add detail to remote errors: demangled exception type, worker identity, method, and a
+    // stack trace of the handler call where the platform can produce one.
+    bool verboseErrors = false;
+    // 18/MDP (needed for streaming handlers) or 7/MDP for brokers that only speak 0.1.
+    mdp::Version protocol = mdp::Version::V02;
+    // Names this worker in describe() and in verbose errors. Empty: "host:pid".
+    std::string identity;
+};
+
+// A handler's way to tell its caller that the request itself is wrong. The client receives a
+// RemoteError of type "TypeError" with this message. The library throws it when the arguments
+// do not match the handler's signature.
+class TypeError : public Error {
+public:
+    using Error::Error;
+};
+
+namespace detail {
+class WorkerCore;
+
+// Where a streaming handler's items go: one 18/MDP PARTIAL each.
+class ItemSink {
+public:
+    virtual ~ItemSink() = default;
+    virtual void send(zmq::message_t item) = 0;
+};
+} // namespace detail
+
+// Handed to a streaming handler: each write() sends one item to the caller at once.
+class StreamWriter {
+public:
+    explicit StreamWriter(detail::ItemSink& sink)
+        : m_sink(sink)
+    {}
+
+    // Throws switchboard::Error when the session to the broker was lost mid-stream.
+    template <typename T>
+    void write(const T& item)
+    {
+        msgpack::sbuffer buffer;
+        msgpack::pack(buffer, item);
+        const std::size_t size = buffer.size();
+        m_sink.send(
+            zmq::message_t(buffer.release(), size, [](void* data, void*) { std::free(data); }));
+        ++m_written;
+    }
+    std::size_t written() const noexcept { return m_written; }
+
+private:
+    detail::ItemSink& m_sink;
+    std::size_t m_written = 0;
+};
+
+namespace detail {
+
+// A handler's signature, from a plain function, a function pointer, a member function or a
+// lambda / function object with exactly one operator().
+template <typename F>
+struct Signature : Signature<decltype(&F::operator())> {};
+template <typename R, typename... A>
+struct Signature<R (*)(A...)> {
+    using Result = R;
+    using Args = std::tuple<std::remove_cvref_t<A>...>;
+};
+template <typename R, typename... A>
+struct Signature<R(A...)> : Signature<R (*)(A...)> {};
+template <typename R, typename C, typename... A>
+struct Signature<R (C::*)(A...)> : Signature<R (*)(A...)> {};
+template <typename R, typename C, typename... A>
+struct Signature<R (C::*)(A...) const> : Signature<R (*)(A...)> {};
+template <typename R, typename C, typename... A>
+struct Signature<R (C::*)(A...) noexcept> : Signature<R (*)(A...)> {};
+template <typename R, typename C, typename... A>
+struct Signature<R (C::*)(A...) const noexcept> : Signature<R (*)(A...)> {};
+template <typename R, typename... A>
+struct Signature<R (*)(A...) noexcept> : Signature<R (*)(A...)> {};
+
+template <typename Tuple>
+struct TupleTail;
+template <typename Head, typename... Tail>
+struct TupleTail<std::tuple<Head, Tail...>> {
+    using Type = std::tuple<Tail...>;
+};
+
+// What describe() reports of one method.
+struct MethodInfo {
+    std::string name;
+    std::vector<std::string> argTypes;
+    std::string resultType; // the item type for streaming methods, "nil" for void
+    bool streaming = false;
+};
+
+// A registered method: the packed result of a unary call, or items written to a StreamWriter.
+struct Handler {
+    MethodInfo info;
+    std::function<zmq::message_t(const msgpack::object& args)> unary;
+    std::function<void(const msgpack::object& args, StreamWriter& out)> streaming;
+};
+
+// Throws TypeError unless `args` is an array of exactly `expected` elements.
+void checkArgCount(const msgpack::object& args, std::size_t expected, std::string_view method);
+[[noreturn]] void throwArgTypeError(std::string_view method, std::size_t index,
+                                    const std::string& expected, const msgpack::object& got);
+
+template <typename T>
+T argAs(const msgpack::object& arg, std::size_t index, std::string_view method)
+{
+    try {
+        return arg.as<T>();
+    } catch (const msgpack::type_error&) {
+        throwArgTypeError(method, index, rpc::typeName<T>(), arg);
+    }
+}
+
+template <typename ArgsTuple, std::size_t... I>
+ArgsTuple convertArgs(const msgpack::object& args, std::string_view method,
+                      std::index_sequence<I...>)
+{
+    checkArgCount(args, sizeof...(I), method);
+    return ArgsTuple{
+        argAs<std::tuple_element_t<I, ArgsTuple>>(args.via.array.ptr[I], I, method)...};
+}
+
+template <typename ArgsTuple>
+ArgsTuple convertArgs(const msgpack::object& args, std::string_view method)
+{
+    return convertArgs<ArgsTuple>(args, method,
+                                  std::make_index_sequence<std::tuple_size_v<ArgsTuple>>{});
+}
+
+template <typename T>
+zmq::message_t packResult(const T& value)
+{
+    msgpack::sbuffer buffer;
+    msgpack::pack(buffer, value);
+    const std::size_t size = buffer.size();
+    return zmq::message_t(buffer.release(), size, [](void* data, void*) { std::free(data); });
+}
+
+zmq::message_t packNil();
+
+template <typename Tuple>
+struct ArgTypeNames;
+template <typename... A>
+struct ArgTypeNames<std::tuple<A...>> {
+    static std::vector<std::string> get() { return {rpc::typeName<A>()...}; }
+};
+
+} // namespace detail
+
+// A worker for one service: register handlers, then run() (blocking) or start() (background).
+//
+//   Worker worker("tcp://127.0.0.1:5556", "calc");
+//   worker.handle("add_one", [](int n) { return n + 1; });
+//   worker.run();
+//
+// Handlers run on the worker's own threads (`threads` of them), each request on one thread.
+// Heartbeats are kept by the library while a handler runs, however long it blocks. An exception
+// from a handler becomes a RemoteError on the client with the exception's type and message;
+// nothing of the worker stops.
+class Worker {
+public:
+    // Throws zmq::error_t for an endpoint libzmq rejects and std::invalid_argument for an
+    // invalid service name or options.
+    Worker(std::string brokerEndpoint, std::string service, WorkerOptions options = {});
+    Worker(zmq::context_t& context, std::string brokerEndpoint, std::string service,
+           WorkerOptions options = {});
+    // stop(), then waits for the threads.
+    ~Worker();
+
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Registers `function` (free function, lambda, function object) as `method`. Its parameters
+    // are decoded from the request's arguments with msgpack; a call with the wrong number or
+    // types of arguments is answered with a TypeError saying which. Its result is packed with
+    // msgpack (void: nil). Throws std::invalid_argument for a reserved or repeated name, and
+    // std::logic_error once the worker runs.
+    template <typename F>
+    Worker& handle(std::string method, F function)
+    {
+        using Sig = detail::Signature<std::remove_cvref_t<F>>;
+        using Args = typename Sig::Args;
+        using Result = typename Sig::Result;
+        detail::Handler handler;
+        handler.info = {method, detail::ArgTypeNames<Args>::get(), rpc::typeName<Result>(), false};
+        handler.unary = [function = std::move(function),
+                         method](const msgpack::object& args) mutable -> zmq::message_t {
+            auto converted = detail::convertArgs<Args>(args, method);
+            if constexpr (std::is_void_v<Result>) {
+                std::apply(function, std::move(converted));
+                return detail::packNil();
+            } else {
+                return detail::packResult(std::apply(function, std::move(converted)));
+            }
+        };
+        addHandler(std::move(handler));
+        return *this;
+    }
+
+    // A member function called on `object`, which must outlive the worker.
+    template <typename C, typename M>
+    requires std::is_member_function_pointer_v<M> Worker& handle(std::string method,
+                                                                 M memberFunction, C* object)
+    {
+        using Sig = detail::Signature<M>;
+        using Args = typename Sig::Args;
+        using Result = typename Sig::Result;
+        detail::Handler handler;
+        handler.info = {method, detail::ArgTypeNames<Args>::get(), rpc::typeName<Result>(), false};
+        handler.unary = [memberFunction, object,
+                         method](const msgpack::object& args) -> zmq::message_t {
+            auto converted = detail::convertArgs<Args>(args, method);
+            auto call = [&](auto&&... a) { return (object->*memberFunction)(std::move(a)...); };
+            if constexpr (std::is_void_v<Result>) {
+                std::apply(call, std::move(converted));
+                return detail::packNil();
+            } else {
+                return detail::packResult(std::apply(call, std::move(converted)));
+            }
+        };
+        addHandler(std::move(handler));
+        return *this;
+    }
+
+    // Registers a streaming method: `function(StreamWriter& out, args...)` writes items one by
+    // one; returning ends the stream, throwing ends it with a RemoteError after the items
+    // already written. `Item` names the item type for describe(). Needs 18/MDP.
+    template <typename Item = msgpack::object, typename F>
+    Worker& handleStream(std::string method, F function)
+    {
+        using Sig = detail::Signature<std::remove_cvref_t<F>>;
+        using Args = typename detail::TupleTail<typename Sig::Args>::Type;
+        detail::Handler handler;
+        handler.info = {method, detail::ArgTypeNames<Args>::get(), rpc::typeName<Item>(), true};
+        handler.streaming = [function = std::move(function), method](const msgpack::object& args,
+                                                                     StreamWriter& out) mutable {
+            std::apply([&](auto&&... a) { function(out, std::move(a)...); },
+                       detail::convertArgs<Args>(args, method));
+        };
+        addHandler(std::move(handler));
+        return *this;
+    }
+
+    // Serves until stop() is called: connects, registers with READY, answers requests and
+    // reconnects with backoff whenever the broker goes away. Throws std::logic_error when
+    // already running.
+    void run();
+    // run() on background threads; returns at once.
+    void start();
+    // Thread-safe, callable from a handler. Lets in-flight requests finish and answers them,
+    // sends DISCONNECT, then run() returns. Not async-signal-safe: from a signal, use a thread
+    // that waits for the signal (see examples/calculator).
+    void stop();
+    // Blocks until the worker has stopped (after start()).
+    void wait();
+
+    const std::string& service() const noexcept;
+    const std::string& identity() const noexcept;
+    // What the reserved method answers: {"service", "worker", "version", "methods": [{"name",
+    // "args": [type names], "returns": type name, "streaming": bool}]}, packed with msgpack.
+    zmq::message_t describe() const;
+
+    // The untyped registration the templates wrap.
+    void addHandler(detail::Handler handler);
+
+private:
+    std::unique_ptr<detail::WorkerCore> m_core;
+};
+
+} // namespace switchboard

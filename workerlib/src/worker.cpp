@@ -1,0 +1,2 @@
+// Implemented by the workerlib helper.
+#include <switchboard/worker.h>
