@@ -4,8 +4,10 @@
 
 #include <zmq.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace switchboard::test {
 
@@ -46,8 +48,22 @@ public:
         config.frontendEndpoints = m_thread->frontendEndpoints();
         config.backendEndpoints = m_thread->backendEndpoints();
         m_thread->stop();
-        m_thread = std::make_unique<BrokerThread>(config, m_context);
-        m_thread->start();
+        // libzmq closes the old listening socket on its I/O thread after zmq_close() returns,
+        // so the port can still be taken for a few milliseconds: retry the bind until it is
+        // free (a real restart of the process has the same wait).
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        for (;;) {
+            m_thread = std::make_unique<BrokerThread>(config, m_context);
+            try {
+                m_thread->start();
+                return;
+            } catch (const BindError&) {
+                if (std::chrono::steady_clock::now() > deadline) {
+                    throw;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(5)); // retry backoff
+            }
+        }
     }
 
 private:

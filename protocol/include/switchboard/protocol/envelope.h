@@ -20,6 +20,11 @@ inline constexpr std::size_t kMaxMethodSize = 255;
 
 enum class Status : std::uint8_t { Ok = 0x00, Error = 0x01 };
 
+// The method every Switchboard worker answers with a description of its service (workerlib's
+// Worker::describe()). Methods with the "switchboard." prefix are reserved.
+inline constexpr std::string_view kDescribeMethod = "switchboard.describe";
+inline constexpr std::string_view kReservedMethodPrefix = "switchboard.";
+
 // Error types the broker itself produces. Workers may use any other type name for their own.
 namespace errortype {
 inline constexpr std::string_view kServiceUnavailable = "ServiceUnavailable"; // no live worker
