@@ -1,5 +1,6 @@
 #pragma once
 
+#include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/error.h>
 #include <switchboard/protocol/mdp.h>
 #include <switchboard/protocol/payload.h>
@@ -23,7 +24,7 @@ namespace switchboard {
 
 // The reserved method every worker answers with a description of itself (see describe()).
 // Handlers may not use the "switchboard." prefix.
-inline constexpr std::string_view kDescribeMethod = "switchboard.describe";
+inline constexpr std::string_view kDescribeMethod = rpc::kDescribeMethod;
 
 struct WorkerOptions {
     // Requests served at once. Each thread holds its own MDP session with the broker, so any
@@ -36,8 +37,10 @@ struct WorkerOptions {
     // Reconnect backoff: the first wait, doubled after every failed attempt up to the maximum.
     std::chrono::milliseconds reconnectMin{100};
     std::chrono::milliseconds reconnectMax{5000};
-    // Add detail to remote errors: demangled exception type, worker identity, method, and a
-    // stack trace of the handler call where the platform can produce one.
+    // Add detail to remote errors: demangled exception type, worker identity and session,
+    // service.method, and a stack trace (glibc backtrace()). C++ records no throw site, so the
+    // trace shows where the library caught the exception, i.e. the handler call; functions of
+    // the executable itself have names only when it exports them (-rdynamic, ENABLE_EXPORTS).
     bool verboseErrors = false;
     // 18/MDP (needed for streaming handlers) or 7/MDP for brokers that only speak 0.1.
     mdp::Version protocol = mdp::Version::V02;
@@ -135,8 +138,33 @@ struct Handler {
     std::function<void(const msgpack::object& args, StreamWriter& out)> streaming;
 };
 
-// Throws TypeError unless `args` is an array of exactly `expected` elements.
-void checkArgCount(const msgpack::object& args, std::size_t expected, std::string_view method);
+template <typename Tuple>
+struct ArgTypeNames;
+template <typename... A>
+struct ArgTypeNames<std::tuple<A...>> {
+    // Built once per signature: the argument check reads it on every call.
+    static const std::vector<std::string>& get()
+    {
+        static const std::vector<std::string> names{rpc::typeName<A>()...};
+        return names;
+    }
+};
+
+[[noreturn]] void throwArgCountError(const msgpack::object& args,
+                                     const std::vector<std::string>& argTypes,
+                                     std::string_view method);
+
+// Throws TypeError unless `args` is an array of exactly `argTypes.size()` elements; the text
+// names the expected types ("add_one() takes 1 argument (int), got 2").
+inline void checkArgCount(const msgpack::object& args, const std::vector<std::string>& argTypes,
+                          std::string_view method)
+{
+    if (args.type != msgpack::type::ARRAY || args.via.array.size != argTypes.size()) {
+        [[unlikely]] throwArgCountError(args, argTypes, method);
+    }
+}
+// Throws TypeError for argument `index` (0-based; the text counts from 1) that did not convert
+// to `expected` ("add_one() argument 1: expected int, got a string").
 [[noreturn]] void throwArgTypeError(std::string_view method, std::size_t index,
                                     const std::string& expected, const msgpack::object& got);
 
@@ -154,7 +182,7 @@ template <typename ArgsTuple, std::size_t... I>
 ArgsTuple convertArgs(const msgpack::object& args, std::string_view method,
                       std::index_sequence<I...>)
 {
-    checkArgCount(args, sizeof...(I), method);
+    checkArgCount(args, ArgTypeNames<ArgsTuple>::get(), method);
     return ArgsTuple{
         argAs<std::tuple_element_t<I, ArgsTuple>>(args.via.array.ptr[I], I, method)...};
 }
@@ -177,13 +205,6 @@ zmq::message_t packResult(const T& value)
 
 zmq::message_t packNil();
 
-template <typename Tuple>
-struct ArgTypeNames;
-template <typename... A>
-struct ArgTypeNames<std::tuple<A...>> {
-    static std::vector<std::string> get() { return {rpc::typeName<A>()...}; }
-};
-
 } // namespace detail
 
 // A worker for one service: register handlers, then run() (blocking) or start() (background).
@@ -192,7 +213,8 @@ struct ArgTypeNames<std::tuple<A...>> {
 //   worker.handle("add_one", [](int n) { return n + 1; });
 //   worker.run();
 //
-// Handlers run on the worker's own threads (`threads` of them), each request on one thread.
+// Handlers run on the worker's own threads (`threads` of them), each request on one thread; with
+// threads > 1 the same handler may run on several threads at once.
 // Heartbeats are kept by the library while a handler runs, however long it blocks. An exception
 // from a handler becomes a RemoteError on the client with the exception's type and message;
 // nothing of the worker stops.
@@ -212,8 +234,9 @@ public:
     // Registers `function` (free function, lambda, function object) as `method`. Its parameters
     // are decoded from the request's arguments with msgpack; a call with the wrong number or
     // types of arguments is answered with a TypeError saying which. Its result is packed with
-    // msgpack (void: nil). Throws std::invalid_argument for a reserved or repeated name, and
-    // std::logic_error once the worker runs.
+    // msgpack (void: nil). Throws std::invalid_argument for a reserved ("switchboard."),
+    // repeated or invalid (empty, over 255 bytes, control characters) name, and
+    // std::logic_error once the worker has started.
     template <typename F>
     Worker& handle(std::string method, F function)
     {
@@ -282,15 +305,17 @@ public:
 
     // Serves until stop() is called: connects, registers with READY, answers requests and
     // reconnects with backoff whenever the broker goes away. Throws std::logic_error when
-    // already running.
+    // already running. A stopped worker stays stopped: run() after stop() returns at once.
     void run();
-    // run() on background threads; returns at once.
+    // run() on background threads; returns at once. Throws std::logic_error when already
+    // running.
     void start();
-    // Thread-safe, callable from a handler. Lets in-flight requests finish and answers them,
-    // sends DISCONNECT, then run() returns. Not async-signal-safe: from a signal, use a thread
-    // that waits for the signal (see examples/calculator).
+    // Thread-safe, callable from a handler, and also before start(). Lets in-flight requests
+    // finish and answers them, sends DISCONNECT, then run() returns. Not async-signal-safe: from
+    // a signal, use a thread that waits for the signal (see examples/calculator).
     void stop();
-    // Blocks until the worker has stopped (after start()).
+    // Blocks until the worker has stopped (after start(); returns at once if it never started).
+    // Throws std::logic_error when called from a handler, whose thread it would wait for.
     void wait();
 
     const std::string& service() const noexcept;

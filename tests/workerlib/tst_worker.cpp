@@ -1,0 +1,1163 @@
+// switchboard::Worker against the real broker (TestBroker) and, where the broker's side of the
+// dialog must be scripted, a fake broker on a plain ROUTER socket. Clients are raw MDP peers, so
+// these tests do not depend on clientlib.
+
+#include "rawpeer.h"
+#include "testbroker.h"
+
+#include <switchboard/worker.h>
+
+#include <QElapsedTimer>
+#include <QTest>
+
+#include <cctype>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+using namespace switchboard;
+using namespace switchboard::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Handlers of every kind
+
+int addOne(int n)
+{
+    return n + 1;
+}
+
+struct Counter {
+    int base = 100;
+    int plus(int n) const { return base + n; }
+};
+
+struct Doubler {
+    int operator()(int n) const { return 2 * n; }
+};
+
+struct Point {
+    int x = 0;
+    int y = 0;
+    MSGPACK_DEFINE(x, y)
+    bool operator==(const Point&) const = default;
+};
+
+// A gate a handler waits at until the test opens it (or a generous timeout ends the test
+// rather than hang it). `entered` counts the handlers that reached it.
+class Gate {
+public:
+    // Returns true when opened, false when it timed out.
+    bool pass(std::chrono::milliseconds timeout = 20s)
+    {
+        std::unique_lock lock(m_mutex);
+        ++m_entered;
+        m_changed.notify_all();
+        return m_changed.wait_for(lock, timeout, [this] { return m_open; });
+    }
+    void open()
+    {
+        std::lock_guard lock(m_mutex);
+        m_open = true;
+        m_changed.notify_all();
+    }
+    bool waitEntered(int count, std::chrono::milliseconds timeout = 10s)
+    {
+        std::unique_lock lock(m_mutex);
+        return m_changed.wait_for(lock, timeout, [&] { return m_entered >= count; });
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    int m_entered = 0;
+    bool m_open = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Peers
+
+struct Reply {
+    std::string command; // "REPLY", "PARTIAL", "FINAL"
+    std::string requestId;
+    std::string status;
+    std::string payload;
+
+    bool ok() const { return status == kOk; }
+    template <typename T>
+    T as() const
+    {
+        return unpack<T>(payload);
+    }
+    ErrorReply error() const { return unpackError(payload); }
+};
+
+// An MDP client of either version on a DEALER.
+class Client {
+public:
+    Client(zmq::context_t& context, const std::string& endpoint, int version = 2)
+        : m_peer(context, endpoint)
+        , m_version(version)
+    {}
+
+    // Sends a request; returns its id.
+    std::string send(const std::string& service, const std::string& method, const std::string& args)
+    {
+        const std::string id = "rid-" + std::to_string(++m_sent);
+        sendBody(service, {id, method, args});
+        return id;
+    }
+    void sendBody(const std::string& service, const Message& body)
+    {
+        m_peer.send(m_version == 1 ? mdp01::request(service, body) : mdp02::request(service, body));
+    }
+
+    std::optional<Reply> receive(std::chrono::milliseconds timeout = 5000ms)
+    {
+        auto message = m_peer.receive(timeout);
+        if (!message) {
+            return std::nullopt;
+        }
+        const Message& m = *message;
+        if (m_version == 1) {
+            if (m.size() != 6 || m[0] != "" || m[1] != "MDPC01") {
+                return Reply{"INVALID", {}, {}, {}};
+            }
+            return Reply{"REPLY", m[3], m[4], m[5]};
+        }
+        if (m.size() != 6 || m[0] != "MDPC02" || m[1].size() != 1) {
+            return Reply{"INVALID", {}, {}, {}};
+        }
+        return Reply{m[1] == "\x02"   ? "PARTIAL"
+                     : m[1] == "\x03" ? "FINAL"
+                                      : "INVALID",
+                     m[3], m[4], m[5]};
+    }
+
+    std::optional<Reply> call(const std::string& service, const std::string& method,
+                              const std::string& args, std::chrono::milliseconds timeout = 5000ms)
+    {
+        const std::string id = send(service, method, args);
+        auto reply = receive(timeout);
+        if (reply && reply->requestId != id) {
+            reply->command = "WRONG-ID";
+        }
+        return reply;
+    }
+
+private:
+    RawPeer m_peer;
+    int m_version;
+    int m_sent = 0;
+};
+
+// The broker's side scripted by hand: a ROUTER on an ephemeral port that workers connect to.
+class FakeBroker {
+public:
+    FakeBroker()
+        : m_socket(m_context, zmq::socket_type::router)
+    {
+        m_socket.set(zmq::sockopt::linger, 0);
+        m_socket.bind("tcp://127.0.0.1:*");
+        m_endpoint = m_socket.get(zmq::sockopt::last_endpoint);
+    }
+
+    const std::string& endpoint() const { return m_endpoint; }
+
+    // The next message: frame 0 is the worker's identity.
+    std::optional<Message> receive(std::chrono::milliseconds timeout = 5000ms)
+    {
+        zmq::pollitem_t item{m_socket.handle(), 0, ZMQ_POLLIN, 0};
+        if (zmq::poll(&item, 1, timeout) == 0) {
+            return std::nullopt;
+        }
+        std::vector<zmq::message_t> frames;
+        (void)zmq::recv_multipart(m_socket, std::back_inserter(frames));
+        Message message;
+        for (const auto& frame : frames) {
+            message.push_back(frame.to_string());
+        }
+        return message;
+    }
+
+    // Waits for READY; returns the identity that sent it.
+    std::optional<std::string> nextReady(std::chrono::milliseconds timeout = 5000ms)
+    {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto message = receive(left(deadline));
+            if (message && isCommand(*message, '\x01')) {
+                return (*message)[0];
+            }
+        }
+        return std::nullopt;
+    }
+
+    void send(const std::string& identity, const Message& message)
+    {
+        Message routed{identity};
+        routed.insert(routed.end(), message.begin(), message.end());
+        for (std::size_t i = 0; i < routed.size(); ++i) {
+            m_socket.send(zmq::buffer(routed[i]),
+                          i + 1 < routed.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+        }
+    }
+
+    // 18/MDP worker commands as the broker sends them.
+    static bool isCommand(const Message& message, char command)
+    {
+        return message.size() >= 3 && message[1] == "MDPW02" && message[2].size() == 1 &&
+               message[2][0] == command;
+    }
+    static std::chrono::milliseconds left(std::chrono::steady_clock::time_point deadline)
+    {
+        return std::max(0ms, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 deadline - std::chrono::steady_clock::now()));
+    }
+
+private:
+    zmq::context_t m_context;
+    zmq::socket_t m_socket;
+    std::string m_endpoint;
+};
+
+BrokerConfig quickConfig()
+{
+    BrokerConfig config;
+    config.requestTimeout = 5000ms;
+    return config;
+}
+
+std::map<std::string, msgpack::object> asMap(const msgpack::object& object)
+{
+    std::map<std::string, msgpack::object> map;
+    for (std::uint32_t i = 0; i < object.via.map.size; ++i) {
+        map.emplace(object.via.map.ptr[i].key.as<std::string>(), object.via.map.ptr[i].val);
+    }
+    return map;
+}
+
+// The "detail" of an error map, or nullopt when it is nil.
+std::optional<std::string> errorDetail(const std::string& payload)
+{
+    const auto handle = msgpack::unpack(payload.data(), payload.size());
+    const auto map = asMap(handle.get());
+    const auto found = map.find("detail");
+    if (found == map.end() || found->second.type == msgpack::type::NIL) {
+        return std::nullopt;
+    }
+    return found->second.as<std::string>();
+}
+
+// QVERIFY2 evaluates its description even when the statement holds, so build it only on failure.
+#define QVERIFY_OK(reply)                                                                          \
+    do {                                                                                           \
+        QVERIFY2((reply).has_value(), "no reply");                                                 \
+        if (!(reply)->ok()) {                                                                      \
+            const ErrorReply error_ = (reply)->error();                                            \
+            QFAIL(("error reply: " + error_.type + ": " + error_.message).c_str());                \
+        }                                                                                          \
+    } while (false)
+
+} // namespace
+
+class TestWorker : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void handlerKinds_data();
+    void handlerKinds();
+    void argumentAndResultTypes();
+    void argumentErrors_data();
+    void argumentErrors();
+    void exceptionsBecomeRemoteErrors_data();
+    void exceptionsBecomeRemoteErrors();
+    void verboseErrorDetail();
+    void unknownMethodAnswersNoSuchMethod();
+    void malformedRequestAnswersMalformedRequest();
+    void describeThroughTheReservedMethod();
+    void streamingArrivesInOrder();
+    void streamingExceptionAfterThreeItems();
+    void v01WorkerServesV01Client();
+    void blockingHandlerKeepsItsHeartbeats();
+    void fourThreadsServeFourRequestsAtOnce();
+    void stopWhileHandlerRunsStillAnswers();
+    void stopFromHandler();
+    void stopOnIdleWorkerIsPrompt();
+    void stopBeforeStartMakesRunReturn();
+    void contextShutdownEndsRun();
+    void reRegistersAfterBrokerRestart();
+    void reconnectsAfterDisconnect();
+    void reconnectsWhenBrokerFallsSilent();
+    void answerAfterSessionLostMidHandlerIsDropped_data();
+    void answerAfterSessionLostMidHandlerIsDropped();
+    void invalidRegistrationsThrow();
+    void lifecycleMisuseThrows();
+};
+
+void TestWorker::handlerKinds_data()
+{
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<int>("argument");
+    QTest::addColumn<int>("expected");
+    QTest::newRow("free function") << "free" << 41 << 42;
+    QTest::newRow("function pointer") << "pointer" << 1 << 2;
+    QTest::newRow("lambda") << "lambda" << 5 << 15;
+    QTest::newRow("mutable lambda") << "mutable" << 1 << 1;
+    QTest::newRow("member function") << "member" << 1 << 101;
+    QTest::newRow("function object") << "functor" << 21 << 42;
+}
+
+void TestWorker::handlerKinds()
+{
+    QFETCH(QString, method);
+    QFETCH(int, argument);
+    QFETCH(int, expected);
+
+    TestBroker broker(quickConfig());
+    Counter counter;
+    Worker worker(broker.backend(), "kinds");
+    worker.handle("free", addOne);
+    worker.handle("pointer", &addOne);
+    worker.handle("lambda", [](int n) { return n + 10; });
+    worker.handle("mutable", [calls = 0](int) mutable { return ++calls; });
+    worker.handle("member", &Counter::plus, &counter);
+    worker.handle("functor", Doubler{});
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    const auto reply = client.call("kinds", method.toStdString(), packArgs(argument));
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->command, std::string("FINAL"));
+    QCOMPARE(reply->as<int>(), expected);
+}
+
+void TestWorker::argumentAndResultTypes()
+{
+    TestBroker broker(quickConfig());
+    Worker worker(broker.context(), broker.backend(), "types");
+    std::atomic<int> sideEffects{0};
+    worker.handle("upper", [](std::string text) {
+        for (auto& c : text) {
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        }
+        return text;
+    });
+    worker.handle("sum", [](const std::vector<int>& values) {
+        int sum = 0;
+        for (const int v : values) {
+            sum += v;
+        }
+        return sum;
+    });
+    worker.handle("invert", [](const std::map<std::string, int>& map) {
+        std::map<int, std::string> inverted;
+        for (const auto& [key, value] : map) {
+            inverted[value] = key;
+        }
+        return inverted;
+    });
+    worker.handle("mirror", [](Point p) { return Point{p.y, p.x}; });
+    worker.handle("range", [](int n) {
+        std::vector<int> values(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) {
+            values[static_cast<std::size_t>(i)] = i;
+        }
+        return values;
+    });
+    worker.handle("touch", [&sideEffects] { ++sideEffects; });
+    worker.handle("mix", [](int a, double b, const std::string& c, bool d) {
+        return c + ":" + std::to_string(a + static_cast<int>(b)) + (d ? "!" : "?");
+    });
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    auto reply = client.call("types", "upper", packArgs(std::string("hello")));
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->as<std::string>(), std::string("HELLO"));
+
+    reply = client.call("types", "sum", packArgs(std::vector<int>{1, 2, 3, 4}));
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->as<int>(), 10);
+
+    reply =
+        client.call("types", "invert", packArgs(std::map<std::string, int>{{"a", 1}, {"b", 2}}));
+    QVERIFY_OK(reply);
+    QCOMPARE((reply->as<std::map<int, std::string>>()),
+             (std::map<int, std::string>{{1, "a"}, {2, "b"}}));
+
+    reply = client.call("types", "mirror", packArgs(Point{3, 4}));
+    QVERIFY_OK(reply);
+    QVERIFY(reply->as<Point>() == (Point{4, 3}));
+
+    reply = client.call("types", "range", packArgs(3));
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->as<std::vector<int>>(), (std::vector<int>{0, 1, 2}));
+
+    reply = client.call("types", "touch", packArgs());
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->payload, std::string("\xc0")); // void: nil
+    QCOMPARE(sideEffects.load(), 1);
+
+    reply = client.call("types", "mix", packArgs(1, 2.5, std::string("x"), true));
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->as<std::string>(), std::string("x:3!"));
+}
+
+void TestWorker::argumentErrors_data()
+{
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QByteArray>("args");
+    QTest::addColumn<QString>("message");
+
+    const auto bytes = [](const std::string& s) { return QByteArray::fromStdString(s); };
+    QTest::newRow("too many") << "add_one" << bytes(packArgs(1, 2))
+                              << "add_one() takes 1 argument (int), got 2";
+    QTest::newRow("too few") << "join" << bytes(packArgs(std::string("a")))
+                             << "join() takes 2 arguments (string, int), got 1";
+    QTest::newRow("none expected")
+        << "nothing" << bytes(packArgs(1)) << "nothing() takes no arguments, got 1";
+    QTest::newRow("string for int") << "add_one" << bytes(packArgs(std::string("one")))
+                                    << "add_one() argument 1: expected int, got a string";
+    QTest::newRow("second argument") << "join" << bytes(packArgs(std::string("a"), 1.5))
+                                     << "join() argument 2: expected int, got a float";
+    QTest::newRow("array element") << "sum" << bytes(packArgs(std::vector<std::string>{"x"}))
+                                   << "sum() argument 1: expected array<int>, got an array";
+    QTest::newRow("map for string")
+        << "join" << bytes(packArgs(std::map<std::string, int>{{"a", 1}}, 2))
+        << "join() argument 1: expected string, got a map";
+}
+
+void TestWorker::argumentErrors()
+{
+    QFETCH(QString, method);
+    QFETCH(QByteArray, args);
+    QFETCH(QString, message);
+
+    TestBroker broker(quickConfig());
+    Worker worker(broker.backend(), "calc");
+    worker.handle("add_one", addOne);
+    worker.handle("join", [](const std::string& s, int n) { return s + std::to_string(n); });
+    worker.handle("nothing", [] { return 0; });
+    worker.handle("sum", [](const std::vector<int>& v) { return v.size(); });
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    const auto reply = client.call("calc", method.toStdString(), args.toStdString());
+    QVERIFY(reply);
+    QCOMPARE(reply->status, kError);
+    QCOMPARE(reply->error().type, std::string("TypeError"));
+    QCOMPARE(QString::fromStdString(reply->error().message), message);
+    QVERIFY(!errorDetail(reply->payload)); // not verbose: detail nil
+}
+
+void TestWorker::exceptionsBecomeRemoteErrors_data()
+{
+    QTest::addColumn<QString>("method");
+    QTest::addColumn<QString>("type");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("std::domain_error") << "domain"
+                                       << "std::domain_error"
+                                       << "negative input";
+    QTest::newRow("own exception type") << "own"
+                                        << "switchboard::Error"
+                                        << "own error";
+    QTest::newRow("TypeError from a handler") << "type"
+                                              << "TypeError"
+                                              << "expected a prime";
+    QTest::newRow("not a std::exception")
+        << "int"
+        << "UnknownException"
+        << "the handler threw something that is not a std::exception";
+}
+
+void TestWorker::exceptionsBecomeRemoteErrors()
+{
+    QFETCH(QString, method);
+    QFETCH(QString, type);
+    QFETCH(QString, message);
+
+    TestBroker broker(quickConfig());
+    Worker worker(broker.backend(), "calc");
+    worker.handle("domain", []() -> int { throw std::domain_error("negative input"); });
+    worker.handle("own", [] { throw Error("own error"); });
+    worker.handle("type", []() -> int { throw TypeError("expected a prime"); });
+    worker.handle("int", [] { throw 42; });
+    worker.handle("fine", [] { return std::string("still here"); });
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    auto reply = client.call("calc", method.toStdString(), packArgs());
+    QVERIFY(reply);
+    QCOMPARE(reply->command, std::string("FINAL"));
+    QCOMPARE(reply->status, kError);
+    QCOMPARE(QString::fromStdString(reply->error().type), type);
+    QCOMPARE(QString::fromStdString(reply->error().message), message);
+    QVERIFY(!errorDetail(reply->payload));
+
+    // Nothing of the worker broke.
+    reply = client.call("calc", "fine", packArgs());
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->as<std::string>(), std::string("still here"));
+}
+
+void TestWorker::verboseErrorDetail()
+{
+    TestBroker broker(quickConfig());
+    WorkerOptions options;
+    options.verboseErrors = true;
+    options.identity = "test-worker-7";
+    Worker worker(broker.backend(), "calc", options);
+    worker.handle("fail", [](int n) -> int {
+        if (n < 0) {
+            throw std::domain_error("negative input");
+        }
+        return n;
+    });
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    auto reply = client.call("calc", "fail", packArgs(-1));
+    QVERIFY(reply);
+    QCOMPARE(reply->error().type, std::string("std::domain_error"));
+    QCOMPARE(reply->error().message, std::string("negative input"));
+    const auto detail = errorDetail(reply->payload);
+    QVERIFY(detail);
+    const QString text = QString::fromStdString(*detail);
+    QVERIFY2(text.contains("std::domain_error: negative input"), qPrintable(text));
+    QVERIFY2(text.contains("test-worker-7, session 1 of 1"), qPrintable(text));
+    QVERIFY2(text.contains("calc.fail"), qPrintable(text));
+    // The test binary exports its symbols (ENABLE_EXPORTS), so frames have demangled names.
+    QVERIFY2(text.contains("#0 "), qPrintable(text));
+    QVERIFY2(text.contains("switchboard::detail::WorkerSession::"), qPrintable(text));
+
+    // Argument errors carry the detail too.
+    reply = client.call("calc", "fail", packArgs("x"));
+    QVERIFY(reply);
+    QCOMPARE(reply->error().type, std::string("TypeError"));
+    QVERIFY(errorDetail(reply->payload).value_or("").find("TypeError: fail() argument 1") !=
+            std::string::npos);
+}
+
+void TestWorker::unknownMethodAnswersNoSuchMethod()
+{
+    TestBroker broker(quickConfig());
+    Worker worker(broker.backend(), "calc");
+    worker.handle("add_one", addOne);
+    worker.handle("divide", [](double a, double b) { return a / b; });
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    const auto reply = client.call("calc", "multiply", packArgs(2, 3));
+    QVERIFY(reply);
+    QCOMPARE(reply->status, kError);
+    QCOMPARE(reply->error().type, std::string("NoSuchMethod"));
+    QCOMPARE(reply->error().message,
+             std::string("service 'calc' has no method 'multiply' (its methods: add_one, divide)"));
+}
+
+void TestWorker::malformedRequestAnswersMalformedRequest()
+{
+    TestBroker broker(quickConfig());
+    Worker worker(broker.backend(), "calc");
+    worker.handle("add_one", addOne);
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    // Args that are not a msgpack array: the request id is still usable and echoed.
+    client.sendBody("calc", {"rid-bad", "add_one", pack(1)});
+    auto reply = client.receive();
+    QVERIFY(reply);
+    QCOMPARE(reply->requestId, std::string("rid-bad"));
+    QCOMPARE(reply->status, kError);
+    QCOMPARE(reply->error().type, std::string("MalformedRequest"));
+    QVERIFY2(reply->error().message.find("args") != std::string::npos,
+             reply->error().message.c_str());
+
+    // No envelope at all (one body frame): still answered.
+    client.sendBody("calc", {"rid-short"});
+    reply = client.receive();
+    QVERIFY(reply);
+    QCOMPARE(reply->requestId, std::string("rid-short"));
+    QCOMPARE(reply->error().type, std::string("MalformedRequest"));
+
+    const auto good = client.call("calc", "add_one", packArgs(1));
+    QVERIFY_OK(good);
+    QCOMPARE(good->as<int>(), 2);
+}
+
+void TestWorker::describeThroughTheReservedMethod()
+{
+    TestBroker broker(quickConfig());
+    WorkerOptions options;
+    options.identity = "describer";
+    Worker worker(broker.backend(), "calc", options);
+    worker.handle("add_one", addOne);
+    worker.handle("join", [](const std::string& s, const std::vector<int>& v) {
+        return s + std::to_string(v.size());
+    });
+    worker.handle("touch", [] {});
+    worker.handleStream<int>("count", [](StreamWriter& out, int n) {
+        for (int i = 0; i < n; ++i) {
+            out.write(i);
+        }
+    });
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    const auto reply = client.call("calc", std::string(kDescribeMethod), packArgs());
+    QVERIFY_OK(reply);
+    // What describe() returns locally is what the reserved method answers.
+    const zmq::message_t local = worker.describe();
+    QCOMPARE(reply->payload, local.to_string());
+
+    const auto handle = msgpack::unpack(reply->payload.data(), reply->payload.size());
+    const auto top = asMap(handle.get());
+    QCOMPARE(top.at("service").as<std::string>(), std::string("calc"));
+    QCOMPARE(top.at("worker").as<std::string>(), std::string("describer"));
+    QVERIFY(!top.at("version").as<std::string>().empty());
+    const auto methods = top.at("methods").as<std::vector<msgpack::object>>();
+    QCOMPARE(methods.size(), std::size_t(4)); // the reserved method is not listed
+
+    std::map<std::string, std::map<std::string, msgpack::object>> byName;
+    for (const auto& method : methods) {
+        auto fields = asMap(method);
+        byName[fields.at("name").as<std::string>()] = fields;
+    }
+    QCOMPARE(byName.at("add_one").at("args").as<std::vector<std::string>>(),
+             std::vector<std::string>{"int"});
+    QCOMPARE(byName.at("add_one").at("returns").as<std::string>(), std::string("int"));
+    QCOMPARE(byName.at("add_one").at("streaming").as<bool>(), false);
+    QCOMPARE(byName.at("join").at("args").as<std::vector<std::string>>(),
+             (std::vector<std::string>{"string", "array<int>"}));
+    QCOMPARE(byName.at("join").at("returns").as<std::string>(), std::string("string"));
+    QCOMPARE(byName.at("touch").at("args").as<std::vector<std::string>>(),
+             std::vector<std::string>{});
+    QCOMPARE(byName.at("touch").at("returns").as<std::string>(), std::string("nil"));
+    QCOMPARE(byName.at("count").at("args").as<std::vector<std::string>>(),
+             std::vector<std::string>{"int"});
+    QCOMPARE(byName.at("count").at("returns").as<std::string>(), std::string("int"));
+    QCOMPARE(byName.at("count").at("streaming").as<bool>(), true);
+}
+
+void TestWorker::streamingArrivesInOrder()
+{
+    TestBroker broker(quickConfig());
+    Worker worker(broker.backend(), "numbers");
+    worker.handleStream<int>("count", [](StreamWriter& out, int n) {
+        for (int i = 0; i < n; ++i) {
+            out.write(i);
+        }
+    });
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    const std::string id = client.send("numbers", "count", packArgs(100));
+    for (int i = 0; i < 100; ++i) {
+        const auto item = client.receive();
+        QVERIFY(item);
+        QCOMPARE(item->command, std::string("PARTIAL"));
+        QCOMPARE(item->requestId, id);
+        QCOMPARE(item->status, kOk);
+        QCOMPARE(item->as<int>(), i);
+    }
+    const auto end = client.receive();
+    QVERIFY(end);
+    QCOMPARE(end->command, std::string("FINAL"));
+    QCOMPARE(end->requestId, id);
+    QCOMPARE(end->status, kOk);
+    QCOMPARE(end->payload, std::string("\xc0"));
+}
+
+void TestWorker::streamingExceptionAfterThreeItems()
+{
+    TestBroker broker(quickConfig());
+    Worker worker(broker.backend(), "numbers");
+    worker.handleStream<int>("countdown", [](StreamWriter& out, int from) {
+        for (int n = from; n > 0; --n) {
+            if (out.written() == 3) {
+                throw std::runtime_error("interrupted after 3 items");
+            }
+            out.write(n);
+        }
+    });
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    client.send("numbers", "countdown", packArgs(10));
+    for (int n = 10; n > 7; --n) {
+        const auto item = client.receive();
+        QVERIFY(item);
+        QCOMPARE(item->command, std::string("PARTIAL"));
+        QCOMPARE(item->as<int>(), n);
+    }
+    const auto end = client.receive();
+    QVERIFY(end);
+    QCOMPARE(end->command, std::string("FINAL"));
+    QCOMPARE(end->status, kError);
+    QCOMPARE(end->error().type, std::string("std::runtime_error"));
+    QCOMPARE(end->error().message, std::string("interrupted after 3 items"));
+    QVERIFY(!client.receive(100ms)); // nothing after the FINAL
+}
+
+void TestWorker::v01WorkerServesV01Client()
+{
+    TestBroker broker(quickConfig());
+    WorkerOptions options;
+    options.protocol = mdp::Version::V01;
+    Worker worker(broker.backend(), "old", options);
+    worker.handle("add_one", addOne);
+    worker.handleStream<int>("count", [](StreamWriter& out, int n) {
+        for (int i = 0; i < n; ++i) {
+            out.write(i);
+        }
+    });
+    worker.start();
+
+    Client client(broker.context(), broker.frontend(), 1);
+    auto reply = client.call("old", "add_one", packArgs(1));
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->command, std::string("REPLY"));
+    QCOMPARE(reply->as<int>(), 2);
+
+    reply = client.call("old", "count", packArgs(3));
+    QVERIFY(reply);
+    QCOMPARE(reply->status, kError);
+    QCOMPARE(reply->error().type, std::string("StreamingUnsupported"));
+
+    // An 18/MDP client reaches the 7/MDP worker through the broker's translation.
+    Client modern(broker.context(), broker.frontend(), 2);
+    reply = modern.call("old", "add_one", packArgs(41));
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->command, std::string("FINAL"));
+    QCOMPARE(reply->as<int>(), 42);
+}
+
+void TestWorker::blockingHandlerKeepsItsHeartbeats()
+{
+    BrokerConfig config = quickConfig();
+    config.heartbeatInterval = 50ms;
+    config.liveness = 3;
+    TestBroker broker(config);
+    WorkerOptions options;
+    options.heartbeatInterval = 50ms;
+    options.liveness = 3;
+    Worker worker(broker.backend(), "slow", options);
+    Gate gate;
+    worker.handle("block", [&gate] { return gate.pass(); });
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    const std::string id = client.send("slow", "block", packArgs());
+    QVERIFY(gate.waitEntered(1));
+
+    // Ten times the liveness (150 ms) with the handler blocked, watching that the broker never
+    // purges the worker; then the test releases it.
+    const auto until = std::chrono::steady_clock::now() + 1500ms;
+    while (std::chrono::steady_clock::now() < until) {
+        QCOMPARE(broker.counters().workersPurged, std::uint64_t(0));
+        QVERIFY(!client.receive(50ms)); // and no WorkerLost answer either
+    }
+    gate.open();
+
+    const auto reply = client.receive();
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->requestId, id);
+    QCOMPARE(reply->as<bool>(), true);
+    const BrokerCounters counters = broker.counters();
+    QCOMPARE(counters.workersPurged, std::uint64_t(0));
+    QCOMPARE(counters.workerLost, std::uint64_t(0));
+    QCOMPARE(counters.workersRegistered, std::uint64_t(1)); // never had to register again
+}
+
+void TestWorker::fourThreadsServeFourRequestsAtOnce()
+{
+    TestBroker broker(quickConfig());
+    WorkerOptions options;
+    options.threads = 4;
+    Worker worker(broker.backend(), "wide", options);
+    std::mutex mutex;
+    std::condition_variable changed;
+    int inside = 0;
+    // Opens only when four handlers are inside at the same time.
+    worker.handle("gather", [&] {
+        std::unique_lock lock(mutex);
+        ++inside;
+        changed.notify_all();
+        return changed.wait_for(lock, 10s, [&] { return inside >= 4; });
+    });
+    worker.start();
+    QTRY_COMPARE_WITH_TIMEOUT(broker.counters().workers, std::size_t(4), 5000);
+
+    Client client(broker.context(), broker.frontend());
+    for (int i = 0; i < 4; ++i) {
+        client.send("wide", "gather", packArgs());
+    }
+    std::set<std::string> ids;
+    for (int i = 0; i < 4; ++i) {
+        const auto reply = client.receive(15000ms);
+        QVERIFY_OK(reply);
+        QCOMPARE(reply->as<bool>(), true);
+        ids.insert(reply->requestId);
+    }
+    QCOMPARE(ids.size(), std::size_t(4));
+}
+
+void TestWorker::stopWhileHandlerRunsStillAnswers()
+{
+    TestBroker broker(quickConfig());
+    Worker worker(broker.backend(), "slow");
+    Gate gate;
+    worker.handle("block", [&gate] { return gate.pass(); });
+    worker.start();
+
+    Client client(broker.context(), broker.frontend());
+    const std::string id = client.send("slow", "block", packArgs());
+    QVERIFY(gate.waitEntered(1));
+
+    worker.stop(); // returns at once; the handler is still inside
+    auto waited = std::async(std::launch::async, [&worker] { worker.wait(); });
+    QCOMPARE(waited.wait_for(0ms), std::future_status::timeout);
+    gate.open();
+
+    const auto reply = client.receive();
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->requestId, id);
+    QCOMPARE(waited.wait_for(5s), std::future_status::ready);
+    // It said DISCONNECT: the broker forgot it without waiting for a missed heartbeat.
+    QTRY_COMPARE_WITH_TIMEOUT(broker.counters().workers, std::size_t(0), 2000);
+    QCOMPARE(broker.counters().workersPurged, std::uint64_t(0));
+}
+
+void TestWorker::stopFromHandler()
+{
+    TestBroker broker(quickConfig());
+    Worker worker(broker.backend(), "quit");
+    worker.handle("quit", [&worker] {
+        worker.stop();
+        return std::string("bye");
+    });
+    auto ran = std::async(std::launch::async, [&worker] { worker.run(); });
+
+    Client client(broker.context(), broker.frontend());
+    const auto reply = client.call("quit", "quit", packArgs());
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->as<std::string>(), std::string("bye"));
+    QCOMPARE(ran.wait_for(5s), std::future_status::ready);
+    ran.get(); // run() returned normally
+}
+
+void TestWorker::stopOnIdleWorkerIsPrompt()
+{
+    TestBroker broker(quickConfig());
+    WorkerOptions options;
+    options.threads = 3;
+    options.heartbeatInterval = 10s; // a poll timeout would show: stop must not wait for one
+    Worker worker(broker.backend(), "idle", options);
+    worker.handle("add_one", addOne);
+    worker.start();
+    QTRY_COMPARE_WITH_TIMEOUT(broker.counters().workers, std::size_t(3), 5000);
+
+    QElapsedTimer timer;
+    timer.start();
+    worker.stop();
+    worker.wait();
+    QVERIFY2(timer.elapsed() < 1000, qPrintable(QString::number(timer.elapsed())));
+    QTRY_COMPARE_WITH_TIMEOUT(broker.counters().workers, std::size_t(0), 2000);
+}
+
+void TestWorker::stopBeforeStartMakesRunReturn()
+{
+    TestBroker broker(quickConfig());
+    Worker worker(broker.backend(), "never");
+    worker.stop();
+    QElapsedTimer timer;
+    timer.start();
+    worker.run();
+    QVERIFY(timer.elapsed() < 1000);
+    QCOMPARE(broker.counters().workersRegistered, std::uint64_t(0));
+}
+
+void TestWorker::contextShutdownEndsRun()
+{
+    TestBroker broker(quickConfig());
+    zmq::context_t context;
+    Worker worker(context, broker.backend(), "borrowed");
+    worker.handle("add_one", addOne);
+    auto ran = std::async(std::launch::async, [&worker] { worker.run(); });
+    QTRY_COMPARE_WITH_TIMEOUT(broker.counters().workers, std::size_t(1), 5000);
+
+    context.shutdown(); // the owner of a borrowed context ends it: sessions see ETERM
+    QCOMPARE(ran.wait_for(5s), std::future_status::ready);
+    ran.get();
+}
+
+void TestWorker::reRegistersAfterBrokerRestart()
+{
+    // TestBroker::restart() binds again at once, but libzmq closes the old broker's listeners on
+    // its I/O thread after zmq_close() returns, so that bind fails now and then ("address
+    // already in use", about one run in ten here, for a few milliseconds). So the restart is
+    // done by hand, retrying the bind until the old listeners are gone.
+    zmq::context_t context;
+    BrokerConfig config = quickConfig();
+    config.frontendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+    config.backendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+    auto broker = std::make_unique<BrokerThread>(config, context);
+    broker->start();
+    config.frontendEndpoints = broker->frontendEndpoints();
+    config.backendEndpoints = broker->backendEndpoints();
+    const std::string frontend = config.frontendEndpoints.first().toStdString();
+
+    WorkerOptions options;
+    options.threads = 2;
+    options.reconnectMin = 20ms;
+    Worker worker(config.backendEndpoints.first().toStdString(), "phoenix", options);
+    worker.handle("add_one", addOne);
+    worker.start();
+    {
+        Client client(context, frontend);
+        const auto reply = client.call("phoenix", "add_one", packArgs(1));
+        QVERIFY_OK(reply);
+    }
+
+    broker->stop(); // says DISCONNECT to the workers; the next broker knows nobody
+    broker.reset();
+    const auto restarted = [&] { // idempotent: QTRY evaluates it again after it held
+        if (broker) {
+            return true;
+        }
+        try {
+            broker = std::make_unique<BrokerThread>(config, context);
+            broker->start();
+            return true;
+        } catch (const BindError&) {
+            broker.reset();
+            return false;
+        }
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(restarted(), 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(broker->counters().workers, std::size_t(2), 5000);
+
+    Client client(context, frontend);
+    const auto reply = client.call("phoenix", "add_one", packArgs(2));
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->as<int>(), 3);
+    worker.stop();
+    worker.wait();
+    broker->stop();
+}
+
+void TestWorker::reconnectsAfterDisconnect()
+{
+    FakeBroker fake;
+    WorkerOptions options;
+    options.reconnectMin = 20ms;
+    Worker worker(fake.endpoint(), "svc", options);
+    worker.handle("add_one", addOne);
+    worker.start();
+
+    const auto first = fake.nextReady();
+    QVERIFY(first);
+    fake.send(*first, mdp02::disconnect());
+    const auto second = fake.nextReady();
+    QVERIFY(second);
+    QVERIFY(*second != *first); // a new socket, so a new session for the broker
+
+    // The new session serves.
+    fake.send(*second, {"MDPW02", "\x02", "client-1", "", "rid-1", "add_one", packArgs(1)});
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    std::optional<Message> answer;
+    while (!answer && std::chrono::steady_clock::now() < deadline) {
+        auto message = fake.receive(FakeBroker::left(deadline));
+        if (message && FakeBroker::isCommand(*message, '\x04')) {
+            answer = message;
+        }
+    }
+    QVERIFY(answer);
+    QCOMPARE((*answer)[0], *second);
+    QCOMPARE(*answer, (Message{*second, "MDPW02", "\x04", "client-1", "", "rid-1", kOk, pack(2)}));
+}
+
+void TestWorker::reconnectsWhenBrokerFallsSilent()
+{
+    FakeBroker fake;
+    WorkerOptions options;
+    options.heartbeatInterval = 50ms;
+    options.liveness = 3;
+    options.reconnectMin = 20ms;
+    Worker worker(fake.endpoint(), "svc", options);
+    worker.start();
+
+    const auto first = fake.nextReady();
+    QVERIFY(first);
+    // The fake broker never speaks: the session heartbeats while idle, then gives up on the
+    // broker after liveness x interval and registers again on a new socket.
+    int heartbeats = 0;
+    std::optional<std::string> second;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!second && std::chrono::steady_clock::now() < deadline) {
+        auto message = fake.receive(FakeBroker::left(deadline));
+        if (!message) {
+            break;
+        }
+        if (FakeBroker::isCommand(*message, '\x05') && (*message)[0] == *first) {
+            ++heartbeats;
+        } else if (FakeBroker::isCommand(*message, '\x01')) {
+            second = (*message)[0];
+        }
+    }
+    QVERIFY(second);
+    QVERIFY(*second != *first);
+    QVERIFY2(heartbeats >= 2, qPrintable(QString::number(heartbeats)));
+}
+
+void TestWorker::answerAfterSessionLostMidHandlerIsDropped_data()
+{
+    QTest::addColumn<bool>("disconnect"); // else the fake broker just falls silent
+    QTest::addColumn<bool>("streaming");
+    QTest::newRow("DISCONNECT, unary") << true << false;
+    QTest::newRow("silence, unary") << false << false;
+    QTest::newRow("DISCONNECT, streaming") << true << true;
+}
+
+void TestWorker::answerAfterSessionLostMidHandlerIsDropped()
+{
+    QFETCH(bool, disconnect);
+    QFETCH(bool, streaming);
+
+    FakeBroker fake;
+    WorkerOptions options;
+    options.heartbeatInterval = 50ms;
+    options.liveness = 3;
+    options.reconnectMin = 20ms;
+    Worker worker(fake.endpoint(), "svc", options);
+    Gate gate;
+    std::atomic<bool> writeThrew{false};
+    worker.handle("block", [&gate] { return gate.pass(); });
+    worker.handleStream<int>("blockThenWrite", [&](StreamWriter& out) {
+        gate.pass();
+        try {
+            out.write(1);
+        } catch (const Error&) {
+            writeThrew = true;
+            throw;
+        }
+    });
+    worker.start();
+
+    const auto first = fake.nextReady();
+    QVERIFY(first);
+    fake.send(*first, {"MDPW02", "\x02", "client-1", "", "rid-1",
+                       streaming ? "blockThenWrite" : "block", packArgs()});
+    QVERIFY(gate.waitEntered(1));
+    if (disconnect) {
+        fake.send(*first, mdp02::disconnect());
+    }
+
+    // While the handler blocks, the heartbeat thread heartbeats for the session until it takes
+    // the DISCONNECT in, or until the broker's silence outlasts the liveness; then the session
+    // is lost and goes quiet. Once quiet, the test lets the handler finish.
+    bool answered = false;
+    bool released = false;
+    std::optional<std::string> second;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!second && std::chrono::steady_clock::now() < deadline) {
+        auto message = fake.receive(released ? FakeBroker::left(deadline) : 300ms);
+        if (!message) {
+            if (released) {
+                break;
+            }
+            gate.open();
+            released = true;
+            continue;
+        }
+        answered = answered || FakeBroker::isCommand(*message, '\x03') ||
+                   FakeBroker::isCommand(*message, '\x04');
+        if (FakeBroker::isCommand(*message, '\x01')) {
+            second = (*message)[0];
+        }
+    }
+    QVERIFY(released);
+    QVERIFY(second); // registered again on a new socket
+    QVERIFY(*second != *first);
+    QVERIFY(!answered); // the broker answered WorkerLost already: no stale PARTIAL or FINAL
+    QCOMPARE(writeThrew.load(), streaming);
+}
+
+void TestWorker::invalidRegistrationsThrow()
+{
+    const std::string endpoint = "tcp://127.0.0.1:1"; // never connected to successfully
+    Worker worker(endpoint, "svc");
+    worker.handle("ok", addOne);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, worker.handle("ok", addOne));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, worker.handle("switchboard.mine", addOne));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             worker.handle(std::string(kDescribeMethod), addOne));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, worker.handle("", addOne));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, worker.handle("bad\nname", addOne));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, worker.handle(std::string(256, 'm'), addOne));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             worker.handleStream("ok", [](StreamWriter&) {}));
+    detail::Handler empty; // neither unary nor streaming
+    empty.info.name = "empty";
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, worker.addHandler(empty));
+
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, Worker(endpoint, ""));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, Worker(endpoint, std::string(256, 's')));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, Worker(endpoint, "tab\there"));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, Worker(endpoint, "mmi.service"));
+    QVERIFY_THROWS_EXCEPTION(zmq::error_t, Worker("nonsense://x", "svc"));
+    const auto withOptions = [&](auto change) {
+        WorkerOptions options;
+        change(options);
+        Worker invalid(endpoint, "svc", options);
+    };
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             withOptions([](WorkerOptions& o) { o.threads = 0; }));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             withOptions([](WorkerOptions& o) { o.liveness = 0; }));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             withOptions([](WorkerOptions& o) { o.heartbeatInterval = 0ms; }));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, withOptions([](WorkerOptions& o) {
+                                 o.reconnectMax = o.reconnectMin / 2;
+                             }));
+
+    worker.start();
+    QVERIFY_THROWS_EXCEPTION(std::logic_error, worker.handle("late", addOne));
+    worker.stop();
+    worker.wait();
+    QVERIFY_THROWS_EXCEPTION(std::logic_error, worker.handle("later", addOne));
+}
+
+void TestWorker::lifecycleMisuseThrows()
+{
+    TestBroker broker(quickConfig());
+    Worker worker(broker.backend(), "misuse");
+    std::promise<std::string> waitFromHandler;
+    worker.handle("wait", [&] {
+        try {
+            worker.wait();
+            waitFromHandler.set_value("returned");
+        } catch (const std::logic_error&) {
+            waitFromHandler.set_value("logic_error");
+        }
+    });
+    worker.start();
+    QVERIFY_THROWS_EXCEPTION(std::logic_error, worker.start());
+    QVERIFY_THROWS_EXCEPTION(std::logic_error, worker.run());
+
+    Client client(broker.context(), broker.frontend());
+    const auto reply = client.call("misuse", "wait", packArgs());
+    QVERIFY_OK(reply);
+    auto result = waitFromHandler.get_future();
+    QCOMPARE(result.wait_for(0s), std::future_status::ready);
+    QCOMPARE(result.get(), std::string("logic_error"));
+}
+
+QTEST_GUILESS_MAIN(TestWorker)
+#include "tst_worker.moc"

@@ -1,0 +1,58 @@
+#include "heartbeatthread.h"
+
+#include "workersession.h"
+
+#include <algorithm>
+
+namespace switchboard::detail {
+
+namespace {
+using namespace std::chrono_literals;
+}
+
+HeartbeatThread::HeartbeatThread(std::span<const std::unique_ptr<WorkerSession>> sessions,
+                                 std::chrono::milliseconds heartbeatInterval)
+    : m_sessions(sessions)
+    // A quarter interval: heartbeats go out early by at most that much, never late, and the
+    // thread wakes only four times per interval however many requests pass (a wake-up per
+    // request would cost the request path a futex call).
+    , m_tick(std::max<std::chrono::steady_clock::duration>(heartbeatInterval / 4, 1ms))
+{}
+
+HeartbeatThread::~HeartbeatThread()
+{
+    stop();
+}
+
+void HeartbeatThread::start()
+{
+    m_thread = std::thread([this] { run(); });
+}
+
+void HeartbeatThread::stop()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stop = true;
+    }
+    m_wake.notify_all();
+    if (m_thread.joinable()) {
+        m_thread.join();
+    }
+}
+
+void HeartbeatThread::run()
+{
+    std::unique_lock lock(m_mutex);
+    while (!m_stop) {
+        lock.unlock();
+        const auto now = std::chrono::steady_clock::now();
+        for (const auto& session : m_sessions) {
+            session->keepAlive(now, m_tick);
+        }
+        lock.lock();
+        m_wake.wait_for(lock, m_tick, [this] { return m_stop; });
+    }
+}
+
+} // namespace switchboard::detail

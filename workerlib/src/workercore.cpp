@@ -1,0 +1,181 @@
+#include "workercore.h"
+
+#include "heartbeatthread.h"
+#include "workersession.h"
+
+#include <switchboard/protocol/mdp.h>
+
+#include <unistd.h>
+
+#include <climits>
+#include <stdexcept>
+
+#ifndef SWITCHBOARD_VERSION
+#define SWITCHBOARD_VERSION "unknown"
+#endif
+
+namespace switchboard::detail {
+
+namespace {
+
+// Which worker's session the current thread serves, so wait() can refuse to join itself.
+thread_local const WorkerCore* t_sessionOf = nullptr;
+
+std::string validService(std::string service)
+{
+    bool printable = true;
+    for (const char c : service) {
+        const auto byte = static_cast<unsigned char>(c);
+        printable = printable && byte >= 0x20 && byte != 0x7f;
+    }
+    if (service.empty() || service.size() > mdp::kMaxServiceNameSize || !printable) {
+        throw std::invalid_argument("switchboard::Worker: invalid service name \"" + service +
+                                    "\": 1 to 255 bytes without control characters");
+    }
+    if (service.starts_with("mmi.")) {
+        throw std::invalid_argument("switchboard::Worker: service name \"" + service +
+                                    "\": the mmi. prefix is the broker's own (8/MMI)");
+    }
+    return service;
+}
+
+WorkerOptions validOptions(WorkerOptions options)
+{
+    const auto fail = [](const char* what) {
+        throw std::invalid_argument(std::string("switchboard::WorkerOptions: ") + what);
+    };
+    if (options.threads < 1) {
+        fail("threads must be at least 1");
+    }
+    if (options.heartbeatInterval.count() <= 0) {
+        fail("heartbeatInterval must be positive");
+    }
+    if (options.liveness < 1) {
+        fail("liveness must be at least 1");
+    }
+    if (options.reconnectMin.count() <= 0 || options.reconnectMax < options.reconnectMin) {
+        fail("reconnectMin must be positive and reconnectMax at least reconnectMin");
+    }
+    if (options.heartbeatInterval * options.liveness > std::chrono::milliseconds(INT_MAX)) {
+        fail("heartbeatInterval * liveness must fit in an int of milliseconds");
+    }
+    return options;
+}
+
+std::string defaultIdentity()
+{
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) {
+        host[0] = '\0';
+    }
+    return std::string(host[0] != '\0' ? host : "localhost") + ":" + std::to_string(::getpid());
+}
+
+} // namespace
+
+WorkerCore::WorkerCore(zmq::context_t* context, std::string endpoint, std::string service,
+                       WorkerOptions options)
+    : m_ownContext(context ? nullptr : std::make_unique<zmq::context_t>())
+    , m_context(context ? *context : *m_ownContext)
+    , m_endpoint(std::move(endpoint))
+    , m_service(validService(std::move(service)))
+    , m_options(validOptions(std::move(options)))
+    , m_identity(m_options.identity.empty() ? defaultIdentity() : m_options.identity)
+{
+    // Sessions connect later, on their own threads; an endpoint libzmq rejects should fail here,
+    // where the caller can still catch it.
+    zmq::socket_t probe(m_context, zmq::socket_type::dealer);
+    probe.set(zmq::sockopt::linger, 0);
+    probe.connect(m_endpoint);
+}
+
+WorkerCore::~WorkerCore()
+{
+    stop();
+    wait();
+}
+
+void WorkerCore::addHandler(Handler handler)
+{
+    if (m_started.load()) {
+        throw std::logic_error("switchboard::Worker: methods must be registered before start()");
+    }
+    m_methods.add(std::move(handler));
+}
+
+std::string WorkerCore::describe() const
+{
+    return m_methods.describe(m_service, m_identity, SWITCHBOARD_VERSION);
+}
+
+void WorkerCore::start()
+{
+    std::lock_guard lock(m_stateMutex);
+    if (m_running) {
+        throw std::logic_error("switchboard::Worker: already running");
+    }
+    m_started.store(true);
+    if (stopRequested()) {
+        return; // stopped for good: nothing to serve
+    }
+    m_description = describe();
+    try {
+        for (int i = 0; i < m_options.threads; ++i) {
+            m_sessions.push_back(std::make_unique<WorkerSession>(*this, i + 1));
+        }
+        m_heartbeat = std::make_unique<HeartbeatThread>(m_sessions, m_options.heartbeatInterval);
+        for (const auto& session : m_sessions) {
+            session->start();
+        }
+        m_heartbeat->start();
+    } catch (...) {
+        // No thread left behind: the ones that did start see the stop and end.
+        stop();
+        m_heartbeat.reset();
+        m_sessions.clear();
+        throw;
+    }
+    m_running = true;
+}
+
+void WorkerCore::stop() noexcept
+{
+    m_stopRequested.store(true, std::memory_order_release);
+    m_stopSignal.raise();
+}
+
+void WorkerCore::wait()
+{
+    if (onSessionThread()) {
+        throw std::logic_error(
+            "switchboard::Worker::wait() called from a handler: it would wait for itself");
+    }
+    std::lock_guard join(m_joinMutex);
+    {
+        std::lock_guard lock(m_stateMutex);
+        if (!m_running) {
+            return;
+        }
+    }
+    // start() cannot touch the sessions while m_running is set, so they are safe to join here.
+    for (const auto& session : m_sessions) {
+        session->join();
+    }
+    m_heartbeat->stop();
+    std::lock_guard lock(m_stateMutex);
+    m_heartbeat.reset();
+    m_sessions.clear();
+    m_running = false;
+}
+
+bool WorkerCore::onSessionThread() const noexcept
+{
+    return t_sessionOf == this;
+}
+
+void WorkerCore::enterSessionThread() const noexcept
+{
+    t_sessionOf = this;
+}
+
+} // namespace switchboard::detail
