@@ -60,7 +60,9 @@ public:
         if (m_error) {
             std::rethrow_exception(m_error);
         }
-        return *m_value;
+        // value(), not *: GCC cannot tell that a result without an error has a value, and
+        // warns (-Wmaybe-uninitialized) in callers' code about the unchecked dereference.
+        return m_value.value();
     }
     std::exception_ptr error() const noexcept { return m_error; }
 
@@ -144,7 +146,8 @@ R decodeAs(msgpack::object_handle&& handle, std::string_view service, std::strin
 
 // The items of one streamed call, in the order the worker wrote them. Iterate it once:
 //   for (int item : client.stream<int>("calc", "count", 3)) ...
-// An error in the middle of the stream is thrown where the iteration reaches it.
+// An error in the middle of the stream is thrown where the iteration reaches it. A Stream holds
+// one of its Client's connections until it is destroyed, which must happen before the Client's.
 template <typename T>
 class Stream {
 public:

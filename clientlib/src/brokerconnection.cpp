@@ -1,0 +1,150 @@
+#include "brokerconnection.h"
+
+#include <zmq_addon.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+namespace switchboard::detail {
+
+namespace {
+
+constexpr int kReconnectIntervalMs = 100;
+constexpr int kReconnectIntervalMaxMs = 1000;
+
+// inproc endpoints are per context, but a context may be shared by several clients (and by
+// the application), so the names are unique in the process.
+std::string nextMonitorEndpoint()
+{
+    static std::atomic<std::uint64_t> counter{0};
+    return "inproc://switchboard.client.monitor." + std::to_string(counter.fetch_add(1));
+}
+
+} // namespace
+
+int pollUntil(zmq::pollitem_t* items, int count, Clock::time_point until)
+{
+    for (;;) {
+        const auto left = until - Clock::now();
+        long timeoutMs = 0;
+        if (left > Clock::duration::zero()) {
+            // Round up: zmq_poll with a rounded-down timeout would wake before `until` and spin.
+            timeoutMs =
+                static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+        }
+        const int ready = zmq_poll(items, count, timeoutMs);
+        if (ready >= 0) {
+            if (ready > 0 || Clock::now() >= until) {
+                return ready;
+            }
+            continue;
+        }
+        if (zmq_errno() != EINTR) {
+            throw zmq::error_t();
+        }
+    }
+}
+
+Clock::time_point deadlineAfter(Clock::time_point now, std::chrono::milliseconds timeout)
+{
+    if (timeout <= std::chrono::milliseconds::zero()) {
+        return now;
+    }
+    if (timeout >=
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now)) {
+        return Clock::time_point::max();
+    }
+    return now + timeout;
+}
+
+BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& endpoint,
+                                   const ClientOptions& options)
+    : m_socket(context, zmq::socket_type::dealer)
+    , m_monitor(context, zmq::socket_type::pair)
+{
+    m_socket.set(zmq::sockopt::linger, 0);
+    m_socket.set(zmq::sockopt::reconnect_ivl, kReconnectIntervalMs);
+    m_socket.set(zmq::sockopt::reconnect_ivl_max, kReconnectIntervalMaxMs);
+    // Off (the default, said out loud): a request sent while the broker is away waits in the
+    // DEALER's queue and goes out when it is back, which is what makes a retry useful.
+    m_socket.set(zmq::sockopt::immediate, 0);
+    // No bound on that queue: at the default bound (1000 messages) a send while the broker is
+    // away blocks, and a blocking send has no timeout. Every queued request belongs to a call
+    // that is bounded by its own deadline, so the queue cannot grow faster than calls are made.
+    m_socket.set(zmq::sockopt::sndhwm, 0);
+    const auto connectionTimeoutMs = static_cast<int>(options.connectionTimeout.count());
+    if (connectionTimeoutMs > 0) {
+        // ZMTP heartbeats, so that a broker that vanished without closing the connection (a
+        // pulled cable, a frozen host) is noticed as a drop too.
+        m_socket.set(zmq::sockopt::heartbeat_ivl, std::max(1, connectionTimeoutMs / 3));
+        m_socket.set(zmq::sockopt::heartbeat_timeout, connectionTimeoutMs);
+    }
+
+    const std::string monitorEndpoint = nextMonitorEndpoint();
+    if (zmq_socket_monitor(m_socket.handle(), monitorEndpoint.c_str(), ZMQ_EVENT_DISCONNECTED) !=
+        0) {
+        throw zmq::error_t();
+    }
+    m_monitor.set(zmq::sockopt::linger, 0);
+    m_monitor.connect(monitorEndpoint);
+    // After the monitor, so that no drop goes unreported.
+    m_socket.connect(endpoint);
+}
+
+BrokerConnection::~BrokerConnection()
+{
+    (void)zmq_socket_monitor(m_socket.handle(), nullptr, 0);
+}
+
+BrokerConnection::Event BrokerConnection::wait(Clock::time_point until)
+{
+    zmq::pollitem_t items[] = {{m_socket.handle(), 0, ZMQ_POLLIN, 0},
+                               {m_monitor.handle(), 0, ZMQ_POLLIN, 0}};
+    for (;;) {
+        if (pollUntil(items, 2, until) == 0) {
+            return Event::Timeout;
+        }
+        if ((items[0].revents & ZMQ_POLLIN) != 0) {
+            return Event::Message;
+        }
+        if ((items[1].revents & ZMQ_POLLIN) != 0 && takeDisconnects()) {
+            return Event::Disconnected;
+        }
+    }
+}
+
+void BrokerConnection::send(Frames& frames)
+{
+    (void)zmq::send_multipart(m_socket, frames);
+}
+
+bool BrokerConnection::receive(Frames& frames)
+{
+    frames.clear();
+    return zmq::recv_multipart(m_socket, std::back_inserter(frames), zmq::recv_flags::dontwait)
+        .has_value();
+}
+
+bool BrokerConnection::takeDisconnects()
+{
+    bool disconnected = false;
+    // Each event is two frames: 2 bytes event id and 4 bytes value, then the peer's endpoint.
+    Frames event;
+    for (;;) {
+        event.clear();
+        if (!zmq::recv_multipart(m_monitor, std::back_inserter(event), zmq::recv_flags::dontwait)) {
+            break;
+        }
+        if (!event.empty() && event[0].size() >= sizeof(std::uint16_t)) {
+            std::uint16_t id = 0;
+            std::memcpy(&id, event[0].data(), sizeof id);
+            disconnected = disconnected || id == ZMQ_EVENT_DISCONNECTED;
+        }
+    }
+    return disconnected;
+}
+
+} // namespace switchboard::detail

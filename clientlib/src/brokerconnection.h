@@ -1,0 +1,60 @@
+#pragma once
+
+#include <switchboard/client.h>
+#include <switchboard/protocol/frames.h>
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace switchboard::detail {
+
+using Clock = std::chrono::steady_clock;
+
+// One DEALER connected to the broker's client endpoint, with a monitor that reports when the
+// connection drops: a request in flight on a dropped connection will never be answered, and
+// waiting out its timeout would turn a broker restart into a stall.
+//
+// Like any ZeroMQ socket it belongs to one thread at a time; SocketPool hands it over.
+class BrokerConnection {
+public:
+    // Connects (lazily, as ZeroMQ does). Throws zmq::error_t for an endpoint libzmq rejects.
+    BrokerConnection(zmq::context_t& context, const std::string& endpoint,
+                     const ClientOptions& options);
+    ~BrokerConnection();
+
+    BrokerConnection(const BrokerConnection&) = delete;
+    BrokerConnection& operator=(const BrokerConnection&) = delete;
+
+    enum class Event { Message, Disconnected, Timeout };
+
+    // Blocks until a message is ready to receive(), the connection dropped, or `until` passed.
+    // Ready messages are reported before a drop, so that an answer that made it is not lost.
+    Event wait(Clock::time_point until);
+
+    // Sends a whole message (its frames are consumed). The DEALER queues it while the broker
+    // is away and sends it once the connection is back.
+    void send(Frames& frames);
+    // The next whole message, without blocking: false when none is ready.
+    [[nodiscard]] bool receive(Frames& frames);
+
+    // Reads the monitor's pending events: true if the connection dropped since the last call.
+    [[nodiscard]] bool takeDisconnects();
+
+    // For pollers that watch more than this connection.
+    zmq::socket_t& socket() noexcept { return m_socket; }
+    zmq::socket_t& monitor() noexcept { return m_monitor; }
+
+private:
+    zmq::socket_t m_socket;
+    zmq::socket_t m_monitor;
+};
+
+// zmq_poll that retries on EINTR and takes a deadline. Returns the number of ready items.
+int pollUntil(zmq::pollitem_t* items, int count, Clock::time_point until);
+
+// now + timeout, saturating: a timeout of milliseconds::max() means "never", not an overflow.
+Clock::time_point deadlineAfter(Clock::time_point now, std::chrono::milliseconds timeout);
+
+} // namespace switchboard::detail

@@ -1,0 +1,33 @@
+#pragma once
+
+#include "callname.h"
+
+#include <switchboard/protocol/envelope.h>
+
+#include <chrono>
+#include <exception>
+#include <string_view>
+
+// The exceptions a call ends with, built in one place so that every path (blocking, streaming,
+// asynchronous) words them alike.
+namespace switchboard::detail {
+
+// WorkerLost and BrokerShutdown: the request was taken and its answer lost, so an idempotent
+// call may send it again.
+bool isRetryable(const rpc::ErrorInfo& error) noexcept;
+
+// The exception for an error reply (status 0x01): the broker's own error types map to their
+// classes, everything else is a RemoteError. `attempts` counts the requests sent.
+std::exception_ptr replyError(const CallName& name, const rpc::ErrorInfo& error, int attempts);
+
+// TimeoutError: nothing arrived within `timeout`. `awaited` is "reply" or "item".
+std::exception_ptr timeoutError(const CallName& name, std::chrono::milliseconds timeout,
+                                int attempts, std::string_view awaited = "reply");
+
+// ConnectionLost: the connection to the broker dropped while the request was in flight.
+std::exception_ptr connectionLost(const CallName& name, int attempts);
+
+// ConnectionLost: the Client was destroyed before the call ended.
+std::exception_ptr clientDestroyed(const CallName& name);
+
+} // namespace switchboard::detail
