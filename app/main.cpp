@@ -1,5 +1,6 @@
 // The `switchboard` executable: parses the command line and wires the objects together.
 
+#include "clientcommand.h"
 #include "options.h"
 #include "unixsignalwatcher.h"
 
@@ -43,6 +44,9 @@ int main(int argc, char* argv[])
 
     QTextStream out(stdout);
     QTextStream err(stderr);
+    if (switchboard::isClientCommand(QCoreApplication::arguments())) {
+        return switchboard::runClientCommand(QCoreApplication::arguments(), out, err);
+    }
     const auto commandLine = switchboard::parseCommandLine(QCoreApplication::arguments());
     if (!commandLine.options) {
         out << commandLine.output;

@@ -109,6 +109,14 @@ CommandLine parseCommandLine(const QStringList& arguments)
                            "--frontend ipc:///run/switchboard.sock\n"
                            "      Also serve other machines, and local clients over a Unix "
                            "socket.\n"
+                           "\nCommands (each has --help):\n"
+                           "  switchboard call [--broker EP] [--timeout MS] SERVICE METHOD "
+                           "[ARG ...]\n"
+                           "      Call a method through a running broker; prints the result as "
+                           "JSON.\n"
+                           "  switchboard services      List services and their live workers.\n"
+                           "  switchboard describe SERVICE\n"
+                           "      List a service's methods with their argument types.\n"
                            "\nExit codes: 0 after a clean shutdown (SIGINT, SIGTERM), 2 for a "
                            "usage error or an endpoint that cannot be bound.\n");
         return result;
@@ -121,7 +129,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
     }
     if (!parser.positionalArguments().isEmpty()) {
         return usageError(
-            QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+            QStringLiteral("unknown command '%1' (commands: call, services, describe)")
+                .arg(parser.positionalArguments().first()));
     }
 
     Options options;
