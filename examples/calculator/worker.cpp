@@ -1,0 +1,56 @@
+// The calculator service, the classic first worker: `calc` with add_one, add_two and divide.
+//
+//   calculator_worker [--verbose-errors] [BROKER_BACKEND]    (default tcp://127.0.0.1:5556)
+
+#include <switchboard/worker.h>
+
+#include <csignal>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+
+int main(int argc, char* argv[])
+{
+    std::string broker = "tcp://127.0.0.1:5556";
+    switchboard::WorkerOptions options;
+    for (int i = 1; i < argc; ++i) {
+        const std::string argument = argv[i];
+        if (argument == "--verbose-errors") {
+            options.verboseErrors = true;
+        } else if (argument == "--help" || argument == "-h") {
+            std::cout << "usage: calculator_worker [--verbose-errors] [BROKER_BACKEND]\n";
+            return 0;
+        } else if (argument.starts_with('-')) {
+            std::cerr << "calculator_worker: unknown option " << argument << '\n';
+            return 2;
+        } else {
+            broker = argument;
+        }
+    }
+
+    // Block SIGINT and SIGTERM in every thread (the worker's threads inherit the mask), so that
+    // main receives them in sigwait() and can stop the worker gracefully.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    switchboard::Worker worker(broker, "calc", options);
+    worker.handle("add_one", [](int n) { return n + 1; });
+    worker.handle("add_two", [](int n) { return n + 2; });
+    worker.handle("divide", [](double dividend, double divisor) {
+        if (divisor == 0) {
+            throw std::domain_error("division by zero");
+        }
+        return dividend / divisor;
+    });
+    worker.start();
+    std::cout << "calculator worker ready: service calc via " << broker << std::endl;
+
+    int received = 0;
+    sigwait(&signals, &received);
+    worker.stop();
+    worker.wait();
+    return 0;
+}
