@@ -8,8 +8,9 @@ PACKAGES := cmake ninja-build g++ pkgconf \
             libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
             python3-zmq python3-msgpack
 RUN_ARGS ?= --no-gui
+PREFIX ?= /usr/local
 
-.PHONY: all deps configure build run test configure-asan build-asan test-asan bench format clean
+.PHONY: all deps configure build run test configure-asan build-asan test-asan bench install format clean
 
 all: build
 
@@ -46,6 +47,12 @@ test-asan: build-asan
 
 bench: build
 	./build/dev/bench/bench_broker
+	./build/dev/bench/bench_rpc
+
+# Headers, libraries and the CMake package of Switchboard::client and Switchboard::worker, plus
+# the switchboard executable: `make install PREFIX=$$HOME/.local`.
+install: build
+	cmake --install build/dev --prefix $(PREFIX)
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i
