@@ -73,6 +73,25 @@ QString what(const std::exception& error)
     return QString::fromUtf8(error.what());
 }
 
+// QCommandLineParser prints the description as one line; wrap it like the option texts.
+QString wrapped(const QString& text, qsizetype width = 79)
+{
+    QString result;
+    qsizetype lineLength = 0;
+    for (const QString& word : text.split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+        if (lineLength > 0 && lineLength + 1 + word.size() > width) {
+            result += QLatin1Char('\n');
+            lineLength = 0;
+        } else if (lineLength > 0) {
+            result += QLatin1Char(' ');
+            ++lineLength;
+        }
+        result += word;
+        lineLength += word.size();
+    }
+    return result;
+}
+
 int fail(QTextStream& err, int code, const QString& message)
 {
     err << "switchboard: " << message << Qt::endl;
@@ -237,9 +256,12 @@ int runClientCommand(const QStringList& arguments, QTextStream& out, QTextStream
 {
     const Subcommand& command = subcommands().at(arguments[1]);
     QCommandLineParser parser;
-    parser.setApplicationDescription(command.description);
-    // Everything after SERVICE is the call's, including "-5" and "--x".
-    parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
+    parser.setApplicationDescription(wrapped(command.description));
+    if (command.name == QLatin1String("call")) {
+        // Everything after SERVICE is the call's, including "-5" and "--x".
+        parser.setOptionsAfterPositionalArgumentsMode(
+            QCommandLineParser::ParseAsPositionalArguments);
+    }
     const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")},
                                   QStringLiteral("Show this help and exit."));
     const QCommandLineOption broker(

@@ -236,7 +236,8 @@ private slots:
         QCOMPARE(services.out.at(0).simplified(), QStringLiteral("SERVICE WORKERS"));
         QCOMPARE(services.out.at(1).simplified(), QStringLiteral("calc 1"));
 
-        const Run describe = runToEnd(kSwitchboard, {"describe", "--broker", frontend(), "calc"});
+        // Options may follow SERVICE here (only `call` passes what follows on to the method).
+        const Run describe = runToEnd(kSwitchboard, {"describe", "calc", "--broker", frontend()});
         QCOMPARE(describe.exitCode, 0);
         QVERIFY2(describe.out.size() == 4, qPrintable(describe.out.join('\n')));
         QVERIFY(describe.out.at(0).startsWith(QLatin1String("calc (worker ")));
