@@ -10,29 +10,16 @@ namespace switchboard::detail {
 
 namespace {
 
-bool isPrintable(std::string_view name) noexcept
-{
-    for (const char c : name) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            return false;
-        }
-    }
-    return true;
-}
-
 // The broker would answer a bad name with MalformedRequest and an empty request id, which no
 // caller could match to its call: say it here instead.
 void checkNames(const CallName& name)
 {
-    if (name.service.empty() || name.service.size() > mdp::kMaxServiceNameSize ||
-        !isPrintable(name.service)) {
+    if (!mdp::isValidServiceName(name.service)) {
         throw ProtocolError(ProtocolErrorKind::InvalidServiceName,
                             name.describe("invalid service name: 1 to 255 bytes expected, none "
                                           "of them a control character"));
     }
-    if (name.method.empty() || name.method.size() > rpc::kMaxMethodSize ||
-        !isPrintable(name.method)) {
+    if (!rpc::isValidMethod(name.method)) {
         throw ProtocolError(ProtocolErrorKind::InvalidMethod,
                             name.describe("invalid method name: 1 to 255 bytes expected, none "
                                           "of them a control character"));

@@ -28,12 +28,6 @@ using bytetext::hexByte;
     throw ProtocolError(kind, "RPC " + text);
 }
 
-bool isValidMethod(std::string_view method) noexcept
-{
-    return !method.empty() && method.size() <= kMaxMethodSize &&
-           bytetext::findControlByte(method) == method.size();
-}
-
 // Walks one msgpack object without building it. msgpack::unpack would allocate the elements an
 // array or map header announces before checking they are there, so a 5-byte frame "dd ff ff ff
 // ff" (array32 of 2^32-1 elements) costs it ~96 GiB and ends in std::bad_alloc; nested headers
@@ -119,6 +113,12 @@ private:
 };
 
 } // namespace
+
+bool isValidMethod(std::string_view method) noexcept
+{
+    return !method.empty() && method.size() <= kMaxMethodSize &&
+           bytetext::findControlByte(method) == method.size();
+}
 
 std::string_view describeType(msgpack::type::object_type type) noexcept
 {

@@ -511,4 +511,10 @@ Frames makeWorkerReply(Version version, WorkerCommand command, std::string_view 
     return out;
 }
 
+bool isValidServiceName(std::string_view name) noexcept
+{
+    return !name.empty() && name.size() <= kMaxServiceNameSize &&
+           bytetext::findControlByte(name) == name.size();
+}
+
 } // namespace switchboard::mdp

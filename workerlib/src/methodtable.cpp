@@ -8,17 +8,6 @@ namespace switchboard::detail {
 
 namespace {
 
-bool isPrintable(std::string_view name) noexcept
-{
-    for (const char c : name) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            return false;
-        }
-    }
-    return true;
-}
-
 void packString(msgpack::packer<msgpack::sbuffer>& packer, std::string_view text)
 {
     packer.pack_str(static_cast<std::uint32_t>(text.size()));
@@ -30,7 +19,7 @@ void packString(msgpack::packer<msgpack::sbuffer>& packer, std::string_view text
 void MethodTable::add(Handler handler)
 {
     const std::string& name = handler.info.name;
-    if (name.empty() || name.size() > rpc::kMaxMethodSize || !isPrintable(name)) {
+    if (!rpc::isValidMethod(name)) {
         throw std::invalid_argument("switchboard::Worker: invalid method name \"" + name +
                                     "\": 1 to 255 bytes without control characters");
     }

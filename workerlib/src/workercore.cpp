@@ -23,12 +23,7 @@ thread_local const WorkerCore* t_sessionOf = nullptr;
 
 std::string validService(std::string service)
 {
-    bool printable = true;
-    for (const char c : service) {
-        const auto byte = static_cast<unsigned char>(c);
-        printable = printable && byte >= 0x20 && byte != 0x7f;
-    }
-    if (service.empty() || service.size() > mdp::kMaxServiceNameSize || !printable) {
+    if (!mdp::isValidServiceName(service)) {
         throw std::invalid_argument("switchboard::Worker: invalid service name \"" + service +
                                     "\": 1 to 255 bytes without control characters");
     }

@@ -45,6 +45,9 @@ struct RequestEnvelope {
     std::size_t argsFrame;
 };
 
+// 1 to 255 bytes, none of them a control character: what parseRequest requires of a method.
+bool isValidMethod(std::string_view method) noexcept;
+
 // Strict: request id 1..255 bytes, method 1..255 printable bytes, args frame present and a
 // msgpack array. Throws ProtocolError.
 RequestEnvelope parseRequest(const Frames& frames, std::size_t bodyBegin);

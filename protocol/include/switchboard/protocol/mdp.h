@@ -39,6 +39,9 @@ inline constexpr std::string_view kWorkerHeaderV01 = "MDPW01";
 inline constexpr std::string_view kWorkerHeaderV02 = "MDPW02";
 inline constexpr std::size_t kMaxServiceNameSize = 255;
 
+// 1 to 255 bytes, none of them a control character: what every parser requires of a service.
+bool isValidServiceName(std::string_view name) noexcept;
+
 std::string_view toString(Version version) noexcept;
 std::string_view toString(ClientCommand command) noexcept;
 std::string_view toString(WorkerCommand command) noexcept;
