@@ -2,6 +2,7 @@
 
 #include <switchboard/broker/brokerconfig.h>
 #include <switchboard/broker/brokercounters.h>
+#include <switchboard/broker/brokersnapshot.h>
 #include <switchboard/protocol/error.h>
 
 #include <QObject>
@@ -43,12 +44,21 @@ public:
     // "tcp://127.0.0.1:41234"). Empty before start().
     QStringList frontendEndpoints() const;
     QStringList backendEndpoints() const;
+    QStringList adminEndpoints() const;
 
     const BrokerConfig& config() const noexcept;
     BrokerCounters counters() const;
     bool isShutDown() const noexcept;
 
+    // Takes a snapshot now (the periodic one comes through snapshotReady()).
+    BrokerSnapshot snapshot() const;
+
 public Q_SLOTS:
+    // An operator's eviction: sends the worker DISCONNECT and forgets it; a request it held is
+    // answered WorkerLost. Logged as a WorkerEvicted event. Returns false if no worker has that
+    // identity.
+    bool evictWorker(const QByteArray& identity);
+
     // Graceful stop: stops taking requests, answers every queued and in-flight request with a
     // BrokerShutdown error, sends DISCONNECT to every worker, closes the sockets (letting what
     // was sent drain for up to a second) and emits shutDown(). Calling it again does nothing.
@@ -56,6 +66,8 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void shutDown();
+    // Every BrokerConfig::snapshotInterval while the broker serves.
+    void snapshotReady(const switchboard::BrokerSnapshot& snapshot);
 
 private:
     class Router;

@@ -23,6 +23,13 @@ struct BrokerConfig {
     std::chrono::milliseconds requestTimeout{10000};
     // At most this many messages are read from one socket before the event loop gets a turn.
     int maxDrainBatch = 256;
+    // Where monitors and operator tools connect (ROUTER, docs/PROTOCOL.md "Admin protocol").
+    // Empty: no admin endpoint. Loopback by default: anyone who reaches it can evict workers.
+    QStringList adminEndpoints{QStringLiteral("tcp://127.0.0.1:5557")};
+    // How often the broker takes a snapshot for monitors (Broker::snapshotReady).
+    std::chrono::milliseconds snapshotInterval{500};
+    // Per-service, per-method and per-worker statistics. Off only to measure what they cost.
+    bool statistics = true;
 };
 
 } // namespace switchboard

@@ -27,6 +27,7 @@ public:
 
     QStringList frontendEndpoints() const;
     QStringList backendEndpoints() const;
+    QStringList adminEndpoints() const;
     // A consistent copy, taken on the broker's thread.
     BrokerCounters counters() const;
     // Lives on the broker thread: talk to it only through queued calls.

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <switchboard/broker/brokersnapshot.h>
+
+#include <QObject>
+#include <QString>
+
+#include <chrono>
+#include <memory>
+
+namespace zmq {
+class context_t;
+}
+
+namespace switchboard {
+
+// The operator's side of a broker's admin endpoint (docs/PROTOCOL.md, "Admin protocol"), on the
+// Qt event loop of the thread it lives in. It asks for a snapshot every `pollInterval` and
+// emits each one; when the broker does not answer within `timeout` it says so
+// (connectedChanged(false)), drops the socket and keeps trying with a new one, so that a
+// restarted broker is picked up by itself.
+class AdminClient : public QObject {
+    Q_OBJECT
+public:
+    struct Options {
+        std::chrono::milliseconds pollInterval{500};
+        std::chrono::milliseconds timeout{2000};
+    };
+
+    AdminClient(QString endpoint, zmq::context_t& context, Options options,
+                QObject* parent = nullptr);
+    AdminClient(QString endpoint, zmq::context_t& context, QObject* parent = nullptr);
+    ~AdminClient() override;
+
+    const QString& endpoint() const noexcept;
+    // Whether the last request was answered in time.
+    bool isConnected() const noexcept;
+
+    // Starts polling. Until then nothing is sent.
+    void start();
+
+    // Asks the broker to evict a worker; the answer comes as evictFinished().
+    void evictWorker(const QByteArray& identity);
+
+Q_SIGNALS:
+    void snapshotReceived(const switchboard::BrokerSnapshot& snapshot);
+    void connectedChanged(bool connected);
+    // ok is false when the broker refused (no such worker) or did not answer; message says why.
+    void evictFinished(const QByteArray& identity, bool ok, const QString& message);
+
+private:
+    class Connection;
+    std::unique_ptr<Connection> m_connection;
+};
+
+} // namespace switchboard

@@ -1,0 +1,155 @@
+#pragma once
+
+#include <QByteArray>
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+#include <cstdint>
+
+namespace switchboard {
+
+// What the broker looks like at one instant: everything the monitor shows, and nothing else it
+// may read. The broker publishes one at a fixed rate (BrokerConfig::snapshotInterval); the same
+// value travels to a remote monitor over the admin endpoint (docs/PROTOCOL.md, "Admin
+// protocol"). Times are milliseconds, latencies microseconds; "window" figures cover the last
+// LatencyWindow::kSpanMs, "total" ones the broker's whole life.
+
+// Percentiles of one latency distribution, in microseconds. All zero when count is 0.
+struct LatencySummary {
+    std::uint64_t count = 0;
+    std::uint64_t p50Us = 0;
+    std::uint64_t p95Us = 0;
+    std::uint64_t p99Us = 0;
+    std::uint64_t maxUs = 0;
+
+    bool operator==(const LatencySummary&) const = default;
+};
+
+// The three latencies of a request: queue wait (received -> dispatched to a worker), service time
+// (dispatched -> final answer) and their sum as the client saw it through the broker.
+struct LatencyBreakdown {
+    LatencySummary total;
+    LatencySummary queueWait;
+    LatencySummary serviceTime;
+
+    bool operator==(const LatencyBreakdown&) const = default;
+};
+
+struct ServiceStats {
+    QString name;
+    std::uint64_t queueDepth = 0;
+    std::uint64_t idleWorkers = 0;
+    std::uint64_t busyWorkers = 0;
+    double requestsPerSecond = 0; // over the window
+    double errorsPerSecond = 0;   // over the window
+    std::uint64_t requests = 0;   // since start: accepted for this service
+    std::uint64_t errors = 0;     // since start: answered with an error (worker's or broker's)
+    std::uint64_t expired = 0;    // since start: answered Expired or ServiceUnavailable
+
+    bool operator==(const ServiceStats&) const = default;
+};
+
+// One method of one service, as named by the envelope's method frame. Requests whose body has no
+// envelope-shaped method are counted under an empty method name.
+struct MethodStats {
+    QString service;
+    QString method;
+    std::uint64_t calls = 0;  // since start: answered (reply or error)
+    std::uint64_t errors = 0; // since start
+    double callsPerSecond = 0;
+    double errorsPerSecond = 0;
+    LatencyBreakdown window;
+    LatencyBreakdown sinceStart;
+
+    bool operator==(const MethodStats&) const = default;
+};
+
+struct WorkerStats {
+    enum class State : std::uint8_t {
+        Idle,
+        Busy,
+        Late,    // registered, but missed at least one heartbeat: liveness is running out
+        Expired, // purged for silence; kept in snapshots for a while so an operator sees it
+    };
+
+    QByteArray identity; // the raw ZeroMQ routing id: what evictWorker() takes
+    QString name;        // identity as text when printable, else hex
+    QString peerAddress; // "127.0.0.1:43512"; empty where the transport has none (inproc)
+    QString service;
+    QString protocol; // "MDPW01" or "MDPW02"
+    State state = State::Idle;
+    QString currentMethod;          // while busy
+    std::int64_t busyForMs = 0;     // how long the current request has run
+    std::uint64_t served = 0;       // final answers delivered
+    std::uint64_t errors = 0;       // of which errors
+    std::int64_t lastSeenAgeMs = 0; // since anything (heartbeat or answer) arrived from it
+    int livenessLeft = 0;           // heartbeats it may still miss before it is purged
+    std::int64_t connectedForMs = 0;
+
+    bool operator==(const WorkerStats&) const = default;
+};
+
+struct BrokerEvent {
+    enum class Kind : std::uint8_t {
+        WorkerJoined,
+        WorkerLeft,         // said DISCONNECT
+        WorkerExpired,      // purged for silence or a lost connection
+        WorkerEvicted,      // by an operator
+        WorkerDisconnected, // by the broker, for a protocol violation
+        RequestExpired,     // answered Expired or ServiceUnavailable
+        ProtocolError,      // a malformed message from a client or worker
+    };
+
+    std::uint64_t sequence = 0; // strictly increasing over the broker's life
+    std::int64_t timeMs = 0;    // wall clock, ms since the Unix epoch
+    Kind kind = Kind::WorkerJoined;
+    QString service; // may be empty
+    QString worker;  // WorkerStats::name, may be empty
+    QString text;    // one line for the operator
+
+    bool operator==(const BrokerEvent&) const = default;
+};
+
+struct BrokerTotals {
+    std::uint64_t requests = 0; // well-formed client requests, MMI included
+    std::uint64_t replies = 0;  // final answers delivered (replies and errors)
+    std::uint64_t errors = 0;   // errors delivered, the broker's own and workers'
+    std::uint64_t expired = 0;
+    std::uint64_t queueFull = 0;
+    std::uint64_t workerLost = 0;
+    std::uint64_t malformed = 0;
+    std::uint64_t workersRegistered = 0;
+    std::uint64_t workersPurged = 0;
+    std::uint64_t workersEvicted = 0;
+    double requestsPerSecond = 0; // over the window
+
+    bool operator==(const BrokerTotals&) const = default;
+};
+
+struct BrokerSnapshot {
+    std::uint64_t sequence = 0; // one more for every snapshot the broker takes
+    std::int64_t timeMs = 0;    // wall clock when taken, ms since the Unix epoch
+    std::int64_t uptimeMs = 0;
+    QString version; // the broker's version
+    QStringList frontendEndpoints;
+    QStringList backendEndpoints;
+    QStringList adminEndpoints;
+    std::int64_t heartbeatIntervalMs = 0;
+    int liveness = 0;
+    BrokerTotals totals;
+    QVector<ServiceStats> services; // sorted by name
+    QVector<MethodStats> methods;   // sorted by service, then method
+    QVector<WorkerStats> workers;   // sorted by service, then name
+    QVector<BrokerEvent> events;    // the newest of the event ring, oldest first
+
+    bool operator==(const BrokerSnapshot&) const = default;
+};
+
+QString toString(WorkerStats::State state);
+QString toString(BrokerEvent::Kind kind);
+
+} // namespace switchboard
+
+Q_DECLARE_METATYPE(switchboard::BrokerSnapshot)
