@@ -1,20 +1,31 @@
 // The `switchboard` executable: parses the command line and wires the objects together.
 
 #include "clientcommand.h"
+#include "monitorcommand.h"
 #include "options.h"
 #include "unixsignalwatcher.h"
 
-#include <switchboard/broker/broker.h>
+#include <demotraffic.h>
+#include <localbrokerlink.h>
+#include <monitorwindow.h>
+#include <remotebrokerlink.h>
 
+#include <switchboard/broker/broker.h>
+#include <switchboard/broker/brokerthread.h>
+
+#include <QApplication>
 #include <QCoreApplication>
 #include <QLoggingCategory>
 #include <QTextStream>
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <zmq.hpp>
 
 namespace {
+
+constexpr int kUsageError = 2;
 
 void applyLogLevel(const QString& level)
 {
@@ -34,20 +45,192 @@ void applyLogLevel(const QString& level)
         "%{category}: %{message}"));
 }
 
+void setApplicationNames()
+{
+    QCoreApplication::setApplicationName(QStringLiteral("switchboard"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Switchboard"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(SWITCHBOARD_VERSION));
+}
+
+// QApplication aborts the process when it finds no display; say what to do instead. A platform
+// chosen explicitly (QT_QPA_PLATFORM=offscreen, vnc, ...) needs no display variable.
+bool hasDisplay(QTextStream& err, const QString& alternative)
+{
+    if (!qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") ||
+        !qEnvironmentVariableIsEmpty("DISPLAY") ||
+        !qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
+        return true;
+    }
+    err << "switchboard: no display for the monitor window (DISPLAY is not set); " << alternative
+        << Qt::endl;
+    return false;
+}
+
+// The endpoint a peer in this process connects to for one the broker bound.
+std::string peerEndpoint(const QString& bound)
+{
+    QString endpoint = bound;
+    endpoint.replace(QLatin1String("//0.0.0.0:"), QLatin1String("//127.0.0.1:"));
+    endpoint.replace(QLatin1String("//*:"), QLatin1String("//127.0.0.1:"));
+    return endpoint.toStdString();
+}
+
+void printReady(QTextStream& out, const QStringList& frontends, const QStringList& backends,
+                const QStringList& admins, const switchboard::BrokerConfig& config)
+{
+    for (const auto& endpoint : frontends) {
+        out << "frontend " << endpoint << '\n';
+    }
+    for (const auto& endpoint : backends) {
+        out << "backend " << endpoint << '\n';
+    }
+    for (const auto& endpoint : admins) {
+        out << "admin " << endpoint << '\n';
+    }
+    out << "switchboard ready (heartbeat " << config.heartbeatInterval.count() << " ms x "
+        << config.liveness << ", max queue " << config.maxQueuePerService
+        << " per service, request timeout " << config.requestTimeout.count() << " ms); Ctrl+C stops"
+        << Qt::endl;
+}
+
+std::optional<switchboard::demo::DemoTraffic> startDemo(zmq::context_t& context,
+                                                        const QStringList& frontends,
+                                                        const QStringList& backends,
+                                                        QTextStream& out)
+{
+    std::optional<switchboard::demo::DemoTraffic> demo;
+    demo.emplace(context, peerEndpoint(frontends.first()), peerEndpoint(backends.first()));
+    demo->start();
+    out << "demo: workers for calc, search, billing and reports, and clients calling them"
+        << Qt::endl;
+    return demo;
+}
+
+int runHeadless(const switchboard::Options& options, QTextStream& out, QTextStream& err)
+{
+    // Declared before the broker so it outlives it: destroying the context waits (up to the
+    // sockets' linger) for the last replies and DISCONNECTs to leave.
+    zmq::context_t context;
+    switchboard::Broker broker(options.broker, context);
+    try {
+        broker.start();
+    } catch (const switchboard::BindError& error) {
+        err << "switchboard: " << QString::fromStdString(error.what()) << Qt::endl;
+        return kUsageError;
+    }
+
+    switchboard::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
+    QObject::connect(&broker, &switchboard::Broker::shutDown, qApp, &QCoreApplication::quit);
+
+    printReady(out, broker.frontendEndpoints(), broker.backendEndpoints(), broker.adminEndpoints(),
+               broker.config());
+    std::optional<switchboard::demo::DemoTraffic> demo;
+    if (options.demo) {
+        demo = startDemo(context, broker.frontendEndpoints(), broker.backendEndpoints(), out);
+        // Before the broker's shutdown, so that it answers the demo's last calls and no more
+        // follow; the demo's threads are joined once the loop has returned.
+        QObject::connect(&signalWatcher, &switchboard::UnixSignalWatcher::received, &broker,
+                         [&demo] { demo->requestStop(); });
+    }
+    QObject::connect(&signalWatcher, &switchboard::UnixSignalWatcher::received, &broker,
+                     &switchboard::Broker::shutdown);
+    const int exitCode = QCoreApplication::exec();
+    demo.reset();
+    return exitCode;
+}
+return QCoreApplication::exec();
+}
+
+// The broker on a thread of its own, so that painting never delays routing, and the window on
+// this one.
+int runWithMonitor(int& argc, char** argv, const switchboard::Options& options, QTextStream& out,
+                   QTextStream& err)
+{
+    QApplication app(argc, argv);
+    setApplicationNames();
+    zmq::context_t context;
+    switchboard::BrokerThread brokerThread(options.broker, context);
+    try {
+        brokerThread.start();
+    } catch (const switchboard::BindError& error) {
+        err << "switchboard: " << QString::fromStdString(error.what()) << Qt::endl;
+        return kUsageError;
+    }
+    printReady(out, brokerThread.frontendEndpoints(), brokerThread.backendEndpoints(),
+               brokerThread.adminEndpoints(), options.broker);
+    std::optional<switchboard::demo::DemoTraffic> demo;
+    if (options.demo) {
+        demo = startDemo(context, brokerThread.frontendEndpoints(), brokerThread.backendEndpoints(),
+                         out);
+    }
+    int exitCode = 0;
+    {
+        switchboard::LocalBrokerLink link(*brokerThread.broker());
+        switchboard::MonitorWindow window(link);
+        window.show();
+        switchboard::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
+        QObject::connect(&signalWatcher, &switchboard::UnixSignalWatcher::received, &window,
+                         &QWidget::close);
+        exitCode = QApplication::exec();
+    }
+    if (demo) {
+        demo->requestStop();
+    }
+    brokerThread.stop();
+    demo.reset();
+    return exitCode;
+}
+
+int runAttachedMonitor(int& argc, char** argv, const switchboard::MonitorOptions& options)
+{
+    QApplication app(argc, argv);
+    setApplicationNames();
+    zmq::context_t context;
+    switchboard::AdminClient::Options pollOptions;
+    pollOptions.pollInterval = options.pollInterval;
+    switchboard::RemoteBrokerLink link(options.endpoint, context, pollOptions);
+    switchboard::MonitorWindow window(link);
+    window.show();
+    switchboard::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
+    QObject::connect(&signalWatcher, &switchboard::UnixSignalWatcher::received, &window,
+                     &QWidget::close);
+    return QApplication::exec();
+}
+
 } // namespace
 
 int main(int argc, char* argv[])
 {
-    QCoreApplication app(argc, argv);
-    QCoreApplication::setApplicationName(QStringLiteral("switchboard"));
-    QCoreApplication::setApplicationVersion(QStringLiteral(SWITCHBOARD_VERSION));
+    // Parsing needs an application object; the window needs a QApplication, which in turn needs
+    // a display, so it is made only once the command line asks for a window.
+    std::optional<QCoreApplication> parsing;
+    parsing.emplace(argc, argv);
+    setApplicationNames();
 
     QTextStream out(stdout);
     QTextStream err(stderr);
-    if (switchboard::isClientCommand(QCoreApplication::arguments())) {
-        return switchboard::runClientCommand(QCoreApplication::arguments(), out, err);
+    const QStringList arguments = QCoreApplication::arguments();
+    if (switchboard::isClientCommand(arguments)) {
+        return switchboard::runClientCommand(arguments, out, err);
     }
-    const auto commandLine = switchboard::parseCommandLine(QCoreApplication::arguments());
+    if (switchboard::isMonitorCommand(arguments)) {
+        const auto commandLine = switchboard::parseMonitorCommandLine(arguments);
+        if (!commandLine.options) {
+            out << commandLine.output;
+            if (!commandLine.error.isEmpty()) {
+                err << commandLine.error << Qt::endl;
+            }
+            return commandLine.exitCode;
+        }
+        if (!hasDisplay(err, QStringLiteral("run switchboard monitor on a desktop"))) {
+            return kUsageError;
+        }
+        applyLogLevel(QStringLiteral("info"));
+        parsing.reset();
+        return runAttachedMonitor(argc, argv, *commandLine.options);
+    }
+
+    const auto commandLine = switchboard::parseCommandLine(arguments);
     if (!commandLine.options) {
         out << commandLine.output;
         if (!commandLine.error.isEmpty()) {
@@ -57,34 +240,13 @@ int main(int argc, char* argv[])
     }
     const auto& options = *commandLine.options;
     applyLogLevel(options.logLevel);
-
-    // Declared before the broker so it outlives it: destroying the context waits (up to the
-    // sockets' linger) for the last replies and DISCONNECTs to leave.
-    zmq::context_t context;
-    switchboard::Broker broker(options.broker, context);
-    try {
-        broker.start();
-    } catch (const switchboard::BindError& error) {
-        err << "switchboard: " << QString::fromStdString(error.what()) << Qt::endl;
-        return 2;
+    if (options.noGui) {
+        return runHeadless(options, out, err);
     }
-
-    switchboard::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
-    QObject::connect(&signalWatcher, &switchboard::UnixSignalWatcher::received, &broker,
-                     &switchboard::Broker::shutdown);
-    QObject::connect(&broker, &switchboard::Broker::shutDown, &app, &QCoreApplication::quit);
-
-    for (const auto& endpoint : broker.frontendEndpoints()) {
-        out << "frontend " << endpoint << '\n';
+    if (!hasDisplay(err, QStringLiteral("run the broker headless with --no-gui (and watch it "
+                                        "from a desktop with switchboard monitor --attach)"))) {
+        return kUsageError;
     }
-    for (const auto& endpoint : broker.backendEndpoints()) {
-        out << "backend " << endpoint << '\n';
-    }
-    const auto& config = broker.config();
-    out << "switchboard ready (heartbeat " << config.heartbeatInterval.count() << " ms x "
-        << config.liveness << ", max queue " << config.maxQueuePerService
-        << " per service, request timeout " << config.requestTimeout.count() << " ms); Ctrl+C stops"
-        << Qt::endl;
-
-    return QCoreApplication::exec();
+    parsing.reset();
+    return runWithMonitor(argc, argv, options, out, err);
 }

@@ -45,15 +45,20 @@ CommandLine parseCommandLine(const QStringList& arguments)
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Switchboard: a Majordomo (7/MDP, 18/MDP) RPC broker on ZeroMQ.\n"
-        "Clients connect to the frontend, workers to the backend; each option that takes an "
-        "endpoint may be repeated (tcp://, ipc://, inproc://). The monitor window is not built "
-        "yet, so the broker always runs headless; --no-gui says so explicitly."));
+        "Clients connect to the frontend, workers to the backend, monitors and operator tools "
+        "to the admin endpoint; each option that takes an endpoint may be repeated (tcp://, "
+        "ipc://, inproc://). By default the broker runs with its monitor window; --no-gui runs "
+        "it headless."));
     const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")},
                                   QStringLiteral("Show this help and exit."));
     const QCommandLineOption version({QStringLiteral("v"), QStringLiteral("version")},
                                      QStringLiteral("Show the version and exit."));
     const QCommandLineOption noGui(QStringLiteral("no-gui"),
                                    QStringLiteral("Run the broker headless (no monitor window)."));
+    const QCommandLineOption demo(
+        QStringLiteral("demo"),
+        QStringLiteral("Also run built-in demo workers and clients (services calc, search, "
+                       "billing, reports), so the monitor has something to show."));
     const QCommandLineOption frontend(QStringLiteral("frontend"),
                                       QStringLiteral("Endpoint for clients (default %1).")
                                           .arg(defaults.frontendEndpoints.join(QLatin1Char(' '))),
@@ -62,6 +67,20 @@ CommandLine parseCommandLine(const QStringList& arguments)
                                      QStringLiteral("Endpoint for workers (default %1).")
                                          .arg(defaults.backendEndpoints.join(QLatin1Char(' '))),
                                      QStringLiteral("endpoint"));
+    const QCommandLineOption admin(
+        QStringLiteral("admin"),
+        QStringLiteral("Endpoint for monitors (switchboard monitor --attach) and operator "
+                       "tools (default %1). Anyone who reaches it can evict workers: keep it on "
+                       "loopback unless the network is trusted.")
+            .arg(defaults.adminEndpoints.join(QLatin1Char(' '))),
+        QStringLiteral("endpoint"));
+    const QCommandLineOption noAdmin(QStringLiteral("no-admin"),
+                                     QStringLiteral("Bind no admin endpoint."));
+    const QCommandLineOption snapshot(
+        QStringLiteral("snapshot-ms"),
+        QStringLiteral("How often the broker takes a snapshot for monitors, in ms (default %1).")
+            .arg(defaults.snapshotInterval.count()),
+        QStringLiteral("ms"), QString::number(defaults.snapshotInterval.count()));
     const QCommandLineOption heartbeat(
         QStringLiteral("heartbeat-ms"),
         QStringLiteral("Heartbeat interval towards workers, in ms (default %1).")
@@ -88,8 +107,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
         QStringLiteral("Least severe messages logged: debug, info, warning or error "
                        "(default info)."),
         QStringLiteral("level"), QStringLiteral("info"));
-    parser.addOptions({help, version, noGui, frontend, backend, heartbeat, liveness, maxQueue,
-                       requestTimeout, logLevel});
+    parser.addOptions({help, version, noGui, demo, frontend, backend, admin, noAdmin, snapshot,
+                       heartbeat, liveness, maxQueue, requestTimeout, logLevel});
 
     if (!parser.parse(arguments)) {
         QString text = parser.errorText();
@@ -102,23 +121,33 @@ CommandLine parseCommandLine(const QStringList& arguments)
         CommandLine result;
         result.output =
             parser.helpText() +
-            QStringLiteral("\nExamples:\n"
-                           "  switchboard --no-gui\n"
-                           "      Serve clients on tcp://127.0.0.1:5555, workers on :5556.\n"
-                           "  switchboard --no-gui --frontend tcp://0.0.0.0:5555 "
-                           "--frontend ipc:///run/switchboard.sock\n"
-                           "      Also serve other machines, and local clients over a Unix "
-                           "socket.\n"
-                           "\nCommands (each has --help):\n"
-                           "  switchboard call [--broker EP] [--timeout MS] SERVICE METHOD "
-                           "[ARG ...]\n"
-                           "      Call a method through a running broker; prints the result as "
-                           "JSON.\n"
-                           "  switchboard services      List services and their live workers.\n"
-                           "  switchboard describe SERVICE\n"
-                           "      List a service's methods with their argument types.\n"
-                           "\nExit codes: 0 after a clean shutdown (SIGINT, SIGTERM), 2 for a "
-                           "usage error or an endpoint that cannot be bound.\n");
+            QStringLiteral(
+                "\nExamples:\n"
+                "  switchboard\n"
+                "      Serve clients on tcp://127.0.0.1:5555, workers on :5556, "
+                "monitors on :5557,\n"
+                "      and show the monitor window.\n"
+                "  switchboard --demo\n"
+                "      The same with demo workers and clients: a living dashboard.\n"
+                "  switchboard --no-gui\n"
+                "      Headless, for a server; watch it with switchboard monitor.\n"
+                "  switchboard --no-gui --frontend tcp://0.0.0.0:5555 "
+                "--frontend ipc:///run/switchboard.sock\n"
+                "      Also serve other machines, and local clients over a Unix "
+                "socket.\n"
+                "\nCommands (each has --help):\n"
+                "  switchboard monitor [--attach EP]\n"
+                "      The monitor window alone, on a running broker (default "
+                "tcp://127.0.0.1:5557).\n"
+                "  switchboard call [--broker EP] [--timeout MS] SERVICE METHOD "
+                "[ARG ...]\n"
+                "      Call a method through a running broker; prints the result as "
+                "JSON.\n"
+                "  switchboard services      List services and their live workers.\n"
+                "  switchboard describe SERVICE\n"
+                "      List a service's methods with their argument types.\n"
+                "\nExit codes: 0 after a clean shutdown (SIGINT, SIGTERM), 2 for a "
+                "usage error, an endpoint that cannot be bound, or no display for the window.\n");
         return result;
     }
     if (parser.isSet(version)) {
@@ -129,12 +158,21 @@ CommandLine parseCommandLine(const QStringList& arguments)
     }
     if (!parser.positionalArguments().isEmpty()) {
         return usageError(
-            QStringLiteral("unknown command '%1' (commands: call, services, describe)")
+            QStringLiteral("unknown command '%1' (commands: monitor, call, services, describe)")
                 .arg(parser.positionalArguments().first()));
     }
 
     Options options;
     options.noGui = parser.isSet(noGui);
+    options.demo = parser.isSet(demo);
+    if (parser.isSet(noAdmin) && parser.isSet(admin)) {
+        return usageError(QStringLiteral("--admin and --no-admin contradict each other"));
+    }
+    if (parser.isSet(noAdmin)) {
+        options.broker.adminEndpoints.clear();
+    } else if (parser.isSet(admin)) {
+        options.broker.adminEndpoints = parser.values(admin);
+    }
     if (parser.isSet(frontend)) {
         options.broker.frontendEndpoints = parser.values(frontend);
     }
@@ -148,6 +186,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
     const auto queueBound =
         positiveNumber(parser, maxQueue.names().first(), 1, std::numeric_limits<int>::max(), error);
     const auto timeoutMs = positiveNumber(parser, requestTimeout.names().first(), 1, kDay, error);
+    const auto snapshotMs = positiveNumber(parser, snapshot.names().first(), 50, 60000, error);
     if (!error.isEmpty()) {
         return usageError(error);
     }
@@ -155,6 +194,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
     options.broker.liveness = static_cast<int>(*livenessCount);
     options.broker.maxQueuePerService = static_cast<std::size_t>(*queueBound);
     options.broker.requestTimeout = std::chrono::milliseconds(*timeoutMs);
+    options.broker.snapshotInterval = std::chrono::milliseconds(*snapshotMs);
 
     options.logLevel = parser.value(logLevel);
     static const QStringList levels{QStringLiteral("debug"), QStringLiteral("info"),

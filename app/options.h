@@ -14,6 +14,7 @@ struct Options {
     BrokerConfig broker;
     QString logLevel = QStringLiteral("info");
     bool noGui = false;
+    bool demo = false; // built-in demo workers and clients
 };
 
 struct CommandLine {

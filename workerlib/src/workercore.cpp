@@ -77,6 +77,13 @@ WorkerCore::WorkerCore(zmq::context_t* context, std::string endpoint, std::strin
     , m_options(validOptions(std::move(options)))
     , m_identity(m_options.identity.empty() ? defaultIdentity() : m_options.identity)
 {
+    // It becomes the routing id (WorkerSession::routingId), which libzmq limits to 255 bytes
+    // and which must not begin with a zero byte; the suffixes take up to 15.
+    if (!m_options.identity.empty() &&
+        (m_options.identity.size() > 240 || m_options.identity.front() == '\0')) {
+        throw std::invalid_argument("WorkerOptions::identity must be 1 to 240 bytes and must "
+                                    "not begin with a zero byte");
+    }
     // Sessions connect later, on their own threads; an endpoint libzmq rejects should fail here,
     // where the caller can still catch it.
     zmq::socket_t probe(m_context, zmq::socket_type::dealer);

@@ -103,6 +103,10 @@ void WorkerSession::open()
 {
     zmq::socket_t socket(m_core.context(), zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, 0);
+    if (const auto id = routingId(); !id.empty()) {
+        socket.set(zmq::sockopt::routing_id, id);
+    }
+    ++m_connections;
     // A send that blocks this long finds a broker that stopped reading: the session is lost.
     socket.set(zmq::sockopt::sndtimeo, clampedMilliseconds(m_brokerTimeout));
     socket.connect(m_core.endpoint());
@@ -119,6 +123,25 @@ void WorkerSession::open()
     const auto now = Clock::now();
     m_nextHeartbeat = now + m_heartbeatInterval;
     m_brokerExpiry = now + m_brokerTimeout;
+}
+
+std::string WorkerSession::routingId() const
+{
+    // Only a name the user chose: two workers of one process share the default "host:pid", and
+    // a ROUTER lets in only the first connection with a given routing id. For the same reason a
+    // reconnect gets a new id: the broker may not have dropped the old connection yet.
+    const auto& options = m_core.options();
+    if (options.identity.empty()) {
+        return {};
+    }
+    std::string id = options.identity;
+    if (options.threads > 1) {
+        id += "/" + std::to_string(m_number + 1);
+    }
+    if (m_connections > 0) {
+        id += "#" + std::to_string(m_connections + 1);
+    }
+    return id;
 }
 
 void WorkerSession::close(std::chrono::milliseconds linger) noexcept

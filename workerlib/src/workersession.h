@@ -50,6 +50,7 @@ private:
 
     void run();
     void open();
+    std::string routingId() const;
     void close(std::chrono::milliseconds linger) noexcept;
     Outcome serve();
     Outcome onMessage(Frames& frames);
@@ -68,6 +69,7 @@ private:
 
     WorkerCore& m_core;
     const int m_number;
+    int m_connections = 0; // sockets opened so far, for the routing id
     const mdp::Version m_version;
     const Clock::duration m_heartbeatInterval;
     const Clock::duration m_brokerTimeout;

@@ -44,7 +44,11 @@ struct WorkerOptions {
     bool verboseErrors = false;
     // 18/MDP (needed for streaming handlers) or 7/MDP for brokers that only speak 0.1.
     mdp::Version protocol = mdp::Version::V02;
-    // Names this worker in describe() and in verbose errors. Empty: "host:pid".
+    // Names this worker in describe() and in verbose errors. Empty: "host:pid". When set, it is
+    // also the ZeroMQ routing id the broker (and its monitor) knows the worker by, with "/N"
+    // added per thread when threads > 1 and "#N" after the first reconnect; it must then be
+    // unique among the broker's workers (a second worker with the same one is not let in) and
+    // 1 to 240 bytes.
     std::string identity;
 };
 
