@@ -40,9 +40,11 @@ struct Outcome {
 };
 
 // Runs switchboard to completion; one that does not finish in time is killed and reported so.
-Outcome run(const QStringList& arguments, int timeoutMs = 10000)
+Outcome run(const QStringList& arguments, int timeoutMs = 10000,
+            const QProcessEnvironment& environment = QProcessEnvironment::systemEnvironment())
 {
     QProcess process;
+    process.setProcessEnvironment(environment);
     process.start(kSwitchboard, arguments);
     Outcome outcome;
     outcome.finished = process.waitForStarted() && process.waitForFinished(timeoutMs);
@@ -125,6 +127,11 @@ private Q_SLOTS:
     void endpointInUse_data();
     void endpointInUse();
     void wildcardEndpointsAreResolved();
+    void noDisplay_data();
+    void noDisplay();
+    void monitorHelp();
+    void monitorBadArguments_data();
+    void monitorBadArguments();
     void signalShutsDownGracefully_data();
     void signalShutsDownGracefully();
 };
@@ -134,8 +141,9 @@ void TstCli::help()
     const Outcome outcome = run({QStringLiteral("--help")});
     QVERIFY2(outcome.finished && outcome.exitCode == 0, qPrintable(describe(outcome)));
     for (const char* option :
-         {"--no-gui", "--frontend", "--backend", "--heartbeat-ms", "--liveness", "--max-queue",
-          "--request-timeout-ms", "--log-level", "--help", "--version"}) {
+         {"--no-gui", "--demo", "--frontend", "--backend", "--admin", "--no-admin", "--snapshot-ms",
+          "--heartbeat-ms", "--liveness", "--max-queue", "--request-timeout-ms", "--log-level",
+          "--help", "--version", "switchboard monitor"}) {
         QVERIFY2(outcome.out.contains(QLatin1String(option)),
                  qPrintable(QStringLiteral("--help does not mention %1").arg(option)));
     }
@@ -154,7 +162,8 @@ void TstCli::badArguments_data()
     // What the one error line must name, so that the user knows what to fix.
     QTest::addColumn<QString>("mentions");
 
-    const QStringList wildcards{"--frontend", kWildcard, "--backend", kWildcard};
+    const QStringList wildcards{"--frontend", kWildcard, "--backend",
+                                kWildcard,    "--admin", kWildcard};
     QTest::newRow("unknown option")
         << (QStringList{"--no-gui", "--frobnicate"} + wildcards) << "frobnicate";
     QTest::newRow("liveness 0") << (QStringList{"--no-gui", "--liveness", "0"} + wildcards)
@@ -167,9 +176,18 @@ void TstCli::badArguments_data()
         << (QStringList{"--no-gui"} + wildcards + QStringList{"--liveness"}) << "liveness";
     QTest::newRow("positional argument")
         << (QStringList{"--no-gui", "extra"} + wildcards) << "extra";
-    QTest::newRow("malformed endpoint")
-        << QStringList{"--no-gui", "--frontend", "tcp://nonsense", "--backend", kWildcard}
+    QTest::newRow("malformed endpoint") << QStringList{"--no-gui",  "--frontend", "tcp://nonsense",
+                                                       "--backend", kWildcard,    "--no-admin"}
+                                        << "tcp://nonsense";
+    QTest::newRow("malformed admin endpoint")
+        << QStringList{"--no-gui", "--frontend", kWildcard,       "--backend",
+                       kWildcard,  "--admin",    "tcp://nonsense"}
         << "tcp://nonsense";
+    QTest::newRow("admin and no admin")
+        << (QStringList{"--no-gui", "--no-admin"} + wildcards) << "--no-admin";
+    QTest::newRow("snapshot interval too short")
+        << (QStringList{"--no-gui", "--snapshot-ms", "5"} + wildcards) << "snapshot-ms";
+    QTest::newRow("unknown command") << QStringList{"monitr"} << "monitor";
 }
 
 void TstCli::badArguments()
@@ -192,6 +210,7 @@ void TstCli::endpointInUse_data()
     QTest::addColumn<QString>("option");
     QTest::newRow("frontend") << "--frontend";
     QTest::newRow("backend") << "--backend";
+    QTest::newRow("admin") << "--admin";
 }
 
 void TstCli::endpointInUse()
@@ -205,7 +224,8 @@ void TstCli::endpointInUse()
     const QString taken =
         QString::fromStdString(squatter.get(zmq::sockopt::last_endpoint)); // tcp://127.0.0.1:N
 
-    QStringList arguments{"--no-gui", "--frontend", kWildcard, "--backend", kWildcard};
+    QStringList arguments{"--no-gui", "--frontend", kWildcard, "--backend",
+                          kWildcard,  "--admin",    kWildcard};
     arguments << option << taken; // several endpoints per side are allowed; this one is taken
     const Outcome outcome = run(arguments);
     QVERIFY2(outcome.finished, qPrintable(describe(outcome)));
@@ -219,14 +239,15 @@ void TstCli::endpointInUse()
 void TstCli::wildcardEndpointsAreResolved()
 {
     SwitchboardProcess switchboard(kSwitchboard);
-    switchboard.start(
-        {"--no-gui", "--frontend", kWildcard, "--frontend", kWildcard, "--backend", kWildcard});
+    switchboard.start({"--no-gui", "--frontend", kWildcard, "--frontend", kWildcard, "--backend",
+                       kWildcard, "--admin", kWildcard});
     QVERIFY2(switchboard.waitReady(), qPrintable(switchboard.stderrText()));
     QCOMPARE(switchboard.frontends().size(), 2);
     QCOMPARE(switchboard.backends().size(), 1);
+    QCOMPARE(switchboard.admins().size(), 1);
 
     const QRegularExpression resolved(QStringLiteral("^tcp://127\\.0\\.0\\.1:([1-9][0-9]*)$"));
-    const QStringList all = switchboard.frontends() + switchboard.backends();
+    const QStringList all = switchboard.frontends() + switchboard.backends() + switchboard.admins();
     for (const QString& endpoint : all)
         QVERIFY2(resolved.match(endpoint).hasMatch(), qPrintable(endpoint));
     QCOMPARE(QSet<QString>(all.begin(), all.end()).size(), all.size());
@@ -253,6 +274,78 @@ void TstCli::wildcardEndpointsAreResolved()
     QCOMPARE(switchboard.process().exitCode(), 0);
 }
 
+void TstCli::noDisplay_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("pointsTo");
+    QTest::newRow("broker with window")
+        << QStringList{"--frontend", kWildcard, "--backend", kWildcard, "--admin", kWildcard}
+        << "--no-gui";
+    QTest::newRow("demo") << QStringList{"--demo",  "--frontend", kWildcard, "--backend",
+                                         kWildcard, "--admin",    kWildcard}
+                          << "--no-gui";
+    QTest::newRow("monitor alone") << QStringList{"monitor"} << "desktop";
+}
+
+// A newcomer on a server runs `make run` (the window and the demo): instead of Qt's abort for a
+// missing display they get one line that says what to run instead, and nothing is bound.
+void TstCli::noDisplay()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, pointsTo);
+
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.remove(QStringLiteral("DISPLAY"));
+    environment.remove(QStringLiteral("WAYLAND_DISPLAY"));
+    environment.remove(QStringLiteral("QT_QPA_PLATFORM"));
+    const Outcome outcome = run(arguments, 10000, environment);
+    QVERIFY2(outcome.finished, qPrintable(describe(outcome)));
+    QCOMPARE(outcome.exitStatus, QProcess::NormalExit);
+    QCOMPARE(outcome.exitCode, 2);
+    QCOMPARE(outcome.errLines.size(), 1);
+    QVERIFY2(outcome.errLines.first().startsWith(QLatin1String("switchboard: no display")),
+             qPrintable(outcome.errLines.first()));
+    QVERIFY2(outcome.errLines.first().contains(pointsTo), qPrintable(outcome.errLines.first()));
+    QVERIFY2(!outcome.out.contains(QLatin1String("ready")), qPrintable(outcome.out));
+}
+
+void TstCli::monitorHelp()
+{
+    const Outcome outcome = run({QStringLiteral("monitor"), QStringLiteral("--help")});
+    QVERIFY2(outcome.finished && outcome.exitCode == 0, qPrintable(describe(outcome)));
+    for (const char* text : {"switchboard monitor [options]", "--attach", "--poll-ms",
+                             "tcp://127.0.0.1:5557", "reconnects"}) {
+        QVERIFY2(outcome.out.contains(QLatin1String(text)),
+                 qPrintable(QStringLiteral("monitor --help does not mention %1").arg(text)));
+    }
+}
+
+void TstCli::monitorBadArguments_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("mentions");
+    QTest::newRow("not an endpoint")
+        << QStringList{"monitor", "--attach", "localhost"} << "localhost";
+    QTest::newRow("poll too fast") << QStringList{"monitor", "--poll-ms", "1"} << "poll-ms";
+    QTest::newRow("unknown option") << QStringList{"monitor", "--frobnicate"} << "frobnicate";
+    QTest::newRow("extra argument")
+        << QStringList{"monitor", "tcp://127.0.0.1:5557"} << "tcp://127.0.0.1:5557";
+}
+
+void TstCli::monitorBadArguments()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, mentions);
+
+    const Outcome outcome = run(arguments);
+    QVERIFY2(outcome.finished, qPrintable(describe(outcome)));
+    QCOMPARE(outcome.exitCode, 2);
+    QCOMPARE(outcome.errLines.size(), 1);
+    QVERIFY2(outcome.errLines.first().startsWith(QLatin1String("switchboard monitor: ")),
+             qPrintable(outcome.errLines.first()));
+    QVERIFY2(outcome.errLines.first().contains(mentions), qPrintable(outcome.errLines.first()));
+}
+
 void TstCli::signalShutsDownGracefully_data()
 {
     QTest::addColumn<int>("signalNumber");
@@ -266,8 +359,8 @@ void TstCli::signalShutsDownGracefully()
 
     // Long heartbeats, so that a worker that never heartbeats is not purged during the test.
     SwitchboardProcess switchboard(kSwitchboard);
-    switchboard.start(
-        {"--no-gui", "--frontend", kWildcard, "--backend", kWildcard, "--heartbeat-ms", "10000"});
+    switchboard.start({"--no-gui", "--frontend", kWildcard, "--backend", kWildcard, "--no-admin",
+                       "--heartbeat-ms", "10000"});
     QVERIFY2(switchboard.waitReady(), qPrintable(switchboard.stderrText()));
     const std::string frontend = switchboard.frontends().value(0).toStdString();
     const std::string backend = switchboard.backends().value(0).toStdString();

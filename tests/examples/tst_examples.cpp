@@ -88,8 +88,9 @@ private slots:
     void init()
     {
         m_broker = std::make_unique<SwitchboardProcess>(kSwitchboard);
-        m_broker->start({QStringLiteral("--no-gui"), QStringLiteral("--frontend"), kWildcard,
-                         QStringLiteral("--backend"), kWildcard});
+        m_broker->start({QStringLiteral("--no-gui"), QStringLiteral("--no-admin"),
+                         QStringLiteral("--frontend"), kWildcard, QStringLiteral("--backend"),
+                         kWildcard});
         QVERIFY2(m_broker->waitReady(), qPrintable(m_broker->stderrText()));
     }
     void cleanup() { m_broker.reset(); }
