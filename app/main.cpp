@@ -101,7 +101,7 @@ std::optional<switchboard::demo::DemoTraffic> startDemo(zmq::context_t& context,
     std::optional<switchboard::demo::DemoTraffic> demo;
     demo.emplace(context, peerEndpoint(frontends.first()), peerEndpoint(backends.first()));
     demo->start();
-    out << "demo: workers for calc, search, billing and reports, and clients calling them"
+    out << "demo: workers for math, search, billing and reports, and clients calling them"
         << Qt::endl;
     return demo;
 }

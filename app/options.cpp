@@ -57,7 +57,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
                                    QStringLiteral("Run the broker headless (no monitor window)."));
     const QCommandLineOption demo(
         QStringLiteral("demo"),
-        QStringLiteral("Also run built-in demo workers and clients (services calc, search, "
+        QStringLiteral("Also run built-in demo workers and clients (services math, search, "
                        "billing, reports), so the monitor has something to show."));
     const QCommandLineOption frontend(QStringLiteral("frontend"),
                                       QStringLiteral("Endpoint for clients (default %1).")

@@ -41,7 +41,7 @@ DemoClients::~DemoClients()
 void DemoClients::callMix()
 {
     std::mt19937 random{std::random_device{}()};
-    // Weights of: calc.add, calc.divide, calc.fib, search.query, billing.charge, reports.render
+    // Weights of: math.add, math.divide, math.fib, search.query, billing.charge, reports.render
     std::discrete_distribution<int> pick({40, 10, 10, 20, 10, 10});
     std::uniform_int_distribution<int> small(0, 9);
     std::uniform_int_distribution<int> pause(5, 40);
@@ -50,13 +50,13 @@ void DemoClients::callMix()
         try {
             switch (pick(random)) {
             case 0:
-                m_client.call<double>(idempotent, "calc", "add", small(random), small(random));
+                m_client.call<double>(idempotent, "math", "add", small(random), small(random));
                 break;
             case 1:
-                m_client.call<double>(idempotent, "calc", "divide", 10, small(random));
+                m_client.call<double>(idempotent, "math", "divide", 10, small(random));
                 break;
             case 2:
-                m_client.call<std::uint64_t>(idempotent, "calc", "fib", 20 + small(random));
+                m_client.call<std::uint64_t>(idempotent, "math", "fib", 20 + small(random));
                 break;
             case 3:
                 m_client.call<std::vector<std::string>>(idempotent, "search", "query",

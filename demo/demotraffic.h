@@ -13,7 +13,7 @@ class DemoClients;
 class DemoWorkers;
 class FlakyWorker;
 
-// Everything `switchboard --demo` adds to a broker: the services calc, search, billing and
+// Everything `switchboard --demo` adds to a broker: the services math, search, billing and
 // reports with their workers, and clients calling them at a few hundred requests per second.
 class DemoTraffic {
 public:

@@ -43,7 +43,7 @@ std::uint64_t fibonacci(int n)
 DemoWorkers::DemoWorkers(zmq::context_t& context, const std::string& backend)
 {
     for (int i = 0; i < 2; ++i) {
-        add(context, backend, "calc")
+        add(context, backend, "math")
             .handle("add",
                     [](double a, double b) {
                         workFor(uniform(0.05, 0.6));
