@@ -129,8 +129,8 @@ void MonitorWindow::buildTables()
     top->setStretchFactor(1, 2);
     middle->setStretchFactor(0, 2);
     middle->setStretchFactor(1, 3);
-    top->setSizes({860, 540});
-    middle->setSizes({560, 840});
+    top->setSizes({930, 470});
+    middle->setSizes({660, 740});
 
     // The worst first: expired and late workers, the slowest methods, the newest events.
     m_workersPane->setDefaultSort(WorkerTableModel::State, Qt::DescendingOrder);
@@ -157,14 +157,17 @@ void MonitorWindow::buildCharts()
     auto* mainSplitter = m_splitters.front();
     auto* charts = makeSplitter(Qt::Horizontal, QStringLiteral("chartsSplitter"), mainSplitter);
     m_splitters.push_back(charts);
-    m_queueChart = new TimeSeriesChart(m_history->queueDepth(), tr("Queue depth per service"),
-                                       tr("requests queued"), 4, charts);
+    m_queueChart =
+        new TimeSeriesChart(m_history->queueDepth(), tr("Queue depth per service"),
+                            tr("requests queued"), 4, TimeSeriesChart::kDefaultMaxSeries, charts);
     m_queueChart->setObjectName(QStringLiteral("queueDepthChart"));
-    m_throughputChart = new TimeSeriesChart(m_history->throughput(), tr("Throughput per method"),
-                                            tr("calls/s"), 1, charts);
+    m_throughputChart =
+        new TimeSeriesChart(m_history->throughput(), tr("Throughput per method"), tr("calls/s"), 1,
+                            TimeSeriesChart::kDefaultMaxSeries, charts);
     m_throughputChart->setObjectName(QStringLiteral("throughputChart"));
     m_latencyChart = new TimeSeriesChart(m_history->latencyP99(), tr("p99 latency per method"),
-                                         tr("p99 latency (ms)"), 0.1, charts);
+                                         tr("p99 latency (ms)"), 0.1,
+                                         TimeSeriesChart::kDefaultMaxSeries, charts);
     m_latencyChart->setObjectName(QStringLiteral("latencyChart"));
     charts->addWidget(m_queueChart);
     charts->addWidget(m_throughputChart);
@@ -311,7 +314,11 @@ void MonitorWindow::onSnapshot(const BrokerSnapshot& snapshot)
         m_lastSnapshotTimeMs = snapshot.timeMs;
         m_sinceSnapshot.start();
 
+        const QByteArray selected = selectedWorkerIdentity();
         m_workers->update(snapshot);
+        if (!selected.isEmpty()) {
+            keepWorkerSelected(selected);
+        }
         m_services->update(snapshot);
         m_methods->update(snapshot);
         m_events->update(snapshot);
@@ -481,27 +488,50 @@ void MonitorWindow::showStatus(const BrokerSnapshot& snapshot)
                  units::count(totals.workersEvicted)));
 }
 
+const WorkerStats* MonitorWindow::selectedWorker() const
+{
+    const QModelIndexList rows = m_workersPane->view()->selectionModel()->selectedRows();
+    if (rows.isEmpty()) {
+        return nullptr;
+    }
+    return m_workers->worker(m_workersPane->proxy()->mapToSource(rows.front()).row());
+}
+
+QByteArray MonitorWindow::selectedWorkerIdentity() const
+{
+    const WorkerStats* worker = selectedWorker();
+    return worker ? worker->identity : QByteArray();
+}
+
+void MonitorWindow::keepWorkerSelected(const QByteArray& identity)
+{
+    // When the selected row goes, the view selects a neighbour; an operator pressing Evict again
+    // would then evict a worker they never chose. The selection stays with the worker or goes.
+    QTableView* view = m_workersPane->view();
+    for (int row = 0; row < m_workers->rowCount(); ++row) {
+        if (m_workers->worker(row)->identity == identity) {
+            const QModelIndex at = m_workersPane->proxy()->mapFromSource(m_workers->index(row, 0));
+            if (at.isValid() && !view->selectionModel()->isRowSelected(at.row())) {
+                view->selectRow(at.row());
+            }
+            return;
+        }
+    }
+    view->selectionModel()->clear();
+}
+
 void MonitorWindow::updateEvictAction()
 {
-    bool live = false;
-    const QModelIndexList rows = m_workersPane->view()->selectionModel()->selectedRows();
-    if (!rows.isEmpty()) {
-        const QModelIndex source = m_workersPane->proxy()->mapToSource(rows.front());
-        const WorkerStats* worker = m_workers->worker(source.row());
-        live = worker && worker->state != WorkerStats::State::Expired;
-    }
+    const WorkerStats* worker = selectedWorker();
+    const bool live = worker && worker->state != WorkerStats::State::Expired;
     m_evictAction->setEnabled(live && m_link.state() == BrokerLink::State::Connected);
 }
 
 void MonitorWindow::evictSelectedWorker()
 {
-    const QModelIndexList rows = m_workersPane->view()->selectionModel()->selectedRows();
-    if (rows.isEmpty() || m_link.state() != BrokerLink::State::Connected) {
-        return;
-    }
-    const WorkerStats* selected =
-        m_workers->worker(m_workersPane->proxy()->mapToSource(rows.front()).row());
-    if (!selected || selected->state == WorkerStats::State::Expired) {
+    const WorkerStats* selected = selectedWorker();
+    if (!selected || selected->state == WorkerStats::State::Expired ||
+        m_link.state() != BrokerLink::State::Connected) {
         return;
     }
     // A copy: snapshots keep arriving while the operator reads the question.

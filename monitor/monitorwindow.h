@@ -77,6 +77,9 @@ private:
     void onCommandFinished(const QString& command, bool ok, const QString& message);
     void evictSelectedWorker();
     void updateEvictAction();
+    const WorkerStats* selectedWorker() const;
+    QByteArray selectedWorkerIdentity() const;
+    void keepWorkerSelected(const QByteArray& identity);
     void checkFreshness();
     void setStale(bool stale);
     void showLinkState();

@@ -6,6 +6,7 @@
 #include <QDateTimeAxis>
 #include <QGraphicsLayout>
 #include <QLegend>
+#include <QLegendMarker>
 #include <QLineSeries>
 #include <QVXYModelMapper>
 #include <QValueAxis>
@@ -26,7 +27,8 @@ const QColor kPalette[] = {
 } // namespace
 
 TimeSeriesChart::TimeSeriesChart(TimeSeriesModel* model, const QString& title,
-                                 const QString& valueTitle, double minimumTop, QWidget* parent)
+                                 const QString& valueTitle, double minimumTop, int maxSeries,
+                                 QWidget* parent)
     : QChartView(parent)
     , m_model(model)
     , m_timeAxis(new QDateTimeAxis)
@@ -42,25 +44,40 @@ TimeSeriesChart::TimeSeriesChart(TimeSeriesModel* model, const QString& title,
     chart->setMargins(QMargins(4, 2, 4, 2));
     chart->layout()->setContentsMargins(0, 0, 0, 0);
     chart->setBackgroundRoundness(0);
-    chart->legend()->setAlignment(Qt::AlignBottom);
+    chart->legend()->setAlignment(Qt::AlignRight);
 
     m_timeAxis->setFormat(QStringLiteral("HH:mm:ss"));
     m_timeAxis->setTitleText(tr("local time"));
-    m_timeAxis->setTickCount(6);
+    m_timeAxis->setTickCount(4); // more would cut "HH:mm:ss" beside the legend
     m_valueAxis->setTitleText(valueTitle);
     m_valueAxis->setMin(0);
     chart->addAxis(m_timeAxis, Qt::AlignBottom);
     chart->addAxis(m_valueAxis, Qt::AlignLeft);
+
+    const int lines = std::clamp(maxSeries, 1, kMaxSeriesLimit);
+    for (int i = 0; i < lines; ++i) {
+        Line line;
+        line.series = new QLineSeries;
+        QPen pen(kPalette[i]);
+        pen.setWidthF(2);
+        line.series->setPen(pen);
+        chart->addSeries(line.series);
+        line.series->attachAxis(m_timeAxis);
+        line.series->attachAxis(m_valueAxis);
+        m_lines.push_back(line);
+        release(m_lines.back());
+    }
+
     setChart(chart);
     setRenderHint(QPainter::Antialiasing);
     setMinimumSize(320, 220);
 
-    connect(model, &QAbstractItemModel::rowsInserted, this, &TimeSeriesChart::refresh);
-    connect(model, &QAbstractItemModel::rowsRemoved, this, &TimeSeriesChart::refresh);
-    connect(model, &QAbstractItemModel::columnsInserted, this, &TimeSeriesChart::refresh);
-    connect(model, &QAbstractItemModel::columnsRemoved, this, &TimeSeriesChart::refresh);
-    connect(model, &QAbstractItemModel::modelReset, this, &TimeSeriesChart::refresh);
-    connect(model, &QAbstractItemModel::dataChanged, this, &TimeSeriesChart::refresh);
+    connect(model, &QAbstractItemModel::rowsInserted, this, &TimeSeriesChart::scheduleRefresh);
+    connect(model, &QAbstractItemModel::rowsRemoved, this, &TimeSeriesChart::scheduleRefresh);
+    connect(model, &QAbstractItemModel::columnsInserted, this, &TimeSeriesChart::scheduleRefresh);
+    connect(model, &QAbstractItemModel::columnsRemoved, this, &TimeSeriesChart::scheduleRefresh);
+    connect(model, &QAbstractItemModel::modelReset, this, &TimeSeriesChart::scheduleRefresh);
+    connect(model, &QAbstractItemModel::dataChanged, this, &TimeSeriesChart::scheduleRefresh);
     refresh();
 }
 
@@ -68,22 +85,17 @@ TimeSeriesChart::~TimeSeriesChart()
 {
     // The mappers must let go of the model and series before either is destroyed.
     for (const Line& line : m_lines) {
-        line.mapper->setModel(nullptr);
         delete line.mapper;
     }
-}
-
-void TimeSeriesChart::setMaxSeries(int maxSeries)
-{
-    m_maxSeries = std::clamp(maxSeries, 1, static_cast<int>(std::size(kPalette)));
-    refresh();
 }
 
 QStringList TimeSeriesChart::seriesNames() const
 {
     QStringList names;
     for (const Line& line : m_lines) {
-        names.push_back(line.name);
+        if (!line.name.isEmpty()) {
+            names.push_back(line.name);
+        }
     }
     return names;
 }
@@ -91,89 +103,107 @@ QStringList TimeSeriesChart::seriesNames() const
 QLineSeries* TimeSeriesChart::series(const QString& name) const
 {
     for (const Line& line : m_lines) {
-        if (line.name == name) {
+        if (!name.isEmpty() && line.name == name) {
             return line.series;
         }
     }
     return nullptr;
 }
 
+void TimeSeriesChart::scheduleRefresh()
+{
+    // Not from inside the model's signal: a mapper made or re-pointed there would read the new
+    // row at once and then be told about it too (a point twice), and a snapshot changes the
+    // model several times over; one refresh after it is enough.
+    if (m_refreshPending) {
+        return;
+    }
+    m_refreshPending = true;
+    QMetaObject::invokeMethod(this, &TimeSeriesChart::refresh, Qt::QueuedConnection);
+}
+
 void TimeSeriesChart::refresh()
 {
+    m_refreshPending = false;
     QStringList wanted;
-    for (const int column : m_model->largestColumns(m_maxSeries)) {
+    for (const int column : m_model->largestColumns(maxSeries())) {
         wanted.push_back(m_model->seriesName(column));
     }
 
     // Lines that stay keep their series (and colour); only their column may have moved.
-    for (auto it = m_lines.begin(); it != m_lines.end();) {
-        if (wanted.contains(it->name)) {
-            const int column = m_model->columnOf(it->name);
-            if (it->mapper->yColumn() != column) {
-                it->mapper->setYColumn(column);
-            }
-            ++it;
+    for (Line& line : m_lines) {
+        if (line.name.isEmpty()) {
             continue;
         }
-        it->mapper->setModel(nullptr);
-        delete it->mapper;
-        chart()->removeSeries(it->series);
-        delete it->series;
-        it = m_lines.erase(it);
+        if (!wanted.contains(line.name)) {
+            release(line);
+            continue;
+        }
+        const int column = m_model->columnOf(line.name);
+        if (line.mapper->yColumn() != column) {
+            line.mapper->setYColumn(column);
+        }
     }
     for (const QString& name : wanted) {
-        if (!series(name)) {
-            addLine(name, m_model->columnOf(name));
+        if (series(name)) {
+            continue;
+        }
+        for (Line& line : m_lines) {
+            if (line.name.isEmpty()) {
+                assign(line, name, m_model->columnOf(name));
+                break;
+            }
         }
     }
     updateAxes();
 }
 
-void TimeSeriesChart::addLine(const QString& name, int column)
+void TimeSeriesChart::assign(Line& line, const QString& name, int column)
 {
-    Line line;
     line.name = name;
-    line.series = new QLineSeries;
     line.series->setName(name);
-    QPen pen(unusedColor());
-    pen.setWidthF(2);
-    line.series->setPen(pen);
-    chart()->addSeries(line.series);
-    line.series->attachAxis(m_timeAxis);
-    line.series->attachAxis(m_valueAxis);
     line.mapper = new QVXYModelMapper;
     line.mapper->setXColumn(TimeSeriesModel::TimeColumn);
     line.mapper->setYColumn(column);
     line.mapper->setSeries(line.series);
     line.mapper->setModel(m_model);
-    m_lines.push_back(line);
+    line.series->setVisible(true);
+    for (QLegendMarker* marker : line.series->chart()->legend()->markers(line.series)) {
+        marker->setVisible(true);
+    }
 }
 
-QColor TimeSeriesChart::unusedColor() const
+void TimeSeriesChart::release(Line& line)
 {
-    for (const QColor& color : kPalette) {
-        const bool used = std::any_of(m_lines.begin(), m_lines.end(), [&](const Line& line) {
-            return line.series->pen().color() == color;
-        });
-        if (!used) {
-            return color;
-        }
+    line.name.clear();
+    // Deleted, not detached: QXYModelMapper::setModel(nullptr) keeps the old model.
+    delete line.mapper;
+    line.mapper = nullptr;
+    line.series->clear();
+    line.series->setName(QString());
+    line.series->setVisible(false);
+    for (QLegendMarker* marker : line.series->chart()->legend()->markers(line.series)) {
+        marker->setVisible(false);
     }
-    return kPalette[0];
 }
 
 void TimeSeriesChart::updateAxes()
 {
-    // The whole span, even while the history is shorter, so that time runs at the same scale
-    // from the first snapshot on and "now" is always at the right edge.
+    // Until the history fills the span it shows what there is; then the last span, "now" at
+    // the right edge.
     const std::int64_t last =
         m_model->rowCount() > 0 ? m_model->lastTimeMs() : QDateTime::currentMSecsSinceEpoch();
-    m_timeAxis->setRange(QDateTime::fromMSecsSinceEpoch(last - m_model->spanMs()),
+    const std::int64_t first = m_model->rowCount() > 1
+                                   ? std::max(m_model->firstTimeMs(), last - m_model->spanMs())
+                                   : last - 60'000;
+    m_timeAxis->setRange(QDateTime::fromMSecsSinceEpoch(first),
                          QDateTime::fromMSecsSinceEpoch(last));
 
     QVector<int> columns;
     for (const Line& line : m_lines) {
-        columns.push_back(m_model->columnOf(line.name));
+        if (!line.name.isEmpty()) {
+            columns.push_back(m_model->columnOf(line.name));
+        }
     }
     const double top = std::max(m_model->maximum(columns) * 1.1, m_minimumTop);
     m_valueAxis->setRange(0, top);
