@@ -37,21 +37,20 @@ bool isLatency(int column)
 
 QString latencyToolTip(const MethodStats& method)
 {
-    const auto line = [](const char* what, const LatencySummary& s) {
+    const auto line = [](const QString& what, const LatencySummary& s) {
         return MethodTableModel::tr("%1: p50 %2, p95 %3, p99 %4, max %5")
-            .arg(MethodTableModel::tr(what), units::fromMicroseconds(s.p50Us),
-                 units::fromMicroseconds(s.p95Us), units::fromMicroseconds(s.p99Us),
-                 units::fromMicroseconds(s.maxUs));
+            .arg(what, units::fromMicroseconds(s.p50Us), units::fromMicroseconds(s.p95Us),
+                 units::fromMicroseconds(s.p99Us), units::fromMicroseconds(s.maxUs));
     };
     if (method.window.total.count == 0) {
         return MethodTableModel::tr("No calls in the broker's window\n") +
-               line("since start", method.sinceStart.total);
+               line(MethodTableModel::tr("since start"), method.sinceStart.total);
     }
     return MethodTableModel::tr("%1 calls in the broker's window\n")
                .arg(method.window.total.count) +
-           line("total", method.window.total) + QLatin1Char('\n') +
-           line("queue wait", method.window.queueWait) + QLatin1Char('\n') +
-           line("service time", method.window.serviceTime);
+           line(MethodTableModel::tr("total"), method.window.total) + QLatin1Char('\n') +
+           line(MethodTableModel::tr("queue wait"), method.window.queueWait) + QLatin1Char('\n') +
+           line(MethodTableModel::tr("service time"), method.window.serviceTime);
 }
 
 } // namespace

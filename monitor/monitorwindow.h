@@ -43,6 +43,7 @@ public:
     // Asked before an eviction with the question to put to the operator; true goes ahead.
     using Confirmation = std::function<bool(const QString& question)>;
 
+    // The link must outlive the window.
     explicit MonitorWindow(BrokerLink& link, QWidget* parent = nullptr);
     ~MonitorWindow() override;
 
@@ -60,6 +61,7 @@ public:
     // The window as it would appear on screen, after every pending layout and chart update.
     QImage render();
 
+    // Also done by closeEvent(); call it when the window goes without being closed.
     void saveSettings() const;
 
 protected:

@@ -29,13 +29,14 @@ const QColor kPalette[] = {
 TimeSeriesChart::TimeSeriesChart(TimeSeriesModel* model, const QString& title,
                                  const QString& valueTitle, double minimumTop, int maxSeries,
                                  QWidget* parent)
-    : QChartView(parent)
+    // Given its chart at construction: setChart() would orphan the default one, not delete it.
+    : QChartView(new QChart, parent)
     , m_model(model)
     , m_timeAxis(new QDateTimeAxis)
     , m_valueAxis(new QValueAxis)
     , m_minimumTop(minimumTop)
 {
-    auto* chart = new QChart;
+    QChart* chart = this->chart();
     chart->setTitle(title);
     QFont titleFont = chart->titleFont();
     titleFont.setBold(true);
@@ -68,7 +69,6 @@ TimeSeriesChart::TimeSeriesChart(TimeSeriesModel* model, const QString& title,
         release(m_lines.back());
     }
 
-    setChart(chart);
     setRenderHint(QPainter::Antialiasing);
     setMinimumSize(320, 220);
 
