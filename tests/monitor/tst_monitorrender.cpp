@@ -24,11 +24,33 @@
 using namespace switchboard;
 using namespace switchboard::test;
 
+namespace {
+
+// SWITCHBOARD_MONITOR_SCREENSHOT names the main PNG; others get a suffix before ".png".
+QString screenshotPath(const QString& suffix)
+{
+    const QString main = qEnvironmentVariableIsSet("SWITCHBOARD_MONITOR_SCREENSHOT")
+                             ? qEnvironmentVariable("SWITCHBOARD_MONITOR_SCREENSHOT")
+                             : QDir(QCoreApplication::applicationDirPath())
+                                   .filePath(QStringLiteral("monitorwindow.png"));
+    if (suffix.isEmpty()) {
+        return main;
+    }
+    QString path = main;
+    if (path.endsWith(QLatin1String(".png"))) {
+        path.chop(4);
+    }
+    return path + suffix + QStringLiteral(".png");
+}
+
+} // namespace
+
 class TestMonitorRender : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase();
     void aMinuteOfTrafficIsReadable();
+    void lostLinkIsUnmistakable();
 
 private:
     QTemporaryDir m_settingsDir;
@@ -58,10 +80,7 @@ void TestMonitorRender::aMinuteOfTrafficIsReadable()
     }
     const QImage image = window.render();
 
-    const QString path = qEnvironmentVariableIsSet("SWITCHBOARD_MONITOR_SCREENSHOT")
-                             ? qEnvironmentVariable("SWITCHBOARD_MONITOR_SCREENSHOT")
-                             : QDir(QCoreApplication::applicationDirPath())
-                                   .filePath(QStringLiteral("monitorwindow.png"));
+    const QString path = screenshotPath(QString());
     QVERIFY2(image.save(path), qPrintable(path));
     qInfo("rendered to %s", qPrintable(path));
     QCOMPARE(image.size(), window.size() * window.devicePixelRatio());
@@ -103,6 +122,33 @@ void TestMonitorRender::aMinuteOfTrafficIsReadable()
         QVERIFY(!chart->valueAxis()->titleText().isEmpty());
         QVERIFY(!chart->timeAxis()->titleText().isEmpty());
     }
+}
+
+void TestMonitorRender::lostLinkIsUnmistakable()
+{
+    ScriptedBrokerLink link(QStringLiteral("tcp://broker.example:5557"));
+    MonitorWindow window(link);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    const SyntheticTraffic traffic;
+    for (int tick = 0; tick < 20; ++tick) {
+        link.deliver(traffic.snapshot(tick));
+        QCoreApplication::sendPostedEvents();
+    }
+    link.setState(BrokerLink::State::Disconnected);
+    const QImage image = window.render();
+    const QString path = screenshotPath(QStringLiteral("-disconnected"));
+    QVERIFY2(image.save(path), qPrintable(path));
+    qInfo("rendered to %s", qPrintable(path));
+
+    // The banner spans the window above the tables, where the eye lands first.
+    auto* banner = window.findChild<QLabel*>(QStringLiteral("staleBanner"));
+    QVERIFY(banner && banner->isVisible());
+    QVERIFY(banner->width() > window.width() * 9 / 10);
+    auto* workers = window.findChild<QTableView*>(QStringLiteral("workersTable"));
+    QVERIFY(banner->mapTo(&window, QPoint(0, 0)).y() < workers->mapTo(&window, QPoint(0, 0)).y());
+    QCOMPARE(image.pixelColor(banner->mapTo(&window, QPoint(2, 2)) * window.devicePixelRatio()),
+             QColor(0xc6, 0x28, 0x28));
 }
 
 QTEST_MAIN(TestMonitorRender)
