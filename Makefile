@@ -6,7 +6,8 @@
 PACKAGES := cmake ninja-build g++ pkgconf \
             qt6-base-dev qt6-charts-dev qt6-httpserver-dev \
             libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
-            python3-zmq python3-msgpack
+            python3-zmq python3-msgpack \
+            fonts-dejavu-core
 RUN_ARGS ?= --no-gui
 PREFIX ?= /usr/local
 

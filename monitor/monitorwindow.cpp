@@ -1,0 +1,580 @@
+#include "monitorwindow.h"
+
+#include "brokerhistory.h"
+#include "eventlogmodel.h"
+#include "logging.h"
+#include "methodtablemodel.h"
+#include "servicetablemodel.h"
+#include "tablepane.h"
+#include "timeserieschart.h"
+#include "units.h"
+#include "workertablemodel.h"
+
+#include <QAction>
+#include <QCloseEvent>
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QSettings>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTableView>
+#include <QTimer>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <exception>
+
+namespace switchboard {
+
+namespace {
+
+const QString kSettingsGroup = QStringLiteral("MonitorWindow");
+constexpr int kMinimumStaleAfterMs = 5000;
+constexpr int kCommandMessageMs = 15000;
+
+QSplitter* makeSplitter(Qt::Orientation orientation, const QString& name, QWidget* parent)
+{
+    auto* splitter = new QSplitter(orientation, parent);
+    splitter->setObjectName(name);
+    splitter->setChildrenCollapsible(false);
+    return splitter;
+}
+
+QString joined(const QStringList& endpoints)
+{
+    return endpoints.isEmpty() ? QStringLiteral("–") : endpoints.join(QStringLiteral(", "));
+}
+
+} // namespace
+
+MonitorWindow::MonitorWindow(BrokerLink& link, QWidget* parent)
+    : QMainWindow(parent)
+    , m_link(link)
+    , m_workers(new WorkerTableModel(this))
+    , m_services(new ServiceTableModel(this))
+    , m_methods(new MethodTableModel(this))
+    , m_events(new EventLogModel(this))
+    , m_history(new BrokerHistory(TimeSeriesModel::kDefaultSpanMs, this))
+    , m_confirm([this](const QString& question) { return askOperator(this, question); })
+{
+    setObjectName(QStringLiteral("monitorWindow"));
+    setWindowTitle(tr("Switchboard monitor – %1").arg(link.description()));
+
+    auto* central = new QWidget(this);
+    auto* layout = new QVBoxLayout(central);
+    layout->setContentsMargins(4, 4, 4, 0);
+    layout->setSpacing(4);
+    m_staleBanner = new QLabel(central);
+    m_staleBanner->setObjectName(QStringLiteral("staleBanner"));
+    m_staleBanner->setMargin(6);
+    m_staleBanner->setWordWrap(true);
+    m_staleBanner->hide();
+    layout->addWidget(m_staleBanner);
+
+    auto* mainSplitter = makeSplitter(Qt::Vertical, QStringLiteral("mainSplitter"), central);
+    m_splitters.push_back(mainSplitter);
+    layout->addWidget(mainSplitter, 1);
+    setCentralWidget(central);
+
+    buildTables();
+    buildCharts();
+    buildToolBar();
+    buildStatusBar();
+
+    connect(&m_link, &BrokerLink::snapshotReceived, this, &MonitorWindow::onSnapshot);
+    connect(&m_link, &BrokerLink::stateChanged, this, &MonitorWindow::onLinkStateChanged);
+    connect(&m_link, &BrokerLink::commandFinished, this, &MonitorWindow::onCommandFinished);
+
+    m_freshnessTimer = new QTimer(this);
+    m_freshnessTimer->setInterval(1000);
+    connect(m_freshnessTimer, &QTimer::timeout, this, &MonitorWindow::checkFreshness);
+    m_freshnessTimer->start();
+
+    restoreSettings();
+    setStale(true); // until the first snapshot
+    showLinkState();
+    updateEvictAction();
+}
+
+MonitorWindow::~MonitorWindow()
+{
+    // Views and charts go first: they hold the models, which are this window's children too.
+    delete takeCentralWidget();
+}
+
+void MonitorWindow::buildTables()
+{
+    auto* mainSplitter = m_splitters.front();
+    auto* top = makeSplitter(Qt::Horizontal, QStringLiteral("workersSplitter"), mainSplitter);
+    auto* middle = makeSplitter(Qt::Horizontal, QStringLiteral("servicesSplitter"), mainSplitter);
+    m_splitters.push_back(top);
+    m_splitters.push_back(middle);
+
+    m_workersPane = new TablePane(QStringLiteral("workers"), m_workers, top);
+    m_eventsPane = new TablePane(QStringLiteral("events"), m_events, top);
+    m_servicesPane = new TablePane(QStringLiteral("services"), m_services, middle);
+    m_methodsPane = new TablePane(QStringLiteral("methods"), m_methods, middle);
+    top->addWidget(m_workersPane);
+    top->addWidget(m_eventsPane);
+    middle->addWidget(m_servicesPane);
+    middle->addWidget(m_methodsPane);
+    top->setStretchFactor(0, 3);
+    top->setStretchFactor(1, 2);
+    middle->setStretchFactor(0, 2);
+    middle->setStretchFactor(1, 3);
+    top->setSizes({930, 470});
+    middle->setSizes({660, 740});
+
+    // The worst first: expired and late workers, the slowest methods, the newest events.
+    m_workersPane->setDefaultSort(WorkerTableModel::State, Qt::DescendingOrder);
+    m_servicesPane->setDefaultSort(ServiceTableModel::Name, Qt::AscendingOrder);
+    m_methodsPane->setDefaultSort(MethodTableModel::P99, Qt::DescendingOrder);
+    m_eventsPane->setDefaultSort(EventLogModel::Time, Qt::DescendingOrder);
+    m_eventsPane->view()->setSelectionMode(QAbstractItemView::ExtendedSelection);
+
+    QTableView* workers = m_workersPane->view();
+    connect(workers->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &MonitorWindow::updateEvictAction);
+    // A selected worker may expire or vanish with the next snapshot.
+    connect(m_workers, &QAbstractItemModel::dataChanged, this, &MonitorWindow::updateEvictAction);
+    connect(m_workers, &QAbstractItemModel::rowsRemoved, this, &MonitorWindow::updateEvictAction);
+
+    m_workersPane->setTitle(tr("Workers"));
+    m_servicesPane->setTitle(tr("Services"));
+    m_methodsPane->setTitle(tr("Methods"));
+    m_eventsPane->setTitle(tr("Events"));
+}
+
+void MonitorWindow::buildCharts()
+{
+    auto* mainSplitter = m_splitters.front();
+    auto* charts = makeSplitter(Qt::Horizontal, QStringLiteral("chartsSplitter"), mainSplitter);
+    m_splitters.push_back(charts);
+    m_queueChart =
+        new TimeSeriesChart(m_history->queueDepth(), tr("Queue depth per service"),
+                            tr("requests queued"), 4, TimeSeriesChart::kDefaultMaxSeries, charts);
+    m_queueChart->setObjectName(QStringLiteral("queueDepthChart"));
+    m_throughputChart =
+        new TimeSeriesChart(m_history->throughput(), tr("Throughput per method"), tr("calls/s"), 1,
+                            TimeSeriesChart::kDefaultMaxSeries, charts);
+    m_throughputChart->setObjectName(QStringLiteral("throughputChart"));
+    m_latencyChart = new TimeSeriesChart(m_history->latencyP99(), tr("p99 latency per method"),
+                                         tr("p99 latency (ms)"), 0.1,
+                                         TimeSeriesChart::kDefaultMaxSeries, charts);
+    m_latencyChart->setObjectName(QStringLiteral("latencyChart"));
+    charts->addWidget(m_queueChart);
+    charts->addWidget(m_throughputChart);
+    charts->addWidget(m_latencyChart);
+    mainSplitter->addWidget(charts);
+    mainSplitter->setStretchFactor(0, 1);
+    mainSplitter->setStretchFactor(1, 1);
+    mainSplitter->setStretchFactor(2, 1);
+    mainSplitter->setSizes({260, 250, 330});
+}
+
+void MonitorWindow::buildToolBar()
+{
+    auto* toolBar = addToolBar(tr("Actions"));
+    toolBar->setObjectName(QStringLiteral("actionsToolBar"));
+    toolBar->setMovable(false);
+    toolBar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+
+    m_evictAction = new QAction(tr("Evict worker…"), this);
+    m_evictAction->setObjectName(QStringLiteral("evictAction"));
+    m_evictAction->setToolTip(
+        tr("Disconnect the selected worker; a request it holds fails with WorkerLost"));
+    m_evictAction->setShortcut(QKeySequence::Delete);
+    m_evictAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    connect(m_evictAction, &QAction::triggered, this, &MonitorWindow::evictSelectedWorker);
+    toolBar->addAction(m_evictAction);
+
+    QTableView* workers = m_workersPane->view();
+    workers->addAction(m_evictAction);
+    workers->setContextMenuPolicy(Qt::ActionsContextMenu);
+
+    toolBar->addSeparator();
+    auto* filterLabel = new QLabel(tr(" Filter: "), toolBar);
+    toolBar->addWidget(filterLabel);
+    m_filter = new QLineEdit(toolBar);
+    m_filter->setObjectName(QStringLiteral("filter"));
+    m_filter->setPlaceholderText(tr("service, worker, method or event text"));
+    m_filter->setClearButtonEnabled(true);
+    m_filter->setMaximumWidth(360);
+    m_filter->setMinimumWidth(280);
+    filterLabel->setBuddy(m_filter);
+    toolBar->addWidget(m_filter);
+    connect(m_filter, &QLineEdit::textChanged, this, [this](const QString& text) {
+        for (TablePane* pane : {m_workersPane, m_servicesPane, m_methodsPane, m_eventsPane}) {
+            pane->setFilterText(text);
+        }
+    });
+}
+
+void MonitorWindow::buildStatusBar()
+{
+    const auto addLabel = [this](const QString& name) {
+        auto* label = new QLabel(statusBar());
+        label->setObjectName(name);
+        label->setContentsMargins(6, 0, 6, 0);
+        statusBar()->addPermanentWidget(label);
+        return label;
+    };
+    m_connectionLabel = addLabel(QStringLiteral("connectionState"));
+    m_endpointsLabel = addLabel(QStringLiteral("endpoints"));
+    m_uptimeLabel = addLabel(QStringLiteral("uptime"));
+    m_totalsLabel = addLabel(QStringLiteral("totals"));
+}
+
+void MonitorWindow::restoreSettings()
+{
+    QSettings settings;
+    settings.beginGroup(kSettingsGroup);
+    if (!restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray())) {
+        resize(1400, 900);
+    }
+    restoreState(settings.value(QStringLiteral("windowState")).toByteArray());
+    for (QSplitter* splitter : std::as_const(m_splitters)) {
+        splitter->restoreState(
+            settings.value(QStringLiteral("splitters/") + splitter->objectName()).toByteArray());
+    }
+    for (TablePane* pane : {m_workersPane, m_servicesPane, m_methodsPane, m_eventsPane}) {
+        pane->restoreHeaderState(
+            settings.value(QStringLiteral("headers/") + pane->objectName()).toByteArray());
+    }
+}
+
+void MonitorWindow::saveSettings() const
+{
+    QSettings settings;
+    settings.beginGroup(kSettingsGroup);
+    settings.setValue(QStringLiteral("geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("windowState"), saveState());
+    for (const QSplitter* splitter : m_splitters) {
+        settings.setValue(QStringLiteral("splitters/") + splitter->objectName(),
+                          splitter->saveState());
+    }
+    for (const TablePane* pane : {m_workersPane, m_servicesPane, m_methodsPane, m_eventsPane}) {
+        settings.setValue(QStringLiteral("headers/") + pane->objectName(), pane->headerState());
+    }
+}
+
+void MonitorWindow::closeEvent(QCloseEvent* event)
+{
+    saveSettings();
+    QMainWindow::closeEvent(event);
+}
+
+void MonitorWindow::setEvictionConfirmation(Confirmation confirm)
+{
+    m_confirm = confirm ? std::move(confirm)
+                        : Confirmation([this](const QString& q) { return askOperator(this, q); });
+}
+
+void MonitorWindow::setStaleAfterMs(int ms)
+{
+    m_staleAfterMs = std::max(ms, 1);
+    m_staleAfterSetByUser = true;
+    m_freshnessTimer->setInterval(std::clamp(m_staleAfterMs / 2, 10, 1000));
+}
+
+bool MonitorWindow::isStale() const
+{
+    return m_stale;
+}
+
+QImage MonitorWindow::render()
+{
+    ensurePolished();
+    if (QLayout* windowLayout = layout()) {
+        windowLayout->activate();
+    }
+    // Charts lay themselves out through posted layout requests, one level per round.
+    for (int round = 0; round < 3; ++round) {
+        QCoreApplication::sendPostedEvents();
+    }
+    return grab().toImage();
+}
+
+void MonitorWindow::onSnapshot(const BrokerSnapshot& snapshot)
+{
+    try {
+        if (!m_staleAfterSetByUser && m_lastSnapshotTimeMs > 0 &&
+            snapshot.timeMs > m_lastSnapshotTimeMs) {
+            const auto interval = snapshot.timeMs - m_lastSnapshotTimeMs;
+            m_staleAfterMs = static_cast<int>(
+                std::clamp<std::int64_t>(3 * interval, kMinimumStaleAfterMs, 10 * 60 * 1000));
+        }
+        m_lastSnapshotTimeMs = snapshot.timeMs;
+        m_sinceSnapshot.start();
+
+        const QByteArray selected = selectedWorkerIdentity();
+        m_workers->update(snapshot);
+        if (!selected.isEmpty()) {
+            keepWorkerSelected(selected);
+        }
+        m_services->update(snapshot);
+        m_methods->update(snapshot);
+        m_events->update(snapshot);
+        m_history->update(snapshot);
+        showTitles(snapshot);
+        showStatus(snapshot);
+
+        if (m_link.state() == BrokerLink::State::Connected) {
+            m_freshSinceConnect = true;
+            setStale(false);
+        }
+    } catch (const std::exception& error) {
+        // A snapshot the view cannot take must not take the event loop down with it.
+        qCWarning(lcMonitor) << "snapshot" << snapshot.sequence << "not shown:" << error.what();
+    }
+}
+
+void MonitorWindow::onLinkStateChanged(BrokerLink::State state)
+{
+    qCInfo(lcMonitor) << "link" << m_link.description() << "is now" << state;
+    setWindowTitle(tr("Switchboard monitor – %1").arg(m_link.description()));
+    m_freshSinceConnect = false;
+    setStale(true);
+    showLinkState();
+    updateEvictAction();
+}
+
+void MonitorWindow::checkFreshness()
+{
+    if (m_link.state() != BrokerLink::State::Connected || !m_freshSinceConnect) {
+        return;
+    }
+    if (m_sinceSnapshot.isValid() && m_sinceSnapshot.elapsed() > m_staleAfterMs) {
+        setStale(true);
+    }
+}
+
+void MonitorWindow::setStale(bool stale)
+{
+    const bool changed = stale != m_stale;
+    m_stale = stale;
+    m_workers->setStale(stale);
+    m_services->setStale(stale);
+    m_methods->setStale(stale);
+    if (changed) {
+        showLinkState();
+    }
+}
+
+void MonitorWindow::showLinkState()
+{
+    const QString description = m_link.description();
+    QString state;
+    QString style;
+    switch (m_link.state()) {
+    case BrokerLink::State::Connected:
+        state = tr("Connected to %1").arg(description);
+        style = QStringLiteral("color: #1b5e20; font-weight: bold;");
+        break;
+    case BrokerLink::State::Connecting:
+        state = tr("Connecting to %1…").arg(description);
+        style = QStringLiteral("background: #ffb74d; color: black; font-weight: bold;");
+        break;
+    case BrokerLink::State::Disconnected:
+        state = tr("Disconnected from %1, reconnecting").arg(description);
+        style = QStringLiteral("background: #c62828; color: white; font-weight: bold;");
+        break;
+    }
+    m_connectionLabel->setText(state);
+    m_connectionLabel->setStyleSheet(style);
+
+    if (!m_stale) {
+        m_staleBanner->hide();
+        return;
+    }
+    const QString since = m_lastSnapshotTimeMs > 0
+                              ? tr("The tables show the last snapshot received, from %1.")
+                                    .arg(QDateTime::fromMSecsSinceEpoch(m_lastSnapshotTimeMs)
+                                             .toString(QStringLiteral("HH:mm:ss")))
+                              : tr("No snapshot received yet.");
+    QString banner;
+    if (m_link.state() == BrokerLink::State::Connected) {
+        banner =
+            m_freshSinceConnect
+                ? tr("No snapshot from %1 for more than %2. %3")
+                      .arg(description, units::span(m_staleAfterMs), since)
+                : tr("Connected to %1, waiting for the first snapshot. %2").arg(description, since);
+    } else {
+        banner = state + QStringLiteral(". ") + since;
+    }
+    const bool alarming = m_link.state() == BrokerLink::State::Disconnected ||
+                          (m_link.state() == BrokerLink::State::Connected && m_freshSinceConnect);
+    m_staleBanner->setText(banner);
+    m_staleBanner->setStyleSheet(alarming ? QStringLiteral("background: #c62828; color: white; "
+                                                           "font-weight: bold;")
+                                          : QStringLiteral("background: #ffe0b2; color: black;"));
+    m_staleBanner->show();
+}
+
+void MonitorWindow::showTitles(const BrokerSnapshot& snapshot)
+{
+    int busy = 0;
+    int late = 0;
+    int expired = 0;
+    for (const WorkerStats& worker : snapshot.workers) {
+        busy += worker.state == WorkerStats::State::Busy;
+        late += worker.state == WorkerStats::State::Late;
+        expired += worker.state == WorkerStats::State::Expired;
+    }
+    QStringList parts;
+    parts << tr("%n busy", nullptr, busy);
+    if (late > 0) {
+        parts << tr("%n late", nullptr, late);
+    }
+    if (expired > 0) {
+        parts << tr("%n expired", nullptr, expired);
+    }
+    m_workersPane->setTitle(tr("Workers: %1 (%2)")
+                                .arg(snapshot.workers.size() - expired)
+                                .arg(parts.join(QStringLiteral(", "))));
+
+    qsizetype queued = 0;
+    qsizetype starved = 0;
+    for (const ServiceStats& service : snapshot.services) {
+        queued += service.queueDepth > 0;
+        starved += ServiceTableModel::isStarved(service);
+    }
+    QString services = tr("Services: %1").arg(snapshot.services.size());
+    if (queued > 0) {
+        services += tr(" (%1 with a queue").arg(queued) +
+                    (starved > 0 ? tr(", %1 without workers)").arg(starved) : QStringLiteral(")"));
+    }
+    m_servicesPane->setTitle(services);
+    m_methodsPane->setTitle(
+        tr("Methods: %1 (latency over the broker's window)").arg(snapshot.methods.size()));
+    m_eventsPane->setTitle(tr("Events: newest of %1").arg(m_events->rowCount()));
+}
+
+void MonitorWindow::showStatus(const BrokerSnapshot& snapshot)
+{
+    m_endpointsLabel->setText(
+        tr("clients %1 · workers %2")
+            .arg(joined(snapshot.frontendEndpoints), joined(snapshot.backendEndpoints)));
+    m_endpointsLabel->setToolTip(tr("Frontend (clients): %1\nBackend (workers): %2\nAdmin: %3")
+                                     .arg(joined(snapshot.frontendEndpoints),
+                                          joined(snapshot.backendEndpoints),
+                                          joined(snapshot.adminEndpoints)));
+    m_uptimeLabel->setText(tr("up %1 · broker %2")
+                               .arg(units::span(snapshot.uptimeMs), snapshot.version.isEmpty()
+                                                                        ? QStringLiteral("?")
+                                                                        : snapshot.version));
+    const BrokerTotals& totals = snapshot.totals;
+    const auto live =
+        std::count_if(snapshot.workers.begin(), snapshot.workers.end(),
+                      [](const WorkerStats& w) { return w.state != WorkerStats::State::Expired; });
+    m_totalsLabel->setText(tr("%1 req/s · requests %2 · replies %3 · errors %4 · workers %5")
+                               .arg(units::rate(totals.requestsPerSecond),
+                                    units::count(totals.requests), units::count(totals.replies),
+                                    units::count(totals.errors))
+                               .arg(live));
+    m_totalsLabel->setToolTip(
+        tr("Expired %1, queue full %2, worker lost %3, malformed %4\n"
+           "Workers registered %5, purged %6, evicted %7")
+            .arg(units::count(totals.expired), units::count(totals.queueFull),
+                 units::count(totals.workerLost), units::count(totals.malformed),
+                 units::count(totals.workersRegistered), units::count(totals.workersPurged),
+                 units::count(totals.workersEvicted)));
+}
+
+const WorkerStats* MonitorWindow::selectedWorker() const
+{
+    const QModelIndexList rows = m_workersPane->view()->selectionModel()->selectedRows();
+    if (rows.isEmpty()) {
+        return nullptr;
+    }
+    return m_workers->worker(m_workersPane->proxy()->mapToSource(rows.front()).row());
+}
+
+QByteArray MonitorWindow::selectedWorkerIdentity() const
+{
+    const WorkerStats* worker = selectedWorker();
+    return worker ? worker->identity : QByteArray();
+}
+
+void MonitorWindow::keepWorkerSelected(const QByteArray& identity)
+{
+    // When the selected row goes, the view selects a neighbour; an operator pressing Evict again
+    // would then evict a worker they never chose. The selection stays with the worker or goes.
+    QTableView* view = m_workersPane->view();
+    for (int row = 0; row < m_workers->rowCount(); ++row) {
+        if (m_workers->worker(row)->identity == identity) {
+            const QModelIndex at = m_workersPane->proxy()->mapFromSource(m_workers->index(row, 0));
+            if (at.isValid() && !view->selectionModel()->isRowSelected(at.row())) {
+                view->selectRow(at.row());
+            }
+            return;
+        }
+    }
+    view->selectionModel()->clear();
+}
+
+void MonitorWindow::updateEvictAction()
+{
+    const WorkerStats* worker = selectedWorker();
+    const bool live = worker && worker->state != WorkerStats::State::Expired;
+    m_evictAction->setEnabled(live && m_link.state() == BrokerLink::State::Connected);
+}
+
+void MonitorWindow::evictSelectedWorker()
+{
+    const WorkerStats* selected = selectedWorker();
+    if (!selected || selected->state == WorkerStats::State::Expired ||
+        m_link.state() != BrokerLink::State::Connected) {
+        return;
+    }
+    // A copy: snapshots keep arriving while the operator reads the question.
+    const WorkerStats worker = *selected;
+    const QString consequence =
+        worker.currentMethod.isEmpty() && worker.state != WorkerStats::State::Busy
+            ? tr("Its in-flight request, if it takes one meanwhile, will fail with WorkerLost.")
+            : tr("Its in-flight request (%1, running for %2) will fail with WorkerLost.")
+                  .arg(worker.currentMethod, units::fromMilliseconds(worker.busyForMs));
+    const QString question =
+        tr("Evict worker %1 of service %2?\n\n%3").arg(worker.name, worker.service, consequence);
+    if (!m_confirm(question)) {
+        statusBar()->showMessage(tr("Eviction of %1 cancelled").arg(worker.name),
+                                 kCommandMessageMs);
+        return;
+    }
+    qCInfo(lcMonitor) << "evicting worker" << worker.name << "of" << worker.service;
+    statusBar()->showMessage(tr("Evicting %1…").arg(worker.name));
+    m_link.evictWorker(worker.identity);
+}
+
+void MonitorWindow::onCommandFinished(const QString& command, bool ok, const QString& message)
+{
+    if (ok) {
+        qCInfo(lcMonitor) << command << "done";
+        statusBar()->showMessage(tr("%1: done").arg(command), kCommandMessageMs);
+        return;
+    }
+    qCWarning(lcMonitor) << command << "failed:" << message;
+    statusBar()->showMessage(tr("%1 failed: %2").arg(command, message), kCommandMessageMs);
+    // Not exec(): snapshots keep the window live while the dialog is up.
+    auto* box = new QMessageBox(QMessageBox::Warning, tr("Command failed"),
+                                tr("%1 failed:\n%2").arg(command, message), QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("commandFailedDialog"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+bool MonitorWindow::askOperator(QWidget* parent, const QString& question)
+{
+    return QMessageBox::question(parent, tr("Evict worker"), question,
+                                 QMessageBox::Yes | QMessageBox::No,
+                                 QMessageBox::No) == QMessageBox::Yes;
+}
+
+} // namespace switchboard

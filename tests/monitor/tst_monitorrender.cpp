@@ -1,0 +1,155 @@
+// The whole window after a minute of synthetic traffic, rendered offscreen and saved as a PNG
+// (SWITCHBOARD_MONITOR_SCREENSHOT, else monitorwindow.png beside this binary) for a person to
+// look at. What can be checked without eyes is checked here: at the default size every table
+// shows all its columns, no header or number is cut, and each chart draws labelled lines.
+
+#include "monitorwindow.h"
+#include "scriptedbrokerlink.h"
+#include "synthetictraffic.h"
+#include "timeserieschart.h"
+
+#include <QDateTimeAxis>
+#include <QDir>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineSeries>
+#include <QScrollBar>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QValueAxis>
+
+using namespace switchboard;
+using namespace switchboard::test;
+
+namespace {
+
+// SWITCHBOARD_MONITOR_SCREENSHOT names the main PNG; others get a suffix before ".png".
+QString screenshotPath(const QString& suffix)
+{
+    const QString main = qEnvironmentVariableIsSet("SWITCHBOARD_MONITOR_SCREENSHOT")
+                             ? qEnvironmentVariable("SWITCHBOARD_MONITOR_SCREENSHOT")
+                             : QDir(QCoreApplication::applicationDirPath())
+                                   .filePath(QStringLiteral("monitorwindow.png"));
+    if (suffix.isEmpty()) {
+        return main;
+    }
+    QString path = main;
+    if (path.endsWith(QLatin1String(".png"))) {
+        path.chop(4);
+    }
+    return path + suffix + QStringLiteral(".png");
+}
+
+} // namespace
+
+class TestMonitorRender : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void aMinuteOfTrafficIsReadable();
+    void lostLinkIsUnmistakable();
+
+private:
+    QTemporaryDir m_settingsDir;
+};
+
+void TestMonitorRender::initTestCase()
+{
+    QVERIFY(m_settingsDir.isValid());
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_settingsDir.path());
+    QCoreApplication::setOrganizationName(QStringLiteral("switchboard-tests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_monitorrender"));
+}
+
+void TestMonitorRender::aMinuteOfTrafficIsReadable()
+{
+    ScriptedBrokerLink link(QStringLiteral("tcp://127.0.0.1:5557"));
+    MonitorWindow window(link);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+
+    const SyntheticTraffic traffic;
+    constexpr int kTicks = 60;
+    for (int tick = 0; tick < kTicks; ++tick) {
+        link.deliver(traffic.snapshot(tick));
+        QCoreApplication::sendPostedEvents(); // what the event loop does between two snapshots
+    }
+    const QImage image = window.render();
+
+    const QString path = screenshotPath(QString());
+    QVERIFY2(image.save(path), qPrintable(path));
+    qInfo("rendered to %s", qPrintable(path));
+    QCOMPARE(image.size(), window.size() * window.devicePixelRatio());
+
+    for (const char* name : {"workersTable", "servicesTable", "methodsTable", "eventsTable"}) {
+        auto* view = window.findChild<QTableView*>(QString::fromLatin1(name));
+        QVERIFY(view);
+        QVERIFY2(view->model()->rowCount() > 0, name);
+        QHeaderView* header = view->horizontalHeader();
+        const QAbstractItemView* asItemView = view;
+        for (int visual = 0; visual < header->count() - 1; ++visual) {
+            const int column = header->logicalIndex(visual);
+            const QString what =
+                QStringLiteral("%1 column %2 (%3)")
+                    .arg(QLatin1String(name))
+                    .arg(column)
+                    .arg(view->model()->headerData(column, Qt::Horizontal).toString());
+            QVERIFY2(header->sectionSize(column) >= header->sectionSizeHint(column),
+                     qPrintable(what + QStringLiteral(": header cut")));
+            if (QLatin1String(name) != QLatin1String("eventsTable")) {
+                QVERIFY2(header->sectionSize(column) >= asItemView->sizeHintForColumn(column),
+                         qPrintable(what + QStringLiteral(": values cut")));
+            }
+        }
+        if (QLatin1String(name) != QLatin1String("eventsTable")) {
+            QVERIFY2(view->horizontalScrollBar()->maximum() == 0,
+                     qPrintable(QStringLiteral("%1 needs scrolling sideways").arg(name)));
+        }
+    }
+
+    for (const char* name : {"queueDepthChart", "throughputChart", "latencyChart"}) {
+        auto* chart = window.findChild<TimeSeriesChart*>(QString::fromLatin1(name));
+        QVERIFY(chart);
+        const QStringList series = chart->seriesNames();
+        QVERIFY2(!series.isEmpty() && series.size() <= TimeSeriesChart::kDefaultMaxSeries, name);
+        for (const QString& line : series) {
+            QCOMPARE(chart->series(line)->count(), kTicks);
+        }
+        QVERIFY(!chart->valueAxis()->titleText().isEmpty());
+        QVERIFY(!chart->timeAxis()->titleText().isEmpty());
+    }
+}
+
+void TestMonitorRender::lostLinkIsUnmistakable()
+{
+    ScriptedBrokerLink link(QStringLiteral("tcp://broker.example:5557"));
+    MonitorWindow window(link);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    const SyntheticTraffic traffic;
+    for (int tick = 0; tick < 20; ++tick) {
+        link.deliver(traffic.snapshot(tick));
+        QCoreApplication::sendPostedEvents();
+    }
+    link.setState(BrokerLink::State::Disconnected);
+    const QImage image = window.render();
+    const QString path = screenshotPath(QStringLiteral("-disconnected"));
+    QVERIFY2(image.save(path), qPrintable(path));
+    qInfo("rendered to %s", qPrintable(path));
+
+    // The banner spans the window above the tables, where the eye lands first.
+    auto* banner = window.findChild<QLabel*>(QStringLiteral("staleBanner"));
+    QVERIFY(banner && banner->isVisible());
+    QVERIFY(banner->width() > window.width() * 9 / 10);
+    auto* workers = window.findChild<QTableView*>(QStringLiteral("workersTable"));
+    QVERIFY(banner->mapTo(&window, QPoint(0, 0)).y() < workers->mapTo(&window, QPoint(0, 0)).y());
+    QCOMPARE(image.pixelColor(banner->mapTo(&window, QPoint(2, 2)) * window.devicePixelRatio()),
+             QColor(0xc6, 0x28, 0x28));
+}
+
+QTEST_MAIN(TestMonitorRender)
+#include "tst_monitorrender.moc"
