@@ -118,6 +118,8 @@ public:
     int requests() const { return m_requests.load(); }
     // How many times it sent READY: 1 + the times it came back.
     int registrations() const { return m_registrations.load(); }
+    // DISCONNECTs received from the broker.
+    int disconnects() const { return m_disconnects.load(); }
 
     // Runs `action` on the worker's thread, e.g. to answer a request kept aside.
     void post(std::function<void(Session&)> action)
@@ -227,6 +229,7 @@ private:
         }
         const std::string_view command = frames[1].to_string_view();
         if (command == "\x06") {
+            ++m_disconnects;
             m_reconnect = true;
             return;
         }
@@ -252,6 +255,7 @@ private:
     std::atomic<bool> m_stop{false};
     std::atomic<int> m_requests{0};
     std::atomic<int> m_registrations{0};
+    std::atomic<int> m_disconnects{0};
     std::mutex m_mutex;
     std::vector<std::function<void(Session&)>> m_posted;
     std::thread m_thread;
