@@ -48,6 +48,13 @@ public:
             fn(service);
         }
     }
+    template <typename Fn>
+    void forEach(Fn&& fn) const
+    {
+        for (const auto& [name, service] : m_services) {
+            fn(service);
+        }
+    }
 
     // Services with at least one live worker and how many, sorted by name.
     std::vector<std::pair<std::string, std::size_t>> workerCounts() const;
