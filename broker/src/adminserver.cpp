@@ -30,6 +30,17 @@ zmq::message_t sharedFrame(std::shared_ptr<const std::string> bytes)
         owner);
 }
 
+// unpackPayload's texts are written for the RPC envelope; here they describe admin args.
+std::string argsProblem(const ProtocolError& error)
+{
+    std::string text = error.what();
+    constexpr std::string_view kPrefix = "RPC ";
+    if (text.starts_with(kPrefix)) {
+        text.erase(0, kPrefix.size());
+    }
+    return text;
+}
+
 template <typename Fill>
 zmq::message_t packedMap(std::uint32_t size, Fill fill)
 {
@@ -125,7 +136,7 @@ void AdminServer::handle(Frames& frames, std::size_t first)
     try {
         decoded = rpc::unpackPayload(args, "admin args");
     } catch (const ProtocolError& error) {
-        refuse(id, admin::errortype::kMalformedRequest, error.what());
+        refuse(id, admin::errortype::kMalformedRequest, argsProblem(error));
         return;
     }
     if (decoded.get().type != msgpack::type::MAP) {
@@ -172,8 +183,11 @@ void AdminServer::answerEvict(std::string_view id, const msgpack::object_map& ma
     }
     const auto held = m_handlers.evict(*identity);
     if (!held) {
-        refuse(id, admin::errortype::kNoSuchWorker,
-               "no worker with identity " + peerName(*identity).toStdString());
+        // Not hostile: the worker may just have left since the operator's last snapshot.
+        reply(
+            id, false,
+            admin::encodeFailure({std::string(admin::errortype::kNoSuchWorker),
+                                  "no worker with identity " + peerName(*identity).toStdString()}));
         return;
     }
     reply(id, true, packedMap(2, [&](auto& packer) {
