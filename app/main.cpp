@@ -80,6 +80,9 @@ int main(int argc, char* argv[])
     for (const auto& endpoint : broker.backendEndpoints()) {
         out << "backend " << endpoint << '\n';
     }
+    for (const auto& endpoint : broker.adminEndpoints()) {
+        out << "admin " << endpoint << '\n';
+    }
     const auto& config = broker.config();
     out << "switchboard ready (heartbeat " << config.heartbeatInterval.count() << " ms x "
         << config.liveness << ", max queue " << config.maxQueuePerService

@@ -62,6 +62,14 @@ CommandLine parseCommandLine(const QStringList& arguments)
                                      QStringLiteral("Endpoint for workers (default %1).")
                                          .arg(defaults.backendEndpoints.join(QLatin1Char(' '))),
                                      QStringLiteral("endpoint"));
+    const QCommandLineOption admin(
+        QStringLiteral("admin"),
+        QStringLiteral("Endpoint for monitors and operator tools (default %1). Anyone who can "
+                       "connect to it can evict workers: keep it on loopback.")
+            .arg(defaults.adminEndpoints.join(QLatin1Char(' '))),
+        QStringLiteral("endpoint"));
+    const QCommandLineOption noAdmin(QStringLiteral("no-admin"),
+                                     QStringLiteral("Bind no admin endpoint."));
     const QCommandLineOption heartbeat(
         QStringLiteral("heartbeat-ms"),
         QStringLiteral("Heartbeat interval towards workers, in ms (default %1).")
@@ -88,8 +96,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
         QStringLiteral("Least severe messages logged: debug, info, warning or error "
                        "(default info)."),
         QStringLiteral("level"), QStringLiteral("info"));
-    parser.addOptions({help, version, noGui, frontend, backend, heartbeat, liveness, maxQueue,
-                       requestTimeout, logLevel});
+    parser.addOptions({help, version, noGui, frontend, backend, admin, noAdmin, heartbeat, liveness,
+                       maxQueue, requestTimeout, logLevel});
 
     if (!parser.parse(arguments)) {
         QString text = parser.errorText();
@@ -140,6 +148,14 @@ CommandLine parseCommandLine(const QStringList& arguments)
     }
     if (parser.isSet(backend)) {
         options.broker.backendEndpoints = parser.values(backend);
+    }
+    if (parser.isSet(admin) && parser.isSet(noAdmin)) {
+        return usageError(QStringLiteral("--admin and --no-admin contradict each other"));
+    }
+    if (parser.isSet(admin)) {
+        options.broker.adminEndpoints = parser.values(admin);
+    } else if (parser.isSet(noAdmin)) {
+        options.broker.adminEndpoints.clear();
     }
     QString error;
     constexpr qint64 kDay = 24LL * 3600 * 1000;

@@ -70,9 +70,7 @@ public:
         if (m_count == 0) {
             return 0;
         }
-        const auto wanted = static_cast<double>(m_count) * std::clamp(q, 0.0, 1.0);
-        const std::uint64_t rank =
-            std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(wanted)));
+        const std::uint64_t rank = rankOf(q);
         std::uint64_t seen = 0;
         for (std::size_t i = 0; i < kBuckets; ++i) {
             seen += m_counts[i];
@@ -83,14 +81,25 @@ public:
         return m_max;
     }
 
+    // p50, p95 and p99 in one pass over the buckets: a snapshot takes thousands of these.
     LatencySummary summary() const noexcept
     {
         LatencySummary summary;
         summary.count = m_count;
-        summary.p50Us = percentile(0.50);
-        summary.p95Us = percentile(0.95);
-        summary.p99Us = percentile(0.99);
         summary.maxUs = m_max;
+        if (m_count == 0) {
+            return summary;
+        }
+        const std::array<std::uint64_t, 3> ranks{rankOf(0.50), rankOf(0.95), rankOf(0.99)};
+        const std::array<std::uint64_t*, 3> values{&summary.p50Us, &summary.p95Us, &summary.p99Us};
+        std::size_t next = 0;
+        std::uint64_t seen = 0;
+        for (std::size_t i = 0; i < kBuckets && next < ranks.size(); ++i) {
+            seen += m_counts[i];
+            while (next < ranks.size() && seen >= ranks[next]) {
+                *values[next++] = std::min(middleOf(i), m_max);
+            }
+        }
         return summary;
     }
 
@@ -127,6 +136,13 @@ public:
     }
 
 private:
+    // The 1-based rank of the value at quantile q: at least one, at most count().
+    std::uint64_t rankOf(double q) const noexcept
+    {
+        const auto wanted = static_cast<double>(m_count) * std::clamp(q, 0.0, 1.0);
+        return std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::ceil(wanted)), 1, m_count);
+    }
+
     std::array<Count, kBuckets> m_counts{};
     std::uint64_t m_count = 0;
     std::uint64_t m_max = 0;

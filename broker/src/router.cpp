@@ -289,9 +289,10 @@ void Broker::Router::onMalformedClientMessage(Frames& frames, const ProtocolErro
     const auto peer = frames.empty() ? std::string_view{} : frameView(frames[0]);
     // Both versions put the service name at frame 3 (after the identity).
     const auto service = frames.size() > 3 ? frameView(frames[3]) : std::string_view{};
-    const bool serviceOk =
-        error.kind() != ProtocolErrorKind::InvalidServiceName && mdp::isValidServiceName(service);
-    countMalformed(error, false, peer, serviceOk ? service : std::string_view{});
+    const bool serviceOk = error.kind() != ProtocolErrorKind::InvalidServiceName;
+    // The event log keys floods by service: only a name that could be one may serve as key.
+    countMalformed(error, false, peer,
+                   serviceOk && mdp::isValidServiceName(service) ? service : std::string_view{});
     const auto version = mdp::clientVersionOf(frames, 1);
     if (!version) {
         return; // not MDP at all: there is no way to answer

@@ -133,9 +133,9 @@ void TstCli::help()
 {
     const Outcome outcome = run({QStringLiteral("--help")});
     QVERIFY2(outcome.finished && outcome.exitCode == 0, qPrintable(describe(outcome)));
-    for (const char* option :
-         {"--no-gui", "--frontend", "--backend", "--heartbeat-ms", "--liveness", "--max-queue",
-          "--request-timeout-ms", "--log-level", "--help", "--version"}) {
+    for (const char* option : {"--no-gui", "--frontend", "--backend", "--admin", "--no-admin",
+                               "--heartbeat-ms", "--liveness", "--max-queue",
+                               "--request-timeout-ms", "--log-level", "--help", "--version"}) {
         QVERIFY2(outcome.out.contains(QLatin1String(option)),
                  qPrintable(QStringLiteral("--help does not mention %1").arg(option)));
     }
@@ -192,6 +192,7 @@ void TstCli::endpointInUse_data()
     QTest::addColumn<QString>("option");
     QTest::newRow("frontend") << "--frontend";
     QTest::newRow("backend") << "--backend";
+    QTest::newRow("admin") << "--admin";
 }
 
 void TstCli::endpointInUse()
@@ -205,7 +206,8 @@ void TstCli::endpointInUse()
     const QString taken =
         QString::fromStdString(squatter.get(zmq::sockopt::last_endpoint)); // tcp://127.0.0.1:N
 
-    QStringList arguments{"--no-gui", "--frontend", kWildcard, "--backend", kWildcard};
+    QStringList arguments{"--no-gui", "--frontend", kWildcard, "--backend",
+                          kWildcard,  "--admin",    kWildcard};
     arguments << option << taken; // several endpoints per side are allowed; this one is taken
     const Outcome outcome = run(arguments);
     QVERIFY2(outcome.finished, qPrintable(describe(outcome)));
@@ -219,14 +221,15 @@ void TstCli::endpointInUse()
 void TstCli::wildcardEndpointsAreResolved()
 {
     SwitchboardProcess switchboard(kSwitchboard);
-    switchboard.start(
-        {"--no-gui", "--frontend", kWildcard, "--frontend", kWildcard, "--backend", kWildcard});
+    switchboard.start({"--no-gui", "--frontend", kWildcard, "--frontend", kWildcard, "--backend",
+                       kWildcard, "--admin", kWildcard});
     QVERIFY2(switchboard.waitReady(), qPrintable(switchboard.stderrText()));
     QCOMPARE(switchboard.frontends().size(), 2);
     QCOMPARE(switchboard.backends().size(), 1);
+    QCOMPARE(switchboard.admins().size(), 1);
 
     const QRegularExpression resolved(QStringLiteral("^tcp://127\\.0\\.0\\.1:([1-9][0-9]*)$"));
-    const QStringList all = switchboard.frontends() + switchboard.backends();
+    const QStringList all = switchboard.frontends() + switchboard.backends() + switchboard.admins();
     for (const QString& endpoint : all)
         QVERIFY2(resolved.match(endpoint).hasMatch(), qPrintable(endpoint));
     QCOMPARE(QSet<QString>(all.begin(), all.end()).size(), all.size());
@@ -247,6 +250,17 @@ void TstCli::wildcardEndpointsAreResolved()
         QCOMPARE(text((*reply)[4]), std::string(1, '\0'));
     }
 
+    // And the announced admin endpoint answers a snapshot request (docs/PROTOCOL.md).
+    zmq::socket_t admin(context, zmq::socket_type::dealer);
+    admin.set(zmq::sockopt::linger, 0);
+    admin.connect(switchboard.admins().first().toStdString());
+    send(admin, {"SBADM1", "a-1", "snapshot", "\x80"});
+    const auto snapshot = receive(admin, 5s);
+    QVERIFY(snapshot);
+    QCOMPARE(snapshot->size(), 4u);
+    QCOMPARE(text((*snapshot)[1]), std::string("a-1"));
+    QCOMPARE(text((*snapshot)[2]), std::string(1, '\0'));
+
     switchboard.process().terminate();
     QVERIFY(switchboard.process().waitForFinished(5000));
     QCOMPARE(switchboard.process().exitStatus(), QProcess::NormalExit);
@@ -266,8 +280,8 @@ void TstCli::signalShutsDownGracefully()
 
     // Long heartbeats, so that a worker that never heartbeats is not purged during the test.
     SwitchboardProcess switchboard(kSwitchboard);
-    switchboard.start(
-        {"--no-gui", "--frontend", kWildcard, "--backend", kWildcard, "--heartbeat-ms", "10000"});
+    switchboard.start({"--no-gui", "--frontend", kWildcard, "--backend", kWildcard, "--no-admin",
+                       "--heartbeat-ms", "10000"});
     QVERIFY2(switchboard.waitReady(), qPrintable(switchboard.stderrText()));
     const std::string frontend = switchboard.frontends().value(0).toStdString();
     const std::string backend = switchboard.backends().value(0).toStdString();

@@ -134,6 +134,13 @@ void TestLatencyHistogram::percentilesWithinRelativeError()
                                 .arg(exact > 0 ? 100 * error / exact : 0)));
     }
     QCOMPARE(histogram.max(), *std::max_element(samples.begin(), samples.end()));
+    // The one-pass summary a snapshot uses says the same as the percentiles one by one.
+    const LatencySummary summary = histogram.summary();
+    QCOMPARE(summary.count, histogram.count());
+    QCOMPARE(summary.p50Us, histogram.percentile(0.50));
+    QCOMPARE(summary.p95Us, histogram.percentile(0.95));
+    QCOMPARE(summary.p99Us, histogram.percentile(0.99));
+    QCOMPARE(summary.maxUs, histogram.max());
 }
 
 void TestLatencyHistogram::maxIsExact()

@@ -89,7 +89,7 @@ private slots:
     {
         m_broker = std::make_unique<SwitchboardProcess>(kSwitchboard);
         m_broker->start({QStringLiteral("--no-gui"), QStringLiteral("--frontend"), kWildcard,
-                         QStringLiteral("--backend"), kWildcard});
+                         QStringLiteral("--backend"), kWildcard, QStringLiteral("--no-admin")});
         QVERIFY2(m_broker->waitReady(), qPrintable(m_broker->stderrText()));
     }
     void cleanup() { m_broker.reset(); }

@@ -162,7 +162,7 @@ void TstPython::stopAll()
 void TstPython::startBroker(int heartbeatMs, const QString& backend)
 {
     m_switchboard = std::make_unique<SwitchboardProcess>(kSwitchboard);
-    m_switchboard->start({"--no-gui", "--frontend", kWildcard, "--backend", backend,
+    m_switchboard->start({"--no-gui", "--frontend", kWildcard, "--backend", backend, "--no-admin",
                           "--heartbeat-ms", QString::number(heartbeatMs), "--request-timeout-ms",
                           "300"});
     QVERIFY2(m_switchboard->waitReady(), qPrintable(m_switchboard->stderrText()));

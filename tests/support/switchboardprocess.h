@@ -64,6 +64,7 @@ public:
     QProcess& process() { return m_process; }
     const QStringList& frontends() const { return m_frontends; }
     const QStringList& backends() const { return m_backends; }
+    const QStringList& admins() const { return m_admins; }
     QStringList stdoutLines() const { return m_lines; }
     QString stderrText() { return m_stderr += QString::fromUtf8(m_process.readAllStandardError()); }
 
@@ -84,6 +85,8 @@ private:
             m_frontends << line.mid(9);
         else if (line.startsWith(QLatin1String("backend ")))
             m_backends << line.mid(8);
+        else if (line.startsWith(QLatin1String("admin ")))
+            m_admins << line.mid(6);
         else if (line.startsWith(QLatin1String("switchboard ready")))
             m_ready = true;
     }
@@ -93,6 +96,7 @@ private:
     QStringList m_lines;
     QStringList m_frontends;
     QStringList m_backends;
+    QStringList m_admins;
     QString m_stderr;
     bool m_ready = false;
 };
