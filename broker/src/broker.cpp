@@ -1,5 +1,6 @@
 #include <switchboard/broker/broker.h>
 
+#include "logging.h"
 #include "router.h"
 
 namespace switchboard {
@@ -62,10 +63,17 @@ BrokerSnapshot Broker::snapshot() const
 
 bool Broker::evictWorker(const QByteArray& identity)
 {
-    return m_router
-        ->evictWorker(
-            std::string_view(identity.constData(), static_cast<std::size_t>(identity.size())))
-        .has_value();
+    // A slot: nothing may escape into the event loop. Sends only throw once the context is
+    // being torn down.
+    try {
+        return m_router
+            ->evictWorker(
+                std::string_view(identity.constData(), static_cast<std::size_t>(identity.size())))
+            .has_value();
+    } catch (const std::exception& error) {
+        qCWarning(lcBroker) << "evicting a worker failed:" << error.what();
+        return false;
+    }
 }
 
 void Broker::shutdown()

@@ -228,6 +228,7 @@ private Q_SLOTS:
     void reqSocketWorks();
     void reconnectsAfterBrokerRestart();
     void unreachableBrokerIsReported();
+    void adminEndpointInUseIsABindError();
     void codecRoundTrip();
     void codecRoundTripOfARealSnapshot();
     void codecRejectsMalformedInput_data();
@@ -470,6 +471,27 @@ void TestAdmin::unreachableBrokerIsReported()
              qPrintable(finished[0].at(2).toString()));
     QVERIFY_THROWS_EXCEPTION(Error,
                              AdminClient(QStringLiteral("tcp://"), context, options).start());
+}
+
+void TestAdmin::adminEndpointInUseIsABindError()
+{
+    zmq::context_t context;
+    zmq::socket_t squatter(context, zmq::socket_type::router);
+    squatter.set(zmq::sockopt::linger, 0);
+    squatter.bind("tcp://127.0.0.1:*");
+    const QString taken = QString::fromStdString(squatter.get(zmq::sockopt::last_endpoint));
+    BrokerConfig config = adminConfig();
+    config.frontendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+    config.backendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+    config.adminEndpoints = {taken};
+    BrokerThread broker(config, context);
+    try {
+        broker.start();
+        QFAIL("the broker started on an admin endpoint already in use");
+    } catch (const BindError& error) {
+        QCOMPARE(error.endpoint(), taken);
+        QVERIFY2(error.reason().contains(QLatin1String("in use")), qPrintable(error.reason()));
+    }
 }
 
 void TestAdmin::codecRoundTrip()
