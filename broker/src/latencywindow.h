@@ -36,7 +36,8 @@ public:
     }
     static bool isLive(std::int64_t slotTick, std::int64_t nowTick) noexcept
     {
-        return slotTick <= nowTick && nowTick - slotTick < kSlots;
+        // Compared this way round because an unused slot's tick is INT64_MIN.
+        return slotTick <= nowTick && slotTick > nowTick - kSlots;
     }
 
     void record(std::uint64_t us, Clock::time_point now) noexcept

@@ -298,7 +298,8 @@ void TestBrokerStats::queueWaitGrowsBehindOneWorker()
     for (int i = 0; i < 5; ++i) {
         QVERIFY(client.answer());
     }
-    const MethodStats* method = findMethod(broker.snapshot(), "single", "work");
+    const BrokerSnapshot snapshot = broker.snapshot();
+    const MethodStats* method = findMethod(snapshot, "single", "work");
     QVERIFY(method);
     const LatencySummary& wait = method->sinceStart.queueWait;
     QCOMPARE(wait.count, std::uint64_t(5));
@@ -622,7 +623,8 @@ void TestBrokerStats::serviceStatisticsSurviveAWorkerRestart()
         QTRY_COMPARE_WITH_TIMEOUT(broker.counters().services, std::size_t(0), 5000);
     }
     // The broker forgot the service, the statistics kept it.
-    const ServiceStats* gone = findService(broker.snapshot(), "phoenix");
+    const BrokerSnapshot before = broker.snapshot();
+    const ServiceStats* gone = findService(before, "phoenix");
     QVERIFY(gone);
     QCOMPARE(gone->requests, std::uint64_t(1));
     QCOMPARE(gone->idleWorkers + gone->busyWorkers, std::uint64_t(0));
