@@ -138,8 +138,6 @@ int runHeadless(const switchboard::Options& options, QTextStream& out, QTextStre
     demo.reset();
     return exitCode;
 }
-return QCoreApplication::exec();
-}
 
 // The broker on a thread of its own, so that painting never delays routing, and the window on
 // this one.

@@ -39,7 +39,8 @@ struct Settings {
     int reps = 5;
     std::size_t warmupRequests = 500; // over all clients of a run
     std::chrono::milliseconds timeout{5000};
-    bool verbose = false; // every run's numbers on stderr, to judge the spread
+    bool verbose = false;   // every run's numbers on stderr, to judge the spread
+    bool statistics = true; // the broker's per-request statistics (--no-statistics: their cost)
 };
 
 // Stops the whole program at once: a stalled broker must not turn into a hung benchmark, and
@@ -68,11 +69,13 @@ std::string encodeArgs(std::size_t bytes)
     return std::string(buffer.data(), buffer.size());
 }
 
-BrokerConfig benchBrokerConfig()
+BrokerConfig benchBrokerConfig(const Settings& settings)
 {
     BrokerConfig config;
     config.frontendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
     config.backendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+    config.adminEndpoints.clear(); // the default is a fixed port; runs must not fight over it
+    config.statistics = settings.statistics;
     // A busy benchmark must never have a worker purged, whatever the scheduler does.
     config.heartbeatInterval = 10s;
     return config;
@@ -95,7 +98,7 @@ RunStats measure(const BenchCase& benchCase, BenchMode mode, std::size_t request
         std::string frontend;
         std::string backend;
         if (mode == BenchMode::Broker) {
-            broker = std::make_unique<BrokerThread>(benchBrokerConfig(), context);
+            broker = std::make_unique<BrokerThread>(benchBrokerConfig(settings), context);
             broker->start();
             frontend = broker->frontendEndpoints().value(0).toStdString();
             backend = broker->backendEndpoints().value(0).toStdString();
@@ -266,8 +269,12 @@ int main(int argc, char** argv)
         QStringLiteral("MS"));
     const QCommandLineOption verboseOption(
         QStringLiteral("verbose"), QStringLiteral("Print every run's numbers on stderr as well."));
-    parser.addOptions(
-        {requestsOption, repsOption, caseOption, warmupOption, timeoutOption, verboseOption});
+    const QCommandLineOption noStatisticsOption(
+        QStringLiteral("no-statistics"),
+        QStringLiteral(
+            "Run the broker without its per-request statistics, to measure their cost."));
+    parser.addOptions({requestsOption, repsOption, caseOption, warmupOption, timeoutOption,
+                       verboseOption, noStatisticsOption});
     parser.process(app);
     if (!parser.positionalArguments().isEmpty()) {
         usageError(QStringLiteral("unexpected argument %1").arg(parser.positionalArguments()[0]));
@@ -278,6 +285,7 @@ int main(int argc, char** argv)
     settings.reps = static_cast<int>(positiveOption(parser, repsOption, 5));
     settings.warmupRequests = positiveOption(parser, warmupOption, settings.warmupRequests);
     settings.verbose = parser.isSet(verboseOption);
+    settings.statistics = !parser.isSet(noStatisticsOption);
     settings.timeout = std::chrono::milliseconds(positiveOption(parser, timeoutOption, 5000));
 
     std::vector<BenchCase> selected;

@@ -123,6 +123,7 @@ RunStats measure(const RpcCase& benchCase, Peers peers, std::size_t warmup)
     BrokerConfig config;
     config.frontendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
     config.backendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+    config.adminEndpoints.clear();  // the default is a fixed port; runs must not fight over it
     config.heartbeatInterval = 10s; // a busy run must never have a worker purged
     BrokerThread broker(config, context);
     broker.start();

@@ -1,5 +1,6 @@
 #include <switchboard/broker/broker.h>
 
+#include "logging.h"
 #include "router.h"
 
 namespace switchboard {
@@ -13,7 +14,10 @@ BindError::BindError(QString endpoint, QString reason)
 Broker::Broker(BrokerConfig config, zmq::context_t& context, QObject* parent)
     : QObject(parent)
     , m_router(std::make_unique<Router>(*this, std::move(config), context))
-{}
+{
+    // Monitors on other threads take snapshots through queued connections.
+    qRegisterMetaType<BrokerSnapshot>();
+}
 
 Broker::~Broker() = default;
 
@@ -32,6 +36,11 @@ QStringList Broker::backendEndpoints() const
     return m_router->backendEndpoints;
 }
 
+QStringList Broker::adminEndpoints() const
+{
+    return m_router->adminEndpoints;
+}
+
 const BrokerConfig& Broker::config() const noexcept
 {
     return m_router->config();
@@ -45,6 +54,26 @@ BrokerCounters Broker::counters() const
 bool Broker::isShutDown() const noexcept
 {
     return m_router->isShutDown();
+}
+
+BrokerSnapshot Broker::snapshot() const
+{
+    return m_router->snapshot();
+}
+
+bool Broker::evictWorker(const QByteArray& identity)
+{
+    // A slot: nothing may escape into the event loop. Sends only throw once the context is
+    // being torn down.
+    try {
+        return m_router
+            ->evictWorker(
+                std::string_view(identity.constData(), static_cast<std::size_t>(identity.size())))
+            .has_value();
+    } catch (const std::exception& error) {
+        qCWarning(lcBroker) << "evicting a worker failed:" << error.what();
+        return false;
+    }
 }
 
 void Broker::shutdown()

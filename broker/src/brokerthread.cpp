@@ -39,6 +39,7 @@ void BrokerThread::start()
             }
             m_frontends = broker->frontendEndpoints();
             m_backends = broker->backendEndpoints();
+            m_admins = broker->adminEndpoints();
             m_broker = broker.release();
         },
         Qt::BlockingQueuedConnection);
@@ -76,6 +77,32 @@ QStringList BrokerThread::frontendEndpoints() const
 QStringList BrokerThread::backendEndpoints() const
 {
     return m_backends;
+}
+
+QStringList BrokerThread::adminEndpoints() const
+{
+    return m_admins;
+}
+
+BrokerSnapshot BrokerThread::snapshot() const
+{
+    BrokerSnapshot snapshot;
+    if (m_broker) {
+        QMetaObject::invokeMethod(
+            m_broker, [&] { snapshot = m_broker->snapshot(); }, Qt::BlockingQueuedConnection);
+    }
+    return snapshot;
+}
+
+bool BrokerThread::evictWorker(const QByteArray& identity)
+{
+    bool evicted = false;
+    if (m_broker) {
+        QMetaObject::invokeMethod(
+            m_broker, [&] { evicted = m_broker->evictWorker(identity); },
+            Qt::BlockingQueuedConnection);
+    }
+    return evicted;
 }
 
 BrokerCounters BrokerThread::counters() const

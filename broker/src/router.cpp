@@ -1,6 +1,10 @@
 #include "router.h"
 
 #include "logging.h"
+#include "peername.h"
+
+#include <QDateTime>
+#include <QMetaMethod>
 
 #include <algorithm>
 #include <cerrno>
@@ -31,14 +35,20 @@ std::string_view requestIdOf(const Frames& frames, std::size_t bodyBegin) noexce
     return id.size() <= rpc::kMaxRequestIdSize ? id : std::string_view{};
 }
 
-QString printable(std::string_view bytes)
+// An error reply from a worker: status byte 0x01 after the request id (docs/PROTOCOL.md §6).
+// Peeked, never decoded, so counting errors costs nothing.
+bool isErrorReply(const Frames& frames, std::size_t bodyBegin) noexcept
 {
-    const bool text = std::all_of(bytes.begin(), bytes.end(), [](char c) {
-        return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
-    });
-    return text ? QString::fromLatin1(bytes.data(), static_cast<qsizetype>(bytes.size()))
-                : QString::fromLatin1(
-                      QByteArray(bytes.data(), static_cast<qsizetype>(bytes.size())).toHex());
+    if (bodyBegin + 1 >= frames.size()) {
+        return false;
+    }
+    const auto status = frameView(frames[bodyBegin + 1]);
+    return status.size() == 1 && status[0] == '\x01';
+}
+
+std::int64_t millisecondsOf(std::chrono::steady_clock::duration duration) noexcept
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
 }
 
 QString bindFailureReason(const zmq::error_t& error)
@@ -59,12 +69,33 @@ QString bindFailureReason(const zmq::error_t& error)
     }
 }
 
+// Whether only this machine can reach an endpoint: ipc, inproc, and tcp on a loopback address.
+bool isLocalEndpoint(const QString& endpoint)
+{
+    if (endpoint.startsWith(QLatin1String("ipc://")) ||
+        endpoint.startsWith(QLatin1String("inproc://"))) {
+        return true;
+    }
+    if (!endpoint.startsWith(QLatin1String("tcp://"))) {
+        return false;
+    }
+    QString host = endpoint.mid(6);
+    host = host.left(host.lastIndexOf(QLatin1Char(':')));
+    if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']'))) {
+        host = host.mid(1, host.size() - 2);
+    }
+    return host.startsWith(QLatin1String("127.")) || host == QLatin1String("::1") ||
+           host == QLatin1String("localhost") || host == QLatin1String("lo");
+}
+
 } // namespace
 
 Broker::Router::Router(Broker& owner, BrokerConfig config, zmq::context_t& context)
     : m_owner(owner)
     , m_config(std::move(config))
     , m_context(context)
+    , m_statistics(Clock::now())
+    , m_startedAt(Clock::now())
 {
     m_heartbeatTimer.setInterval(m_config.heartbeatInterval);
     QObject::connect(&m_heartbeatTimer, &QTimer::timeout, &m_owner, [this] { onHeartbeatTick(); });
@@ -74,19 +105,23 @@ Broker::Router::Router(Broker& owner, BrokerConfig config, zmq::context_t& conte
                                  std::chrono::milliseconds(250));
     m_expiryTimer.setInterval(step);
     QObject::connect(&m_expiryTimer, &QTimer::timeout, &m_owner, [this] { expireQueued(); });
+    m_snapshotTimer.setInterval(std::max(m_config.snapshotInterval, std::chrono::milliseconds(10)));
+    QObject::connect(&m_snapshotTimer, &QTimer::timeout, &m_owner, [this] { onSnapshotTick(); });
 }
 
 Broker::Router::~Router() = default;
 
 std::unique_ptr<ZmqSocketNotifier> Broker::Router::bindRouter(const QStringList& endpoints,
                                                               QStringList& resolved,
-                                                              ZmqSocketNotifier::Handler handler)
+                                                              ZmqSocketNotifier::Handler handler,
+                                                              std::int64_t maxMessageSize)
 {
     zmq::socket_t socket(m_context, zmq::socket_type::router);
     // Report unknown identities instead of dropping silently: a reply to a client that is gone
     // is counted, and a request to a worker that is gone goes to another worker.
     socket.set(zmq::sockopt::router_mandatory, 1);
     socket.set(zmq::sockopt::linger, 0);
+    socket.set(zmq::sockopt::maxmsgsize, maxMessageSize);
     for (const auto& endpoint : endpoints) {
         try {
             socket.bind(endpoint.toStdString());
@@ -104,17 +139,46 @@ void Broker::Router::start()
 {
     QStringList frontends;
     QStringList backends;
+    QStringList admins;
     auto frontend = bindRouter(m_config.frontendEndpoints, frontends,
                                [this](Frames& frames) { onClientMessage(frames); });
     auto backend = bindRouter(m_config.backendEndpoints, backends,
                               [this](Frames& frames) { onWorkerMessage(frames); });
+    std::unique_ptr<AdminServer> admin;
+    if (!m_config.adminEndpoints.isEmpty()) {
+        admin =
+            std::make_unique<AdminServer>(AdminServer::Handlers{[this] { return snapshot(); },
+                                                                [this](std::string_view identity) {
+                                                                    return evictWorker(identity);
+                                                                }},
+                                          m_config.snapshotInterval);
+        AdminServer* server = admin.get();
+        server->attach(bindRouter(
+            m_config.adminEndpoints, admins,
+            [server](Frames& frames) { server->onMessage(frames); }, AdminServer::kMaxMessageSize));
+    }
     m_frontend = std::move(frontend);
     m_backend = std::move(backend);
+    m_admin = std::move(admin);
     frontendEndpoints = frontends;
     backendEndpoints = backends;
+    adminEndpoints = admins;
+    m_startedAt = Clock::now();
     m_heartbeatTimer.start();
+    m_snapshotTimer.start();
     qCInfo(lcBroker).noquote() << "serving clients on" << frontends.join(QLatin1String(", "))
                                << "and workers on" << backends.join(QLatin1String(", "));
+    if (!admins.isEmpty()) {
+        qCInfo(lcBroker).noquote() << "admin endpoint on" << admins.join(QLatin1String(", "));
+    }
+    for (const QString& endpoint : admins) {
+        if (!isLocalEndpoint(endpoint)) {
+            qCWarning(lcBroker).noquote()
+                << "the admin endpoint" << endpoint
+                << "can be reached from other machines, and it has no authentication yet: "
+                   "anyone who can connect to it can read the broker's state and evict workers";
+        }
+    }
 }
 
 BrokerCounters Broker::Router::counters() const
@@ -124,7 +188,20 @@ BrokerCounters Broker::Router::counters() const
     counters.services = m_services.size();
     counters.queuedRequests = m_queued;
     counters.requestsInFlight = m_inFlight;
+    if (m_admin) {
+        counters.adminRequests = m_admin->requests();
+        counters.adminMalformed = m_admin->malformed();
+    }
     return counters;
+}
+
+Service& Broker::Router::serviceNamed(std::string_view name, Clock::time_point now)
+{
+    Service& service = m_services.findOrCreate(name);
+    if (m_config.statistics && !service.meter()) {
+        service.setMeter(m_statistics.link(name, now));
+    }
+    return service;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,30 +219,40 @@ void Broker::Router::onClientMessage(Frames& frames)
         onMalformedClientMessage(frames, error);
         return;
     }
+    const auto now = Clock::now();
     ++m_counters.requestsReceived;
+    if (m_config.statistics) {
+        m_statistics.recordRequest(now);
+    }
     const auto serviceName = frameView(frames[message.serviceFrame]);
     if (MmiResponder::isMmi(serviceName)) {
         answerMmi(frames, message);
         return;
     }
-    acceptRequest(m_services.findOrCreate(serviceName), frames, message);
+    acceptRequest(serviceNamed(serviceName, now), frames, message, now);
     sweepServices();
 }
 
 void Broker::Router::acceptRequest(Service& service, Frames& frames,
-                                   const mdp::ClientMessage& message)
+                                   const mdp::ClientMessage& message, Clock::time_point now)
 {
+    MethodMeter* meter = nullptr;
+    if (ServiceMeter* serviceMeter = service.meter()) {
+        serviceMeter->recordRequest(now);
+        meter = &m_statistics.method(*serviceMeter, rpc::methodOf(frames, message.bodyBegin), now);
+    }
     while (WorkerSession* worker = service.idleWorkers().popFront()) {
-        if (dispatch(*worker, frames, message)) {
+        if (dispatch(*worker, frames, message, meter, now, now)) {
             if (worker->hasCapacity()) {
                 service.idleWorkers().pushBack(*worker);
             }
             return;
         }
-        removeWorker(*worker, rpc::errortype::kWorkerLost, "worker went away");
+        expireWorker(*worker, "lost its connection");
     }
     if (service.queue().size() >= m_config.maxQueuePerService) {
         ++m_counters.queueFull;
+        countBrokerError(service, meter, now);
         replyError(frameView(frames[0]), message.version, service.name(),
                    requestIdOf(frames, message.bodyBegin), rpc::errortype::kQueueFull,
                    "service '" + service.name() + "' already has " +
@@ -178,7 +265,7 @@ void Broker::Router::acceptRequest(Service& service, Frames& frames,
     waiting.reserve(frames.size());
     std::move(frames.begin(), frames.end(), std::back_inserter(waiting));
     service.queue().push_back(
-        {std::move(waiting), message, Clock::now() + m_config.requestTimeout});
+        {std::move(waiting), message, now + m_config.requestTimeout, meter, now});
     ++m_queued;
     if (!m_expiryTimer.isActive()) {
         m_expiryTimer.start();
@@ -200,14 +287,16 @@ void Broker::Router::answerMmi(Frames& frames, const mdp::ClientMessage& message
 void Broker::Router::onMalformedClientMessage(Frames& frames, const ProtocolError& error)
 {
     const auto peer = frames.empty() ? std::string_view{} : frameView(frames[0]);
-    countMalformed(error, false, peer);
+    // Both versions put the service name at frame 3 (after the identity).
+    const auto service = frames.size() > 3 ? frameView(frames[3]) : std::string_view{};
+    const bool serviceOk = error.kind() != ProtocolErrorKind::InvalidServiceName;
+    // The event log keys floods by service: only a name that could be one may serve as key.
+    countMalformed(error, false, peer,
+                   serviceOk && mdp::isValidServiceName(service) ? service : std::string_view{});
     const auto version = mdp::clientVersionOf(frames, 1);
     if (!version) {
         return; // not MDP at all: there is no way to answer
     }
-    // Both versions put the service name at frame 3 (after the identity).
-    const auto service = frames.size() > 3 ? frameView(frames[3]) : std::string_view{};
-    const bool serviceOk = error.kind() != ProtocolErrorKind::InvalidServiceName;
     replyError(peer, *version, serviceOk ? service : std::string_view{}, {},
                rpc::errortype::kMalformedRequest, error.what());
 }
@@ -216,6 +305,7 @@ void Broker::Router::replyError(std::string_view clientIdentity, mdp::Version ve
                                 std::string_view service, std::string_view requestId,
                                 std::string_view type, std::string message, std::string detail)
 {
+    ++m_counters.brokerErrors;
     m_out.clear();
     m_out.emplace_back(clientIdentity.data(), clientIdentity.size());
     mdp::appendClientHeader(m_out, version, finalCommand(version));
@@ -241,13 +331,16 @@ void Broker::Router::onWorkerMessage(Frames& frames)
     if (m_shutDown || frames.empty()) {
         return;
     }
+    const auto now = Clock::now();
     const auto identity = frameView(frames[0]);
     auto found = m_workers.find(identity);
     mdp::WorkerMessage message;
     try {
         message = mdp::parseWorkerMessage(frames, 1);
     } catch (const ProtocolError& error) {
-        countMalformed(error, true, identity);
+        countMalformed(error, true, identity,
+                       found != m_workers.end() ? std::string_view(found->second.service().name())
+                                                : std::string_view{});
         // RFC 7: drop invalid messages and treat the peer as invalid.
         if (found != m_workers.end()) {
             disconnectForViolation(found->second, error.what());
@@ -259,7 +352,7 @@ void Broker::Router::onWorkerMessage(Frames& frames)
     if (found == m_workers.end()) {
         switch (message.command) {
         case mdp::WorkerCommand::Ready:
-            registerWorker(frames, message);
+            registerWorker(frames, message, now);
             break;
         case mdp::WorkerCommand::Disconnect:
             break; // nothing to forget
@@ -267,6 +360,11 @@ void Broker::Router::onWorkerMessage(Frames& frames)
             // Valid but unexpected (e.g. a worker the broker purged, or one that never said
             // READY): RFC 7 says DISCONNECT, and the worker will reconnect and register again.
             ++m_counters.workersDisconnected;
+            m_events.addCoalesced(BrokerEvent::Kind::WorkerDisconnected, {}, now, [&] {
+                return QStringLiteral("sent DISCONNECT to %1, which sent %2 without READY (workers "
+                                      "do this once after a broker restart)")
+                    .arg(peerName(identity), QLatin1String(mdp::toString(message.command).data()));
+            });
             sendWorkerCommand(identity, message.version, mdp::WorkerCommand::Disconnect);
             break;
         }
@@ -277,16 +375,24 @@ void Broker::Router::onWorkerMessage(Frames& frames)
     if (message.version != worker.version()) {
         disconnectForViolation(worker, "changed MDP version mid-session");
     } else {
-        worker.setExpiry(Clock::now() + m_config.heartbeatInterval * m_config.liveness);
+        worker.heard(now, now + m_config.heartbeatInterval * m_config.liveness);
         switch (message.command) {
         case mdp::WorkerCommand::Heartbeat:
             break;
         case mdp::WorkerCommand::Reply:
         case mdp::WorkerCommand::Partial:
         case mdp::WorkerCommand::Final:
-            onWorkerAnswer(worker, frames, message);
+            onWorkerAnswer(worker, frames, message, now);
             break;
         case mdp::WorkerCommand::Disconnect:
+            m_events.add(BrokerEvent::Kind::WorkerLeft, fromUtf8(worker.service().name()),
+                         peerName(worker.identity()),
+                         QStringLiteral("worker %1 of service '%2' said DISCONNECT%3")
+                             .arg(peerName(worker.identity()), fromUtf8(worker.service().name()),
+                                  worker.inFlight().empty()
+                                      ? QString()
+                                      : QStringLiteral(" while holding a request (answered "
+                                                       "WorkerLost)")));
             removeWorker(worker, rpc::errortype::kWorkerLost,
                          "worker disconnected before answering");
             break;
@@ -301,32 +407,55 @@ void Broker::Router::onWorkerMessage(Frames& frames)
     sweepServices();
 }
 
-void Broker::Router::registerWorker(Frames& frames, const mdp::WorkerMessage& message)
+void Broker::Router::registerWorker(Frames& frames, const mdp::WorkerMessage& message,
+                                    Clock::time_point now)
 {
     const auto identity = frameView(frames[0]);
     const auto serviceName = frameView(frames[message.serviceFrame]);
     if (MmiResponder::isMmi(serviceName)) {
         ++m_counters.workersDisconnected;
-        qCWarning(lcBroker).noquote() << "refused worker" << printable(identity)
-                                      << "for reserved service" << printable(serviceName);
+        qCWarning(lcBroker).noquote() << "refused worker" << peerName(identity)
+                                      << "for reserved service" << peerName(serviceName);
+        m_events.addCoalesced(BrokerEvent::Kind::WorkerDisconnected, serviceName, now, [&] {
+            return QStringLiteral("refused worker %1: service '%2' is reserved for the broker")
+                .arg(peerName(identity), fromUtf8(serviceName));
+        });
         sendWorkerCommand(identity, message.version, mdp::WorkerCommand::Disconnect);
         return;
     }
-    Service& service = m_services.findOrCreate(serviceName);
+    Service& service = serviceNamed(serviceName, now);
     auto [it, inserted] = m_workers.try_emplace(std::string(identity), std::string(identity),
-                                                message.version, service);
+                                                message.version, service, now);
     WorkerSession& worker = it->second;
-    worker.setExpiry(Clock::now() + m_config.heartbeatInterval * m_config.liveness);
+    worker.heard(now, now + m_config.heartbeatInterval * m_config.liveness);
+    // libzmq attaches the connection's metadata to every frame it receives; frame 0 is the
+    // identity the ROUTER made up, so ask a frame that came from the peer.
+    if (const char* address = zmq_msg_gets(frames[1].handle(), "Peer-Address")) {
+        worker.setPeerAddress(address);
+    }
+    // The same identity coming back (workers that set their own) replaces its expired row.
+    std::erase_if(m_expiredWorkers, [&](const ExpiredWorker& expired) {
+        return std::string_view(expired.row.identity.constData(),
+                                static_cast<std::size_t>(expired.row.identity.size())) == identity;
+    });
     service.addWorker();
     ++m_counters.workersRegistered;
-    qCDebug(lcBroker).noquote() << "worker" << printable(identity) << "ready for"
-                                << printable(serviceName) << "speaking"
+    qCDebug(lcBroker).noquote() << "worker" << peerName(identity) << "ready for"
+                                << peerName(serviceName) << "speaking"
                                 << mdp::toString(message.version).data();
+    m_events.add(BrokerEvent::Kind::WorkerJoined, fromUtf8(serviceName), peerName(identity),
+                 QStringLiteral("worker %1 joined service '%2' (%3)%4")
+                     .arg(peerName(identity), fromUtf8(serviceName),
+                          message.version == mdp::Version::V01 ? QStringLiteral("MDPW01")
+                                                               : QStringLiteral("MDPW02"),
+                          worker.peerAddress().empty()
+                              ? QString()
+                              : QStringLiteral(" from ") + fromUtf8(worker.peerAddress())));
     makeAvailable(worker);
 }
 
 void Broker::Router::onWorkerAnswer(WorkerSession& worker, Frames& frames,
-                                    const mdp::WorkerMessage& message)
+                                    const mdp::WorkerMessage& message, Clock::time_point now)
 {
     const auto client = frameView(frames[message.clientFrame]);
     auto& held = worker.inFlight();
@@ -339,7 +468,9 @@ void Broker::Router::onWorkerAnswer(WorkerSession& worker, Frames& frames,
         return;
     }
     const bool final = message.command != mdp::WorkerCommand::Partial;
-    const Service& service = worker.service();
+    Service& service = worker.service();
+    // Before the body frames move on.
+    const bool errorReply = final && isErrorReply(frames, message.bodyBegin);
 
     if (request->clientVersion == mdp::Version::V01 && !final && !request->streamRejected) {
         // A 7/MDP client takes exactly one REPLY: say why it gets no stream, drop the rest.
@@ -360,8 +491,19 @@ void Broker::Router::onWorkerAnswer(WorkerSession& worker, Frames& frames,
         }
         deliverToClient();
         ++(final ? m_counters.repliesDelivered : m_counters.partialsDelivered);
+        m_counters.workerErrors += errorReply ? 1 : 0;
     }
     if (final) {
+        // What the client got: the worker's answer, or StreamingUnsupported.
+        const bool error = errorReply || request->streamRejected;
+        worker.countAnswer(error);
+        if (request->meter) {
+            request->meter->recordAnswer(request->dispatchedAt - request->receivedAt,
+                                         now - request->dispatchedAt, error, now);
+            if (error) {
+                service.meter()->recordError(now);
+            }
+        }
         held.erase(request);
         --m_inFlight;
         makeAvailable(worker);
@@ -374,13 +516,18 @@ void Broker::Router::disconnectForViolation(WorkerSession& worker, std::string_v
     std::uint64_t suppressed = 0;
     if (m_workerLog.admit(suppressed)) {
         qCWarning(lcBroker).nospace().noquote()
-            << "disconnecting worker " << printable(worker.identity()) << " of service "
-            << printable(worker.service().name()) << ": " << why.data()
+            << "disconnecting worker " << peerName(worker.identity()) << " of service "
+            << peerName(worker.service().name()) << ": " << why.data()
             << (suppressed
                     ? qPrintable(
                           QStringLiteral(" (%1 similar messages suppressed)").arg(suppressed))
                     : "");
     }
+    m_events.add(
+        BrokerEvent::Kind::WorkerDisconnected, fromUtf8(worker.service().name()),
+        peerName(worker.identity()),
+        QStringLiteral("disconnected worker %1 of service '%2': %3")
+            .arg(peerName(worker.identity()), fromUtf8(worker.service().name()), fromUtf8(why)));
     sendWorkerCommand(worker.identity(), worker.version(), mdp::WorkerCommand::Disconnect);
     removeWorker(worker, rpc::errortype::kWorkerLost,
                  "worker was disconnected for a protocol violation: " + std::string(why));
@@ -400,6 +547,7 @@ void Broker::Router::removeWorker(WorkerSession& worker, std::string_view errorT
                                   const std::string& message)
 {
     Service& service = worker.service();
+    const auto now = worker.inFlight().empty() ? Clock::time_point{} : Clock::now();
     for (const auto& request : worker.inFlight()) {
         if (!request.streamRejected) {
             ++(errorType == rpc::errortype::kBrokerShutdown ? m_counters.shutdownErrors
@@ -407,24 +555,85 @@ void Broker::Router::removeWorker(WorkerSession& worker, std::string_view errorT
             replyError(request.clientIdentity, request.clientVersion, service.name(),
                        request.requestId, errorType, message);
         }
+        countBrokerError(service, request.meter, now);
         --m_inFlight;
     }
     service.idleWorkers().remove(worker);
     service.removeWorker();
-    m_workers.erase(m_workers.find(worker.identity()));
+    if (auto it = m_workers.find(worker.identity()); it != m_workers.end()) {
+        m_workers.erase(it); // `worker` is gone from here on
+    }
     m_sweepNeeded = true;
+}
+
+void Broker::Router::expireWorker(WorkerSession& worker, const char* why)
+{
+    const auto now = Clock::now();
+    ExpiredWorker expired{workerRow(worker, now), worker.lastHeard(), now};
+    expired.row.state = WorkerStats::State::Expired;
+    expired.row.livenessLeft = 0;
+    if (m_expiredWorkers.size() >= kMaxExpiredWorkers) {
+        m_expiredWorkers.pop_front();
+    }
+    m_events.add(BrokerEvent::Kind::WorkerExpired, expired.row.service, expired.row.name,
+                 QStringLiteral("purged worker %1 of service '%2': it %3%4")
+                     .arg(expired.row.name, expired.row.service, QLatin1String(why),
+                          worker.inFlight().empty()
+                              ? QString()
+                              : QStringLiteral(" (its request was answered WorkerLost)")));
+    m_expiredWorkers.push_back(std::move(expired));
+    removeWorker(worker, rpc::errortype::kWorkerLost,
+                 std::string("worker ") + why + " and was purged");
+}
+
+std::optional<std::size_t> Broker::Router::evictWorker(std::string_view identity)
+{
+    if (m_shutDown) {
+        return std::nullopt;
+    }
+    auto found = m_workers.find(identity);
+    if (found == m_workers.end()) {
+        return std::nullopt;
+    }
+    WorkerSession& worker = found->second;
+    const std::size_t held = worker.inFlight().size();
+    const QString name = peerName(worker.identity());
+    const QString service = fromUtf8(worker.service().name());
+    ++m_counters.workersEvicted;
+    qCInfo(lcBroker).noquote() << "evicting worker" << name << "of service" << service
+                               << "on an operator's request";
+    m_events.add(
+        BrokerEvent::Kind::WorkerEvicted, service, name,
+        QStringLiteral("evicted worker %1 of service '%2' on an operator's request%3")
+            .arg(name, service,
+                 held == 0 ? QString() : QStringLiteral(" (its request was answered WorkerLost)")));
+    sendWorkerCommand(worker.identity(), worker.version(), mdp::WorkerCommand::Disconnect);
+    removeWorker(worker, rpc::errortype::kWorkerLost,
+                 "worker " + name.toStdString() +
+                     " was evicted by an operator; the request was not retried");
+    sweepServices();
+    return held;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Dispatch
 
 bool Broker::Router::dispatch(WorkerSession& worker, Frames& frames,
-                              const mdp::ClientMessage& message)
+                              const mdp::ClientMessage& message, MethodMeter* meter,
+                              Clock::time_point receivedAt, Clock::time_point now)
 {
     auto& held = worker.inFlight();
     held.push_back({std::string(frameView(frames[0])),
-                    std::string(requestIdOf(frames, message.bodyBegin)), message.version,
-                    Clock::now(), false});
+                    std::string(requestIdOf(frames, message.bodyBegin)),
+                    message.version,
+                    now,
+                    false,
+                    meter,
+                    receivedAt,
+                    {}});
+    if (meter) {
+        held.back().method.assign(rpc::methodOf(frames, message.bodyBegin));
+    }
 
     m_out.clear();
     m_out.emplace_back(worker.identity().data(), worker.identity().size());
@@ -455,8 +664,9 @@ void Broker::Router::makeAvailable(WorkerSession& worker)
     auto& queue = service.queue();
     while (worker.hasCapacity() && !queue.empty()) {
         QueuedRequest& next = queue.front();
-        if (!dispatch(worker, next.frames, next.message)) {
-            removeWorker(worker, rpc::errortype::kWorkerLost, "worker went away");
+        if (!dispatch(worker, next.frames, next.message, next.meter, next.receivedAt,
+                      Clock::now())) {
+            expireWorker(worker, "lost its connection");
             return;
         }
         queue.pop_front();
@@ -487,10 +697,9 @@ void Broker::Router::onHeartbeatTick()
     for (auto [worker, why] : lost) {
         ++m_counters.workersPurged;
         qCInfo(lcBroker).nospace().noquote()
-            << "purging worker " << printable(worker->identity()) << " of service "
-            << printable(worker->service().name()) << ": it " << why;
-        removeWorker(*worker, rpc::errortype::kWorkerLost,
-                     std::string("worker ") + why + " and was purged");
+            << "purging worker " << peerName(worker->identity()) << " of service "
+            << peerName(worker->service().name()) << ": it " << why;
+        expireWorker(*worker, why);
     }
     sweepServices();
 }
@@ -504,7 +713,23 @@ void Broker::Router::expireQueued()
         while (!queue.empty() && queue.front().deadline <= now) {
             const QueuedRequest& request = queue.front();
             ++m_counters.expired;
-            if (service.workerCount() == 0) {
+            countBrokerError(service, request.meter, now);
+            if (ServiceMeter* meter = service.meter()) {
+                meter->recordExpired();
+            }
+            const bool noWorker = service.workerCount() == 0;
+            m_events.addCoalesced(BrokerEvent::Kind::RequestExpired, service.name(), now, [&] {
+                return noWorker
+                           ? QStringLiteral("a request for service '%1' expired: no worker "
+                                            "within %2 ms")
+                                 .arg(fromUtf8(service.name()), QString::fromStdString(timeoutMs))
+                           : QStringLiteral("a request for service '%1' expired: its %2 "
+                                            "workers stayed busy for %3 ms")
+                                 .arg(fromUtf8(service.name()))
+                                 .arg(service.workerCount())
+                                 .arg(QString::fromStdString(timeoutMs));
+            });
+            if (noWorker) {
                 replyError(frameView(request.frames[0]), request.message.version, service.name(),
                            requestIdOf(request.frames, request.message.bodyBegin),
                            rpc::errortype::kServiceUnavailable,
@@ -537,16 +762,172 @@ void Broker::Router::sweepServices()
     }
 }
 
+void Broker::Router::onSnapshotTick()
+{
+    const auto now = Clock::now();
+    m_events.flush(now);
+    if (m_config.statistics) {
+        m_statistics.sweep(now);
+    }
+    while (!m_expiredWorkers.empty() &&
+           now - m_expiredWorkers.front().expiredAt >= kExpiredWorkerRetention) {
+        m_expiredWorkers.pop_front();
+    }
+    // Taken only for someone who reads it: a subscriber in this process, or a remote monitor
+    // that polled recently.
+    const bool local = m_owner.isSignalConnected(QMetaMethod::fromSignal(&Broker::snapshotReady));
+    const bool remote = m_admin && m_admin->wantsSnapshots(now);
+    if (!local && !remote) {
+        return;
+    }
+    const BrokerSnapshot taken = snapshot();
+    if (remote) {
+        m_admin->offer(taken, now);
+    }
+    if (local) {
+        Q_EMIT m_owner.snapshotReady(taken);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+void Broker::Router::countBrokerError(Service& service, MethodMeter* meter, Clock::time_point now)
+{
+    if (meter) {
+        meter->recordBrokerError(now);
+    }
+    if (ServiceMeter* serviceMeter = service.meter()) {
+        serviceMeter->recordError(now);
+    }
+}
+
+WorkerStats Broker::Router::workerRow(const WorkerSession& worker, Clock::time_point now) const
+{
+    WorkerStats row;
+    row.identity =
+        QByteArray(worker.identity().data(), static_cast<qsizetype>(worker.identity().size()));
+    row.name = peerName(worker.identity());
+    row.peerAddress = fromUtf8(worker.peerAddress());
+    row.service = fromUtf8(worker.service().name());
+    row.protocol =
+        worker.version() == mdp::Version::V01 ? QStringLiteral("MDPW01") : QStringLiteral("MDPW02");
+    const auto silent = now - worker.lastHeard();
+    const auto heartbeat = std::max<Clock::duration>(m_config.heartbeatInterval, 1ms);
+    // Half an interval of slack: a worker heartbeating at the broker's own interval is late by
+    // a little jitter every now and then without missing anything.
+    const bool late = silent > heartbeat * 3 / 2;
+    const bool busy = !worker.inFlight().empty();
+    row.state = late   ? WorkerStats::State::Late
+                : busy ? WorkerStats::State::Busy
+                       : WorkerStats::State::Idle;
+    if (busy) {
+        const InFlightRequest& request = worker.inFlight().front();
+        row.currentMethod = fromUtf8(request.method.view());
+        row.busyForMs = millisecondsOf(now - request.dispatchedAt);
+    }
+    row.served = worker.served();
+    row.errors = worker.errors();
+    row.lastSeenAgeMs = millisecondsOf(silent);
+    row.livenessLeft = std::max(0, m_config.liveness - static_cast<int>(silent / heartbeat));
+    row.connectedForMs = millisecondsOf(now - worker.registeredAt());
+    return row;
+}
+
+BrokerSnapshot Broker::Router::snapshot() const
+{
+    const auto now = Clock::now();
+    BrokerSnapshot snapshot;
+    snapshot.sequence = ++m_snapshotSequence;
+    snapshot.timeMs = QDateTime::currentMSecsSinceEpoch();
+    snapshot.uptimeMs = millisecondsOf(now - m_startedAt);
+    snapshot.version = QStringLiteral(SWITCHBOARD_VERSION);
+    snapshot.frontendEndpoints = frontendEndpoints;
+    snapshot.backendEndpoints = backendEndpoints;
+    snapshot.adminEndpoints = adminEndpoints;
+    snapshot.heartbeatIntervalMs = m_config.heartbeatInterval.count();
+    snapshot.liveness = m_config.liveness;
+
+    const BrokerCounters counts = counters();
+    BrokerTotals& totals = snapshot.totals;
+    totals.requests = counts.requestsReceived;
+    totals.replies = counts.repliesDelivered + counts.brokerErrors + counts.mmiRequests;
+    totals.errors = counts.brokerErrors + counts.workerErrors;
+    totals.expired = counts.expired;
+    totals.queueFull = counts.queueFull;
+    totals.workerLost = counts.workerLost;
+    totals.malformed = counts.malformedTotal();
+    totals.workersRegistered = counts.workersRegistered;
+    totals.workersPurged = counts.workersPurged;
+    totals.workersEvicted = counts.workersEvicted;
+    totals.requestsPerSecond = m_config.statistics ? m_statistics.requestsPerSecond(now) : 0;
+    totals.adminRequests = counts.adminRequests;
+    totals.adminMalformed = counts.adminMalformed;
+
+    m_services.forEach([&](const Service& service) {
+        ServiceStats row;
+        row.name = fromUtf8(service.name());
+        row.queueDepth = service.queue().size();
+        row.idleWorkers = service.idleWorkers().size();
+        row.busyWorkers = service.workerCount() - service.idleWorkers().size();
+        // A service beyond the bound reports to the catch-all: its own row shows no counts.
+        if (const ServiceMeter* meter = service.meter(); meter && meter->name() == service.name()) {
+            meter->fill(row, now);
+        }
+        snapshot.services.push_back(std::move(row));
+    });
+    m_statistics.forEachService([&](const ServiceMeter& meter) {
+        if (!m_services.find(meter.name())) {
+            ServiceStats row; // gone, but its statistics are still kept
+            row.name = fromUtf8(meter.name());
+            meter.fill(row, now);
+            snapshot.services.push_back(std::move(row));
+        }
+        for (const auto& [name, method] : meter.methods()) {
+            snapshot.methods.push_back(method.stats(now));
+        }
+    });
+
+    for (const auto& [identity, worker] : m_workers) {
+        snapshot.workers.push_back(workerRow(worker, now));
+    }
+    for (const ExpiredWorker& expired : m_expiredWorkers) {
+        if (now - expired.expiredAt < kExpiredWorkerRetention) {
+            WorkerStats row = expired.row;
+            row.lastSeenAgeMs = millisecondsOf(now - expired.lastHeard);
+            snapshot.workers.push_back(std::move(row));
+        }
+    }
+
+    std::sort(snapshot.services.begin(), snapshot.services.end(),
+              [](const ServiceStats& a, const ServiceStats& b) { return a.name < b.name; });
+    std::sort(snapshot.methods.begin(), snapshot.methods.end(),
+              [](const MethodStats& a, const MethodStats& b) {
+                  return std::tie(a.service, a.method) < std::tie(b.service, b.method);
+              });
+    std::sort(snapshot.workers.begin(), snapshot.workers.end(),
+              [](const WorkerStats& a, const WorkerStats& b) {
+                  return std::tie(a.service, a.name) < std::tie(b.service, b.name);
+              });
+    snapshot.events = m_events.newest();
+    return snapshot;
+}
+
 void Broker::Router::countMalformed(const ProtocolError& error, bool fromWorker,
-                                    std::string_view peer)
+                                    std::string_view peer, std::string_view service)
 {
     ++(fromWorker ? m_counters.malformedFromWorkers : m_counters.malformedFromClients);
     ++m_counters.malformedByKind[static_cast<std::size_t>(error.kind())];
+    m_events.addCoalesced(BrokerEvent::Kind::ProtocolError, service, Clock::now(), [&] {
+        return QStringLiteral("malformed message from %1 %2: %3")
+            .arg(fromWorker ? QStringLiteral("worker") : QStringLiteral("client"), peerName(peer),
+                 QString::fromStdString(error.what()));
+    });
     std::uint64_t suppressed = 0;
     if (m_malformedLog.admit(suppressed)) {
         qCWarning(lcBroker).nospace().noquote()
             << "dropped malformed message from " << (fromWorker ? "worker " : "client ")
-            << printable(peer) << ": " << error.what()
+            << peerName(peer) << ": " << error.what()
             << (suppressed
                     ? qPrintable(
                           QStringLiteral(" (%1 similar messages suppressed)").arg(suppressed))
@@ -566,15 +947,21 @@ void Broker::Router::shutdown()
     m_shutDown = true;
     m_heartbeatTimer.stop();
     m_expiryTimer.stop();
+    m_snapshotTimer.stop();
     m_frontend->setReading(false);
     m_backend->setReading(false);
+    if (m_admin) {
+        m_admin->setReading(false);
+    }
 
     qCInfo(lcBroker) << "shutting down: answering" << m_queued << "queued and" << m_inFlight
                      << "in-flight requests, disconnecting" << m_workers.size() << "workers";
     const std::string why = "the broker is shutting down";
+    const auto now = Clock::now();
     m_services.forEach([&](Service& service) {
         for (const QueuedRequest& request : service.queue()) {
             ++m_counters.shutdownErrors;
+            countBrokerError(service, request.meter, now);
             replyError(frameView(request.frames[0]), request.message.version, service.name(),
                        requestIdOf(request.frames, request.message.bodyBegin),
                        rpc::errortype::kBrokerShutdown, why);
@@ -591,6 +978,9 @@ void Broker::Router::shutdown()
     // What was just sent still goes out while the context lives, for up to the linger time.
     m_frontend->close(kShutdownLinger);
     m_backend->close(kShutdownLinger);
+    if (m_admin) {
+        m_admin->close(kShutdownLinger);
+    }
     qCInfo(lcBroker) << "shut down";
 }
 

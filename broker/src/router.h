@@ -1,5 +1,8 @@
 #pragma once
 
+#include "adminserver.h"
+#include "brokerstatistics.h"
+#include "eventlog.h"
 #include "mmiresponder.h"
 #include "ratelimitedlog.h"
 #include "serviceregistry.h"
@@ -13,15 +16,18 @@
 #include <QTimer>
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string_view>
 
 namespace switchboard {
 
-// The routing state of a Broker: its two sockets, the services with their queues and idle
-// workers, the workers with the requests they hold, and the timers for heartbeats and expiry.
-// Everything runs on the broker's thread; nothing here is locked.
+// The routing state of a Broker: its sockets (clients, workers, admin), the services with their
+// queues and idle workers, the workers with the requests they hold, the statistics, and the
+// timers for heartbeats, expiry and snapshots. Everything runs on the broker's thread; nothing
+// here is locked.
 class Broker::Router {
 public:
     Router(Broker& owner, BrokerConfig config, zmq::context_t& context);
@@ -34,21 +40,42 @@ public:
     BrokerCounters counters() const;
     bool isShutDown() const noexcept { return m_shutDown; }
 
+    BrokerSnapshot snapshot() const;
+    // The number of requests the worker held (answered WorkerLost), or nullopt if there is no
+    // such worker.
+    std::optional<std::size_t> evictWorker(std::string_view identity);
+
     QStringList frontendEndpoints;
     QStringList backendEndpoints;
+    QStringList adminEndpoints;
+
+    // Workers purged for silence stay visible this long, at most kMaxExpiredWorkers of them.
+    static constexpr std::chrono::seconds kExpiredWorkerRetention{60};
+    static constexpr std::size_t kMaxExpiredWorkers = 100;
 
 private:
     using Clock = std::chrono::steady_clock;
 
+    // A worker purged for silence, as it looked then: kept for the operator, not for routing.
+    struct ExpiredWorker {
+        WorkerStats row;
+        Clock::time_point lastHeard;
+        Clock::time_point expiredAt;
+    };
+
     std::unique_ptr<ZmqSocketNotifier> bindRouter(const QStringList& endpoints,
                                                   QStringList& resolved,
-                                                  ZmqSocketNotifier::Handler handler);
+                                                  ZmqSocketNotifier::Handler handler,
+                                                  std::int64_t maxMessageSize = -1);
+    // The Service of that name, created on demand and linked to its statistics.
+    Service& serviceNamed(std::string_view name, Clock::time_point now);
 
     // Clients
     void onClientMessage(Frames& frames);
     void onMalformedClientMessage(Frames& frames, const ProtocolError& error);
     void answerMmi(Frames& frames, const mdp::ClientMessage& message);
-    void acceptRequest(Service& service, Frames& frames, const mdp::ClientMessage& message);
+    void acceptRequest(Service& service, Frames& frames, const mdp::ClientMessage& message,
+                       Clock::time_point now);
     void replyError(std::string_view clientIdentity, mdp::Version version, std::string_view service,
                     std::string_view requestId, std::string_view type, std::string message,
                     std::string detail = {});
@@ -57,38 +84,57 @@ private:
 
     // Workers
     void onWorkerMessage(Frames& frames);
-    void registerWorker(Frames& frames, const mdp::WorkerMessage& message);
-    void onWorkerAnswer(WorkerSession& worker, Frames& frames, const mdp::WorkerMessage& message);
+    void registerWorker(Frames& frames, const mdp::WorkerMessage& message, Clock::time_point now);
+    void onWorkerAnswer(WorkerSession& worker, Frames& frames, const mdp::WorkerMessage& message,
+                        Clock::time_point now);
     void disconnectForViolation(WorkerSession& worker, std::string_view why);
     ZmqSocketNotifier::SendResult sendWorkerCommand(std::string_view identity, mdp::Version version,
                                                     mdp::WorkerCommand command);
     // Answers what the worker held with `errorType`, and forgets the worker.
     void removeWorker(WorkerSession& worker, std::string_view errorType,
                       const std::string& message);
+    // The same for a worker that went silent or lost its connection: it stays visible for a
+    // while as an Expired row.
+    void expireWorker(WorkerSession& worker, const char* why);
 
     // Dispatch
-    bool dispatch(WorkerSession& worker, Frames& frames, const mdp::ClientMessage& message);
+    bool dispatch(WorkerSession& worker, Frames& frames, const mdp::ClientMessage& message,
+                  MethodMeter* meter, Clock::time_point receivedAt, Clock::time_point now);
     void makeAvailable(WorkerSession& worker);
 
     // Timers
     void onHeartbeatTick();
     void expireQueued();
     void sweepServices();
+    void onSnapshotTick();
 
-    void countMalformed(const ProtocolError& error, bool fromWorker, std::string_view peer);
+    // Statistics: a request ended in an error the broker generated.
+    void countBrokerError(Service& service, MethodMeter* meter, Clock::time_point now);
+    WorkerStats workerRow(const WorkerSession& worker, Clock::time_point now) const;
+
+    void countMalformed(const ProtocolError& error, bool fromWorker, std::string_view peer,
+                        std::string_view service);
 
     Broker& m_owner;
     BrokerConfig m_config;
     zmq::context_t& m_context;
     std::unique_ptr<ZmqSocketNotifier> m_frontend;
     std::unique_ptr<ZmqSocketNotifier> m_backend;
+    std::unique_ptr<AdminServer> m_admin;
+    // Before m_services: each Service unlinks from its meter when it is destroyed.
+    BrokerStatistics m_statistics;
     ServiceRegistry m_services;
     StringMap<WorkerSession> m_workers;
+    std::deque<ExpiredWorker> m_expiredWorkers;
+    EventLog m_events;
     MmiResponder m_mmi{m_services};
     Frames m_out; // every outgoing message is built here, so sending allocates nothing
     QTimer m_heartbeatTimer;
     QTimer m_expiryTimer;
+    QTimer m_snapshotTimer;
     BrokerCounters m_counters;
+    Clock::time_point m_startedAt;
+    mutable std::uint64_t m_snapshotSequence = 0;
     std::size_t m_queued = 0;
     std::size_t m_inFlight = 0;
     bool m_sweepNeeded = false;

@@ -1,26 +1,13 @@
 #pragma once
 
 #include "service.h"
+#include "stringmap.h"
 
-#include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace switchboard {
-
-// Transparent hashing so that lookups by the std::string_view of a frame do not allocate.
-struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept
-    {
-        return std::hash<std::string_view>{}(text);
-    }
-};
-
-template <typename Value>
-using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
 
 // Services by name, created on demand and forgotten once no worker and no request refers to them,
 // so that a client asking for a million made-up names cannot grow the broker without bound.
@@ -58,6 +45,13 @@ public:
     void forEach(Fn&& fn)
     {
         for (auto& [name, service] : m_services) {
+            fn(service);
+        }
+    }
+    template <typename Fn>
+    void forEach(Fn&& fn) const
+    {
+        for (const auto& [name, service] : m_services) {
             fn(service);
         }
     }

@@ -1,14 +1,35 @@
 #pragma once
 
+#include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/mdp.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace switchboard {
 
+class MethodMeter;
 class Service;
+
+// A method name held without allocating, for the worker's row in a snapshot: what it is running.
+class MethodName {
+public:
+    void assign(std::string_view name) noexcept
+    {
+        m_size = static_cast<std::uint8_t>(std::min(name.size(), m_bytes.size()));
+        std::copy_n(name.data(), m_size, m_bytes.data());
+    }
+    std::string_view view() const noexcept { return {m_bytes.data(), m_size}; }
+
+private:
+    std::array<char, rpc::kMaxMethodSize> m_bytes;
+    std::uint8_t m_size = 0;
+};
 
 // A request handed to a worker and not yet answered.
 struct InFlightRequest {
@@ -19,6 +40,11 @@ struct InFlightRequest {
     // A 7/MDP client cannot take a stream: it got StreamingUnsupported at the first PARTIAL
     // and the rest of the stream is dropped.
     bool streamRejected = false;
+    // Statistics (BrokerConfig::statistics): where the outcome is counted, when the broker
+    // received the request (queue wait = dispatchedAt - receivedAt), and its method.
+    MethodMeter* meter = nullptr;
+    std::chrono::steady_clock::time_point receivedAt;
+    MethodName method;
 };
 
 // One registered worker, as the broker sees it. MDP workers hold one request at a time; the
@@ -27,10 +53,13 @@ class WorkerSession {
 public:
     using Clock = std::chrono::steady_clock;
 
-    WorkerSession(std::string identity, mdp::Version version, Service& service)
+    WorkerSession(std::string identity, mdp::Version version, Service& service,
+                  Clock::time_point now)
         : m_identity(std::move(identity))
         , m_version(version)
         , m_service(&service)
+        , m_registeredAt(now)
+        , m_lastHeard(now)
     {
         m_inFlight.reserve(static_cast<std::size_t>(m_capacity));
     }
@@ -45,7 +74,27 @@ public:
     const std::vector<InFlightRequest>& inFlight() const noexcept { return m_inFlight; }
 
     Clock::time_point expiry() const noexcept { return m_expiry; }
-    void setExpiry(Clock::time_point expiry) noexcept { m_expiry = expiry; }
+    // Something arrived from the worker at `now`: it may stay silent until `expiry`.
+    void heard(Clock::time_point now, Clock::time_point expiry) noexcept
+    {
+        m_lastHeard = now;
+        m_expiry = expiry;
+    }
+    Clock::time_point lastHeard() const noexcept { return m_lastHeard; }
+    Clock::time_point registeredAt() const noexcept { return m_registeredAt; }
+
+    // Where libzmq says the worker connects from ("Peer-Address"); empty for ipc and inproc.
+    const std::string& peerAddress() const noexcept { return m_peerAddress; }
+    void setPeerAddress(std::string address) { m_peerAddress = std::move(address); }
+
+    // Final answers it delivered, and how many of them were error replies.
+    std::uint64_t served() const noexcept { return m_served; }
+    std::uint64_t errors() const noexcept { return m_errors; }
+    void countAnswer(bool error) noexcept
+    {
+        ++m_served;
+        m_errors += error ? 1 : 0;
+    }
 
     // Links of the service's idle list (see IdleWorkerList), kept here so that joining,
     // leaving and rotating the list never allocates.
@@ -60,6 +109,11 @@ private:
     int m_capacity = 1;
     std::vector<InFlightRequest> m_inFlight;
     Clock::time_point m_expiry;
+    Clock::time_point m_registeredAt;
+    Clock::time_point m_lastHeard;
+    std::string m_peerAddress;
+    std::uint64_t m_served = 0;
+    std::uint64_t m_errors = 0;
 };
 
 } // namespace switchboard

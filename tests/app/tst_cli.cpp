@@ -268,6 +268,17 @@ void TstCli::wildcardEndpointsAreResolved()
         QCOMPARE(text((*reply)[4]), std::string(1, '\0'));
     }
 
+    // And the announced admin endpoint answers a snapshot request (docs/PROTOCOL.md).
+    zmq::socket_t admin(context, zmq::socket_type::dealer);
+    admin.set(zmq::sockopt::linger, 0);
+    admin.connect(switchboard.admins().first().toStdString());
+    send(admin, {"SBADM1", "a-1", "snapshot", "\x80"});
+    const auto snapshot = receive(admin, 5s);
+    QVERIFY(snapshot);
+    QCOMPARE(snapshot->size(), 4u);
+    QCOMPARE(text((*snapshot)[1]), std::string("a-1"));
+    QCOMPARE(text((*snapshot)[2]), std::string(1, '\0'));
+
     switchboard.process().terminate();
     QVERIFY(switchboard.process().waitForFinished(5000));
     QCOMPARE(switchboard.process().exitStatus(), QProcess::NormalExit);

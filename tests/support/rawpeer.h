@@ -18,13 +18,17 @@ namespace switchboard::test {
 using Message = std::vector<std::string>;
 using namespace std::chrono_literals;
 
-// A DEALER socket that sends and receives whole messages as vectors of byte strings.
+// A DEALER socket that sends and receives whole messages as vectors of byte strings. With an
+// identity, the broker's ROUTER knows it by that name instead of one libzmq makes up.
 class RawPeer {
 public:
-    RawPeer(zmq::context_t& context, const std::string& endpoint)
+    RawPeer(zmq::context_t& context, const std::string& endpoint, const std::string& identity = {})
         : m_socket(context, zmq::socket_type::dealer)
     {
         m_socket.set(zmq::sockopt::linger, 0);
+        if (!identity.empty()) {
+            m_socket.set(zmq::sockopt::routing_id, identity);
+        }
         m_socket.connect(endpoint);
     }
 

@@ -12,31 +12,50 @@
 namespace switchboard::test {
 
 // A broker on its own thread, bound to ephemeral loopback ports, so tests can block on their
-// peers without stalling it and never fight over ports.
+// peers without stalling it and never fight over ports. It has no admin endpoint (the default
+// one is a fixed port) unless asked for with Admin::Endpoint.
 class TestBroker {
 public:
-    explicit TestBroker(BrokerConfig config = {}, const QString& transport = QStringLiteral("tcp"))
+    enum class Admin { None, Endpoint };
+
+    explicit TestBroker(BrokerConfig config = {}, const QString& transport = QStringLiteral("tcp"),
+                        Admin admin = Admin::None)
     {
         if (transport == QLatin1String("inproc")) {
             static int instance = 0;
             ++instance;
             config.frontendEndpoints = {QStringLiteral("inproc://frontend-%1").arg(instance)};
             config.backendEndpoints = {QStringLiteral("inproc://backend-%1").arg(instance)};
+            config.adminEndpoints = {QStringLiteral("inproc://admin-%1").arg(instance)};
         } else {
             config.frontendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
             config.backendEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+            config.adminEndpoints = {QStringLiteral("tcp://127.0.0.1:*")};
+        }
+        if (admin == Admin::None) {
+            config.adminEndpoints.clear();
         }
         m_config = config;
         m_thread = std::make_unique<BrokerThread>(config, m_context);
         m_thread->start();
     }
 
+    TestBroker(BrokerConfig config, Admin admin)
+        : TestBroker(std::move(config), QStringLiteral("tcp"), admin)
+    {}
+
     ~TestBroker() { m_thread->stop(); }
 
     zmq::context_t& context() { return m_context; }
     std::string frontend() const { return m_thread->frontendEndpoints().first().toStdString(); }
     std::string backend() const { return m_thread->backendEndpoints().first().toStdString(); }
+    // The admin endpoint as bound (Admin::Endpoint only).
+    std::string admin() const { return m_thread->adminEndpoints().value(0).toStdString(); }
     BrokerCounters counters() const { return m_thread->counters(); }
+    BrokerSnapshot snapshot() const { return m_thread->snapshot(); }
+    bool evictWorker(const QByteArray& identity) { return m_thread->evictWorker(identity); }
+    // Lives on the broker's thread (see BrokerThread::broker()); null once stopped.
+    Broker* broker() const { return m_thread->broker(); }
     void stop() { m_thread->stop(); }
 
     // A new broker on the endpoints the first one resolved, as after a process restart: peers
@@ -47,6 +66,7 @@ public:
         BrokerConfig config = m_config;
         config.frontendEndpoints = m_thread->frontendEndpoints();
         config.backendEndpoints = m_thread->backendEndpoints();
+        config.adminEndpoints = m_thread->adminEndpoints();
         m_thread->stop();
         // libzmq closes the old listening socket on its I/O thread after zmq_close() returns,
         // so the port can still be taken for a few milliseconds: retry the bind until it is

@@ -36,7 +36,8 @@ public:
     // Whether the last request was answered in time.
     bool isConnected() const noexcept;
 
-    // Starts polling. Until then nothing is sent.
+    // Starts polling. Until then nothing is sent. Throws switchboard::Error for an endpoint
+    // libzmq cannot connect to (malformed, unknown transport).
     void start();
 
     // Asks the broker to evict a worker; the answer comes as evictFinished().
@@ -44,6 +45,8 @@ public:
 
 Q_SIGNALS:
     void snapshotReceived(const switchboard::BrokerSnapshot& snapshot);
+    // On every change, and also when the very first request goes unanswered, so that a broker
+    // that was never reachable is reported as such.
     void connectedChanged(bool connected);
     // ok is false when the broker refused (no such worker) or did not answer; message says why.
     void evictFinished(const QByteArray& identity, bool ok, const QString& message);

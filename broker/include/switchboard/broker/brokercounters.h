@@ -20,12 +20,17 @@ struct BrokerCounters {
     std::uint64_t workerLost = 0;        // answered WorkerLost
     std::uint64_t shutdownErrors = 0;    // answered BrokerShutdown
     std::uint64_t clientUnreachable = 0; // answers dropped: the client was gone or not reading
+    std::uint64_t brokerErrors = 0;      // error replies the broker itself sent (all of the above)
+    std::uint64_t workerErrors = 0;      // error replies (status 0x01) from workers, delivered
     std::uint64_t workersRegistered = 0;
     std::uint64_t workersPurged = 0;       // silent for longer than the liveness allows
     std::uint64_t workersDisconnected = 0; // sent DISCONNECT for a protocol violation
+    std::uint64_t workersEvicted = 0;      // by an operator (Broker::evictWorker)
     std::uint64_t malformedFromClients = 0;
     std::uint64_t malformedFromWorkers = 0;
     std::array<std::uint64_t, static_cast<std::size_t>(ProtocolErrorKind::Count)> malformedByKind{};
+    std::uint64_t adminRequests = 0;  // messages on the admin endpoint
+    std::uint64_t adminMalformed = 0; // of which refused with an error
 
     // Current state rather than totals.
     std::size_t workers = 0;

@@ -76,7 +76,8 @@ struct WorkerStats {
 
     QByteArray identity; // the raw ZeroMQ routing id: what evictWorker() takes
     QString name;        // identity as text when printable, else hex
-    QString peerAddress; // "127.0.0.1:43512"; empty where the transport has none (inproc)
+    QString peerAddress; // the peer's IP ("127.0.0.1", as libzmq reports it, without the port);
+                         // empty where the transport has none (ipc, inproc)
     QString service;
     QString protocol; // "MDPW01" or "MDPW02"
     State state = State::Idle;
@@ -108,6 +109,9 @@ struct BrokerEvent {
     QString service; // may be empty
     QString worker;  // WorkerStats::name, may be empty
     QString text;    // one line for the operator
+    // How many occurrences this event stands for: 1, except for floods of RequestExpired,
+    // ProtocolError and WorkerDisconnected, which are written at most once per service and second.
+    std::uint64_t count = 1;
 
     bool operator==(const BrokerEvent&) const = default;
 };
@@ -123,7 +127,9 @@ struct BrokerTotals {
     std::uint64_t workersRegistered = 0;
     std::uint64_t workersPurged = 0;
     std::uint64_t workersEvicted = 0;
-    double requestsPerSecond = 0; // over the window
+    double requestsPerSecond = 0;     // over the window
+    std::uint64_t adminRequests = 0;  // messages on the admin endpoint
+    std::uint64_t adminMalformed = 0; // of which refused (malformed, unknown command, too large)
 
     bool operator==(const BrokerTotals&) const = default;
 };

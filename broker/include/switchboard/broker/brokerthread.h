@@ -30,6 +30,10 @@ public:
     QStringList adminEndpoints() const;
     // A consistent copy, taken on the broker's thread.
     BrokerCounters counters() const;
+    // Broker::snapshot() and Broker::evictWorker(), run on the broker's thread; the calling
+    // thread waits. An empty snapshot and false once stopped.
+    BrokerSnapshot snapshot() const;
+    bool evictWorker(const QByteArray& identity);
     // Lives on the broker thread: talk to it only through queued calls.
     Broker* broker() const noexcept { return m_broker; }
 
@@ -40,6 +44,7 @@ private:
     Broker* m_broker = nullptr;
     QStringList m_frontends;
     QStringList m_backends;
+    QStringList m_admins;
 };
 
 } // namespace switchboard
