@@ -20,6 +20,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <zmq.hpp>
 
@@ -93,13 +94,13 @@ void printReady(QTextStream& out, const QStringList& frontends, const QStringLis
         << Qt::endl;
 }
 
-std::optional<switchboard::demo::DemoTraffic> startDemo(zmq::context_t& context,
-                                                        const QStringList& frontends,
-                                                        const QStringList& backends,
-                                                        QTextStream& out)
+std::unique_ptr<switchboard::demo::DemoTraffic> startDemo(zmq::context_t& context,
+                                                          const QStringList& frontends,
+                                                          const QStringList& backends,
+                                                          QTextStream& out)
 {
-    std::optional<switchboard::demo::DemoTraffic> demo;
-    demo.emplace(context, peerEndpoint(frontends.first()), peerEndpoint(backends.first()));
+    auto demo = std::make_unique<switchboard::demo::DemoTraffic>(
+        context, peerEndpoint(frontends.first()), peerEndpoint(backends.first()));
     demo->start();
     out << "demo: workers for math, search, billing and reports, and clients calling them"
         << Qt::endl;
@@ -124,7 +125,7 @@ int runHeadless(const switchboard::Options& options, QTextStream& out, QTextStre
 
     printReady(out, broker.frontendEndpoints(), broker.backendEndpoints(), broker.adminEndpoints(),
                broker.config());
-    std::optional<switchboard::demo::DemoTraffic> demo;
+    std::unique_ptr<switchboard::demo::DemoTraffic> demo;
     if (options.demo) {
         demo = startDemo(context, broker.frontendEndpoints(), broker.backendEndpoints(), out);
         // Before the broker's shutdown, so that it answers the demo's last calls and no more
@@ -156,7 +157,7 @@ int runWithMonitor(int& argc, char** argv, const switchboard::Options& options, 
     }
     printReady(out, brokerThread.frontendEndpoints(), brokerThread.backendEndpoints(),
                brokerThread.adminEndpoints(), options.broker);
-    std::optional<switchboard::demo::DemoTraffic> demo;
+    std::unique_ptr<switchboard::demo::DemoTraffic> demo;
     if (options.demo) {
         demo = startDemo(context, brokerThread.frontendEndpoints(), brokerThread.backendEndpoints(),
                          out);

@@ -83,7 +83,7 @@ qint64 number(const QTableView* view, int row, int column)
     return view->model()->index(row, column).data(Qt::UserRole).toLongLong();
 }
 
-// Stable columns of a table as text, row by row in `keyColumn` order, for comparing two windows.
+// Stable columns of a table as text, one string per row, sorted, for comparing two windows.
 QStringList contents(const QTableView* view, std::initializer_list<int> columns)
 {
     QStringList rows;
@@ -173,8 +173,7 @@ void TestMonitorLive::workerThatConnectsAppears()
     const int row = rowOf(workers, WorkerTableModel::Service, "echo");
     QCOMPARE(cell(workers, row, WorkerTableModel::State), QStringLiteral("idle"));
     QCOMPARE(cell(workers, row, WorkerTableModel::Protocol), QStringLiteral("MDPW02"));
-    QVERIFY2(cell(workers, row, WorkerTableModel::Peer).startsWith(QLatin1String("127.0.0.1:")),
-             qPrintable(cell(workers, row, WorkerTableModel::Peer)));
+    QCOMPARE(cell(workers, row, WorkerTableModel::Peer), QStringLiteral("127.0.0.1"));
     QTableView* services = table(window, "servicesTable");
     QTRY_VERIFY_WITH_TIMEOUT(rowOf(services, ServiceTableModel::Name, "echo") >= 0, kTimeoutMs);
 }
@@ -323,8 +322,16 @@ void TestMonitorLive::remoteWindowShowsWhatTheBrokerHolds()
     broker.restart();
     QTRY_VERIFY_WITH_TIMEOUT(state->text().startsWith(QLatin1String("Connected")), kTimeoutMs);
     QTRY_VERIFY_WITH_TIMEOUT(!remote.isStale(), kTimeoutMs);
-    // The workers register again with the new broker, and the remote window lists them.
-    QTRY_COMPARE_WITH_TIMEOUT(remoteWorkers->model()->rowCount(), 2, kTimeoutMs);
+    // The workers register again with the new broker, and the remote window lists them (beside
+    // the expired rows of connections that a reconnecting worker gave up on).
+    const auto live = [&] {
+        int count = 0;
+        for (int row = 0; row < remoteWorkers->model()->rowCount(); ++row) {
+            count += cell(remoteWorkers, row, WorkerTableModel::State) != "expired" ? 1 : 0;
+        }
+        return count;
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(live(), 2, kTimeoutMs);
 }
 
 QTEST_MAIN(TestMonitorLive)
