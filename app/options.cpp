@@ -146,8 +146,9 @@ CommandLine parseCommandLine(const QStringList& arguments)
                 "  switchboard services      List services and their live workers.\n"
                 "  switchboard describe SERVICE\n"
                 "      List a service's methods with their argument types.\n"
-                "\nExit codes: 0 after a clean shutdown (SIGINT, SIGTERM), 2 for a "
-                "usage error, an endpoint that cannot be bound, or no display for the window.\n");
+                "\nExit codes: 0 after a clean shutdown (SIGINT, SIGTERM, closing the window), "
+                "2 for a usage\nerror, an endpoint that cannot be bound, or no display for the "
+                "window.\n");
         return result;
     }
     if (parser.isSet(version)) {

@@ -74,7 +74,7 @@ DemoWorkers::DemoWorkers(zmq::context_t& context, const std::string& backend)
                         return std::vector<std::string>{text + " (result 1)", text + " (result 2)"};
                     })
             .handle("reindex", [](int shard) {
-                workFor(uniform(400, 900));
+                workFor(uniform(300, 700));
                 return shard;
             });
     }

@@ -11,7 +11,7 @@ namespace switchboard::demo {
 // The well-behaved demo services, each served by workerlib workers named after them
 // ("math-1", "search-2", ...):
 //   math     add (well under a millisecond), divide (fails on a zero divisor), fib (5-15 ms)
-//   search   query (log-normal around 8 ms, with a long tail), reindex (the slow one: 0.4-0.9 s)
+//   search   query (log-normal around 8 ms, with a long tail), reindex (the slow one: 0.3-0.7 s)
 //   billing  charge (10-30 ms, one call in twenty declined with an error)
 // Started on construction, stopped (in-flight calls answered) on destruction.
 class DemoWorkers {
