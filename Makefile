@@ -8,7 +8,7 @@ PACKAGES := cmake ninja-build g++ pkgconf \
             libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
             python3-zmq python3-msgpack \
             fonts-dejavu-core
-RUN_ARGS ?= --no-gui
+RUN_ARGS ?= --demo
 PREFIX ?= /usr/local
 
 .PHONY: all deps configure build run test configure-asan build-asan test-asan bench install format clean
@@ -49,6 +49,7 @@ test-asan: build-asan
 bench: build
 	./build/dev/bench/bench_broker
 	./build/dev/bench/bench_rpc
+	./build/dev/bench/bench_monitor
 
 # Headers, libraries and the CMake package of Switchboard::client and Switchboard::worker, plus
 # the switchboard executable: `make install PREFIX=$$HOME/.local`.
