@@ -1,5 +1,5 @@
 # The usual steps, for a fresh Debian 12 machine:
-#   make run    installs missing packages, builds, starts the broker
+#   make run    installs missing packages, builds, starts the broker with its monitor and a demo
 #   make test   installs missing packages, builds, runs the whole test suite
 # Anything else goes through CMake presets (CMakePresets.json): dev and asan.
 
