@@ -3,6 +3,7 @@
 // on this machine. One result line per case, medians over repetitions.
 
 #include "benchcase.h"
+#include "benchoptions.h"
 #include "echoworker.h"
 #include "loadclient.h"
 #include "referenceproxy.h"
@@ -193,27 +194,6 @@ void printResult(const BenchCase& benchCase, std::size_t requests, const RunStat
                 ratio(broker.requestsPerSecond, proxy.requestsPerSecond), broker.p50Us, proxy.p50Us,
                 ratio(proxy.p50Us, broker.p50Us), broker.p99Us, proxy.p99Us);
     std::fflush(stdout);
-}
-
-[[noreturn]] void usageError(const QString& message)
-{
-    std::fprintf(stderr, "bench_broker: %s (see --help)\n", qPrintable(message));
-    std::exit(2);
-}
-
-std::size_t positiveOption(const QCommandLineParser& parser, const QCommandLineOption& option,
-                           std::size_t fallback)
-{
-    if (!parser.isSet(option)) {
-        return fallback;
-    }
-    bool ok = false;
-    const qulonglong value = parser.value(option).toULongLong(&ok);
-    if (!ok || value == 0) {
-        usageError(
-            QStringLiteral("--%1 takes a positive integer").arg(option.names().constFirst()));
-    }
-    return static_cast<std::size_t>(value);
 }
 
 } // namespace

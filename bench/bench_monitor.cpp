@@ -9,6 +9,7 @@
 // broker itself spends per request far more steadily than wall-clock rates on a shared VM.
 
 #include "benchcase.h"
+#include "benchoptions.h"
 #include "echoworker.h"
 #include "loadclient.h"
 #include "runstats.h"
@@ -241,26 +242,6 @@ double median(std::vector<double> values)
     return n == 0 ? 0 : n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-[[noreturn]] void usageError(const QString& message)
-{
-    std::fprintf(stderr, "bench_monitor: %s (see --help)\n", qPrintable(message));
-    std::exit(2);
-}
-
-int positiveOption(const QCommandLineParser& parser, const QCommandLineOption& option, int fallback)
-{
-    if (!parser.isSet(option)) {
-        return fallback;
-    }
-    bool ok = false;
-    const int value = parser.value(option).toInt(&ok);
-    if (!ok || value <= 0) {
-        usageError(
-            QStringLiteral("--%1 takes a positive integer").arg(option.names().constFirst()));
-    }
-    return value;
-}
-
 } // namespace
 
 int main(int argc, char** argv)
@@ -304,8 +285,8 @@ int main(int argc, char** argv)
     parser.process(app);
 
     Settings settings;
-    settings.reps = positiveOption(parser, repsOption, settings.reps);
-    settings.requests = static_cast<std::size_t>(positiveOption(parser, requestsOption, 0));
+    settings.reps = static_cast<int>(positiveOption(parser, repsOption, 7));
+    settings.requests = positiveOption(parser, requestsOption, 0);
     settings.snapshotInterval =
         std::chrono::milliseconds(positiveOption(parser, snapshotOption, 500));
     settings.pollInterval = std::chrono::milliseconds(positiveOption(parser, pollOption, 100));

@@ -3,6 +3,7 @@
 // DEALER loops with no library in between). The ratio lib/raw says what the libraries cost.
 // One result line per case, medians over repetitions.
 
+#include "benchoptions.h"
 #include "echoworker.h"
 #include "libloadclient.h"
 #include "loadclient.h"
@@ -205,22 +206,6 @@ RunStats measure(const RpcCase& benchCase, Peers peers, std::size_t warmup)
         fail(benchCase, peers, e.what());
     }
     return stats;
-}
-
-std::size_t positiveOption(const QCommandLineParser& parser, const QCommandLineOption& option,
-                           std::size_t fallback)
-{
-    if (!parser.isSet(option)) {
-        return fallback;
-    }
-    bool ok = false;
-    const qulonglong value = parser.value(option).toULongLong(&ok);
-    if (!ok || value == 0) {
-        std::fprintf(stderr, "bench_rpc: --%s takes a positive integer (see --help)\n",
-                     qPrintable(option.names().constFirst()));
-        std::exit(2);
-    }
-    return static_cast<std::size_t>(value);
 }
 
 } // namespace

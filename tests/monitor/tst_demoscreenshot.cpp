@@ -9,6 +9,7 @@
 #include "monitorwindow.h"
 #include "servicetablemodel.h"
 #include "testbroker.h"
+#include "windowlookup.h"
 #include "workertablemodel.h"
 
 #include <demotraffic.h>
@@ -27,15 +28,6 @@ using namespace switchboard::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-QTableView* table(const MonitorWindow& window, const char* name)
-{
-    auto* view = window.findChild<QTableView*>(QString::fromLatin1(name));
-    if (!view) {
-        qFatal("no table %s", name);
-    }
-    return view;
-}
 
 QSet<QString> column(const QTableView* view, int column)
 {

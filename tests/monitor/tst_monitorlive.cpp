@@ -13,6 +13,7 @@
 #include "remotebrokerlink.h"
 #include "servicetablemodel.h"
 #include "testbroker.h"
+#include "windowlookup.h"
 #include "workertablemodel.h"
 
 #include <QAction>
@@ -42,29 +43,9 @@ BrokerConfig fastConfig()
     return config;
 }
 
-QTableView* table(const MonitorWindow& window, const char* name)
+QString cell(const QTableView* view, int row, int column)
 {
-    auto* view = window.findChild<QTableView*>(QString::fromLatin1(name));
-    if (!view) {
-        qFatal("no table %s", name);
-    }
-    return view;
-}
-
-QString cell(const QTableView* view, int row, int column, int role = Qt::DisplayRole)
-{
-    return view->model()->index(row, column).data(role).toString();
-}
-
-// The view row whose `column` reads `text`, or -1.
-int rowOf(const QTableView* view, int column, const QString& text)
-{
-    for (int row = 0; row < view->model()->rowCount(); ++row) {
-        if (cell(view, row, column) == text) {
-            return row;
-        }
-    }
-    return -1;
+    return view->model()->index(row, column).data().toString();
 }
 
 int methodRow(const QTableView* methods, const QString& service, const QString& method)

@@ -8,6 +8,7 @@
 #include "servicetablemodel.h"
 #include "timeserieschart.h"
 #include "timeseriesmodel.h"
+#include "windowlookup.h"
 #include "workertablemodel.h"
 
 #include <QAction>
@@ -97,36 +98,6 @@ BrokerSnapshot fourWorkers(std::uint64_t sequence = 1)
     s.events = {{1, s.timeMs - 500, BrokerEvent::Kind::WorkerExpired, QStringLiteral("search"),
                  QStringLiteral("search-2"), QStringLiteral("search-2 silent: purged")}};
     return s;
-}
-
-QTableView* table(const MonitorWindow& window, const char* name)
-{
-    auto* view = window.findChild<QTableView*>(QString::fromLatin1(name));
-    if (!view) {
-        qFatal("no table %s", name);
-    }
-    return view;
-}
-
-QLabel* label(const MonitorWindow& window, const char* name)
-{
-    auto* found = window.findChild<QLabel*>(QString::fromLatin1(name));
-    if (!found) {
-        qFatal("no label %s", name);
-    }
-    return found;
-}
-
-// The view row showing `text` in `column`, or -1.
-int rowOf(const QTableView* view, int column, const QString& text)
-{
-    const QAbstractItemModel* model = view->model();
-    for (int row = 0; row < model->rowCount(); ++row) {
-        if (model->index(row, column).data().toString() == text) {
-            return row;
-        }
-    }
-    return -1;
 }
 
 QString cell(const QTableView* view, int column, const QString& name, int nameColumn = 0)
