@@ -121,7 +121,8 @@ int runHeadless(const switchboard::Options& options, QTextStream& out, QTextStre
     }
 
     switchboard::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
-    QObject::connect(&broker, &switchboard::Broker::shutDown, qApp, &QCoreApplication::quit);
+    QObject::connect(&broker, &switchboard::Broker::shutDown, QCoreApplication::instance(),
+                     &QCoreApplication::quit);
 
     printReady(out, broker.frontendEndpoints(), broker.backendEndpoints(), broker.adminEndpoints(),
                broker.config());
