@@ -57,8 +57,14 @@ class TestRpc : public QObject {
 private slots:
     void sixteenThreadsShareOneClient()
     {
-        TestBroker broker(fastHeartbeats());
-        Worker worker(broker.context(), broker.backend(), "math", workerOptions(4));
+        // Twenty threads on two cores (more under a sanitizer): a 300 ms liveness would purge a
+        // worker whose heartbeat merely waited for a core, which is not what this test is about.
+        BrokerConfig config = fastHeartbeats();
+        config.liveness = 20;
+        TestBroker broker(config);
+        WorkerOptions options = workerOptions(4);
+        options.liveness = 20;
+        Worker worker(broker.context(), broker.backend(), "math", options);
         worker.handle("affine", [](std::int64_t n, const std::string& tag) {
             return tag + ":" + std::to_string(n * 3 + 1);
         });
