@@ -1,22 +1,30 @@
 # The usual steps, for a fresh Debian 12 machine:
 #   make run    installs missing packages, builds, starts the broker with its monitor and a demo
 #   make test   installs missing packages, builds, runs the whole test suite
-# Anything else goes through CMake presets (CMakePresets.json): dev and asan.
+#   make fuzz   installs clang 14, runs the libFuzzer targets of fuzz/ for FUZZ_SECONDS in total
+# Anything else goes through CMake presets (CMakePresets.json): dev, asan and fuzz.
 
 PACKAGES := cmake ninja-build g++ pkgconf \
             qt6-base-dev qt6-charts-dev qt6-httpserver-dev \
             libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
             python3-zmq python3-msgpack \
             fonts-dejavu-core
+# The fuzz build is protocol/ alone, compiled by clang with libFuzzer (libclang-rt-14-dev).
+FUZZ_PACKAGES := cmake ninja-build pkgconf libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
+                 clang-14 libclang-rt-14-dev
+FUZZERS := fuzz_mdp fuzz_envelope
+FUZZ_SECONDS ?= 60
 RUN_ARGS ?= --demo
 PREFIX ?= /usr/local
 
-.PHONY: all deps configure build run test configure-asan build-asan test-asan bench install format clean
+.PHONY: all deps configure build run test configure-asan build-asan test-asan \
+        deps-fuzz configure-fuzz build-fuzz fuzz bench install format clean
 
 all: build
 
-deps:
-	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+# $(call install-missing,<packages>): apt-get installs those of them that are not installed.
+define install-missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	echo "Installing missing packages: $$missing"; \
 	if [ "$$(id -u)" = 0 ]; then sudo=""; \
@@ -24,6 +32,13 @@ deps:
 	else echo "error: need root or sudo to install: $$missing (or install them yourself)" >&2; exit 1; fi; \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
+endef
+
+deps:
+	$(call install-missing,$(PACKAGES))
+
+deps-fuzz:
+	$(call install-missing,$(FUZZ_PACKAGES))
 
 configure: deps
 	cmake --preset dev
@@ -45,6 +60,17 @@ build-asan: configure-asan
 
 test-asan: build-asan
 	ctest --preset asan
+
+configure-fuzz: deps-fuzz
+	cmake --preset fuzz
+
+build-fuzz: configure-fuzz
+	cmake --build --preset fuzz
+
+# Each target for an equal share of FUZZ_SECONDS, from its seeds, writing finds to build/fuzz; fails
+# on any crash, sanitizer report, leak or hang (docs/FUZZING.md).
+fuzz: build-fuzz
+	fuzz/run_fuzzers.sh build/fuzz $(FUZZ_SECONDS) $(FUZZERS)
 
 bench: build
 	./build/dev/bench/bench_broker

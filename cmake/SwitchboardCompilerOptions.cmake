@@ -12,3 +12,7 @@ if(SWITCHBOARD_SANITIZE)
         -fsanitize=${_sanitizers} -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
     target_link_options(switchboard_compiler_options INTERFACE -fsanitize=${_sanitizers})
 endif()
+if(SWITCHBOARD_BUILD_FUZZERS)
+    # Coverage feedback for libFuzzer in the code under test too; only fuzz/ links its main().
+    target_compile_options(switchboard_compiler_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()

@@ -220,10 +220,14 @@ ClientMessage finishClientMessage(const Frames& frames, std::size_t first, Versi
 
 std::optional<Version> clientVersionOf(const Frames& frames, std::size_t first) noexcept
 {
-    if (first < frames.size() && frameView(frames[first]) == kClientHeaderV02) {
+    if (first >= frames.size()) {
+        return std::nullopt;
+    }
+    if (frameView(frames[first]) == kClientHeaderV02) {
         return Version::V02;
     }
-    if (first + 1 < frames.size() && frames[first].size() == 0 &&
+    // Frames left, not first + 1 < size: that wraps to 0 < size for first == SIZE_MAX.
+    if (frames.size() - first >= 2 && frames[first].size() == 0 &&
         frameView(frames[first + 1]) == kClientHeaderV01) {
         return Version::V01;
     }

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <new>
 #include <random>
 #include <stdexcept>
@@ -1077,20 +1078,32 @@ void TestMdp::clientVersionOf_data()
 {
     // -1: no client version claimed. Only the header counts; the rest may be anything.
     QTest::addColumn<QByteArrayList>("frames");
+    QTest::addColumn<qulonglong>("first");
     QTest::addColumn<int>("version");
-    QTest::newRow("7/MDP header, nothing after") << QByteArrayList{kIdentity, E, kClient01} << 1;
-    QTest::newRow("18/MDP header, bad command") << QByteArrayList{kIdentity, kClient02, "zz"} << 2;
-    QTest::newRow("7/MDP header without empty frame") << QByteArrayList{kIdentity, kClient01} << -1;
-    QTest::newRow("worker header") << QByteArrayList{kIdentity, kWorker02, byte(0x05)} << -1;
-    QTest::newRow("empty frame only") << QByteArrayList{kIdentity, E} << -1;
-    QTest::newRow("identity only") << QByteArrayList{kIdentity} << -1;
+    QTest::newRow("7/MDP header, nothing after")
+        << QByteArrayList{kIdentity, E, kClient01} << 1ULL << 1;
+    QTest::newRow("18/MDP header, bad command")
+        << QByteArrayList{kIdentity, kClient02, "zz"} << 1ULL << 2;
+    QTest::newRow("7/MDP header without empty frame")
+        << QByteArrayList{kIdentity, kClient01} << 1ULL << -1;
+    QTest::newRow("worker header")
+        << QByteArrayList{kIdentity, kWorker02, byte(0x05)} << 1ULL << -1;
+    QTest::newRow("empty frame only") << QByteArrayList{kIdentity, E} << 1ULL << -1;
+    QTest::newRow("identity only") << QByteArrayList{kIdentity} << 1ULL << -1;
+    QTest::newRow("first past the end") << QByteArrayList{E, kClient01} << 2ULL << -1;
+    // Found by fuzz_mdp (fuzz/corpus/fuzz_mdp/regression-clientversionof-size-max). This used to
+    // read frames[SIZE_MAX], the memory before the vector, when first was SIZE_MAX: first + 1
+    // wrapped to 0 and passed the bounds check (in the asan build zmq_msg_size then aborted).
+    QTest::newRow("first SIZE_MAX") << QByteArrayList{E, kClient01}
+                                    << qulonglong(std::numeric_limits<std::size_t>::max()) << -1;
 }
 
 void TestMdp::clientVersionOf()
 {
     QFETCH(QByteArrayList, frames);
+    QFETCH(qulonglong, first);
     QFETCH(int, version);
-    const auto claimed = mdp::clientVersionOf(toFrames(frames), 1);
+    const auto claimed = mdp::clientVersionOf(toFrames(frames), static_cast<std::size_t>(first));
     QCOMPARE(claimed ? (*claimed == Version::V01 ? 1 : 2) : -1, version);
 }
 
