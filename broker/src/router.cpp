@@ -212,6 +212,7 @@ void Broker::Router::onClientMessage(Frames& frames)
     if (m_shutDown) {
         return;
     }
+    ++m_counters.clientMessages;
     mdp::ClientMessage message;
     try {
         message = mdp::parseClientRequest(frames, 1);
@@ -331,6 +332,7 @@ void Broker::Router::onWorkerMessage(Frames& frames)
     if (m_shutDown || frames.empty()) {
         return;
     }
+    ++m_counters.workerMessages;
     const auto now = Clock::now();
     const auto identity = frameView(frames[0]);
     auto found = m_workers.find(identity);
@@ -355,10 +357,12 @@ void Broker::Router::onWorkerMessage(Frames& frames)
             registerWorker(frames, message, now);
             break;
         case mdp::WorkerCommand::Disconnect:
-            break; // nothing to forget
+            ++m_counters.workerMessagesIgnored; // nothing to forget
+            break;
         default:
             // Valid but unexpected (e.g. a worker the broker purged, or one that never said
             // READY): RFC 7 says DISCONNECT, and the worker will reconnect and register again.
+            ++m_counters.workerMessagesRefused;
             ++m_counters.workersDisconnected;
             m_events.addCoalesced(BrokerEvent::Kind::WorkerDisconnected, {}, now, [&] {
                 return QStringLiteral("sent DISCONNECT to %1, which sent %2 without READY (workers "
@@ -373,11 +377,13 @@ void Broker::Router::onWorkerMessage(Frames& frames)
 
     WorkerSession& worker = found->second;
     if (message.version != worker.version()) {
+        ++m_counters.workerMessagesRefused;
         disconnectForViolation(worker, "changed MDP version mid-session");
     } else {
         worker.heard(now, now + m_config.heartbeatInterval * m_config.liveness);
         switch (message.command) {
         case mdp::WorkerCommand::Heartbeat:
+            ++m_counters.workerHeartbeats;
             break;
         case mdp::WorkerCommand::Reply:
         case mdp::WorkerCommand::Partial:
@@ -385,6 +391,7 @@ void Broker::Router::onWorkerMessage(Frames& frames)
             onWorkerAnswer(worker, frames, message, now);
             break;
         case mdp::WorkerCommand::Disconnect:
+            ++m_counters.workersLeft;
             m_events.add(BrokerEvent::Kind::WorkerLeft, fromUtf8(worker.service().name()),
                          peerName(worker.identity()),
                          QStringLiteral("worker %1 of service '%2' said DISCONNECT%3")
@@ -397,9 +404,11 @@ void Broker::Router::onWorkerMessage(Frames& frames)
                          "worker disconnected before answering");
             break;
         case mdp::WorkerCommand::Ready:
+            ++m_counters.workerMessagesRefused;
             disconnectForViolation(worker, "sent READY twice");
             break;
         case mdp::WorkerCommand::Request:
+            ++m_counters.workerMessagesRefused;
             disconnectForViolation(worker, "sent a REQUEST to the broker");
             break;
         }
@@ -413,6 +422,7 @@ void Broker::Router::registerWorker(Frames& frames, const mdp::WorkerMessage& me
     const auto identity = frameView(frames[0]);
     const auto serviceName = frameView(frames[message.serviceFrame]);
     if (MmiResponder::isMmi(serviceName)) {
+        ++m_counters.workerMessagesRefused;
         ++m_counters.workersDisconnected;
         qCWarning(lcBroker).noquote() << "refused worker" << peerName(identity)
                                       << "for reserved service" << peerName(serviceName);
@@ -463,10 +473,12 @@ void Broker::Router::onWorkerAnswer(WorkerSession& worker, Frames& frames,
         return r.clientIdentity == client;
     });
     if (request == held.end()) {
+        ++m_counters.workerMessagesRefused;
         disconnectForViolation(worker, held.empty() ? "answered without holding a request"
                                                     : "answered a request it does not hold");
         return;
     }
+    ++m_counters.workerAnswers;
     const bool final = message.command != mdp::WorkerCommand::Partial;
     Service& service = worker.service();
     // Before the body frames move on.
@@ -863,6 +875,19 @@ BrokerSnapshot Broker::Router::snapshot() const
     totals.requestsPerSecond = m_config.statistics ? m_statistics.requestsPerSecond(now) : 0;
     totals.adminRequests = counts.adminRequests;
     totals.adminMalformed = counts.adminMalformed;
+
+    MessageIntake& intake = snapshot.intake;
+    intake.clientMessages = counts.clientMessages;
+    intake.clientRequests = counts.requestsReceived;
+    intake.clientMalformed = counts.malformedFromClients;
+    intake.workerMessages = counts.workerMessages;
+    intake.workerMalformed = counts.malformedFromWorkers;
+    intake.workerReady = counts.workersRegistered;
+    intake.workerHeartbeats = counts.workerHeartbeats;
+    intake.workerAnswers = counts.workerAnswers;
+    intake.workerLeft = counts.workersLeft;
+    intake.workerRefused = counts.workerMessagesRefused;
+    intake.workerIgnored = counts.workerMessagesIgnored;
 
     m_services.forEach([&](const Service& service) {
         ServiceStats row;

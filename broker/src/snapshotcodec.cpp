@@ -129,6 +129,33 @@ void packTotals(Packer& packer, const BrokerTotals& totals)
     packer.pack(totals.adminMalformed);
 }
 
+void packIntake(Packer& packer, const MessageIntake& intake)
+{
+    packer.pack_map(11);
+    packKey(packer, "clientMessages");
+    packer.pack(intake.clientMessages);
+    packKey(packer, "clientRequests");
+    packer.pack(intake.clientRequests);
+    packKey(packer, "clientMalformed");
+    packer.pack(intake.clientMalformed);
+    packKey(packer, "workerMessages");
+    packer.pack(intake.workerMessages);
+    packKey(packer, "workerMalformed");
+    packer.pack(intake.workerMalformed);
+    packKey(packer, "workerReady");
+    packer.pack(intake.workerReady);
+    packKey(packer, "workerHeartbeats");
+    packer.pack(intake.workerHeartbeats);
+    packKey(packer, "workerAnswers");
+    packer.pack(intake.workerAnswers);
+    packKey(packer, "workerLeft");
+    packer.pack(intake.workerLeft);
+    packKey(packer, "workerRefused");
+    packer.pack(intake.workerRefused);
+    packKey(packer, "workerIgnored");
+    packer.pack(intake.workerIgnored);
+}
+
 void packService(Packer& packer, const ServiceStats& service)
 {
     packer.pack_map(9);
@@ -428,6 +455,23 @@ BrokerTotals readTotals(const MapReader& map)
     return totals;
 }
 
+MessageIntake readIntake(const MapReader& map)
+{
+    MessageIntake intake;
+    intake.clientMessages = map.u64("clientMessages");
+    intake.clientRequests = map.u64("clientRequests");
+    intake.clientMalformed = map.u64("clientMalformed");
+    intake.workerMessages = map.u64("workerMessages");
+    intake.workerMalformed = map.u64("workerMalformed");
+    intake.workerReady = map.u64("workerReady");
+    intake.workerHeartbeats = map.u64("workerHeartbeats");
+    intake.workerAnswers = map.u64("workerAnswers");
+    intake.workerLeft = map.u64("workerLeft");
+    intake.workerRefused = map.u64("workerRefused");
+    intake.workerIgnored = map.u64("workerIgnored");
+    return intake;
+}
+
 ServiceStats readService(const MapReader& map)
 {
     ServiceStats service;
@@ -508,7 +552,7 @@ std::string encode(const BrokerSnapshot& snapshot)
 {
     msgpack::sbuffer buffer;
     Packer packer(buffer);
-    packer.pack_map(14);
+    packer.pack_map(15);
     packKey(packer, "sequence");
     packer.pack(snapshot.sequence);
     packKey(packer, "timeMs");
@@ -529,6 +573,8 @@ std::string encode(const BrokerSnapshot& snapshot)
     packer.pack(snapshot.liveness);
     packKey(packer, "totals");
     packTotals(packer, snapshot.totals);
+    packKey(packer, "intake");
+    packIntake(packer, snapshot.intake);
     packKey(packer, "services");
     packRows(packer, snapshot.services, packService);
     packKey(packer, "methods");
@@ -562,6 +608,7 @@ BrokerSnapshot decode(const zmq::message_t& frame)
     snapshot.heartbeatIntervalMs = map.i64("heartbeatIntervalMs");
     snapshot.liveness = map.i32("liveness");
     snapshot.totals = readTotals(MapReader(map.get("totals"), "totals"));
+    snapshot.intake = readIntake(MapReader(map.get("intake"), "intake"));
     snapshot.services = readRows<ServiceStats>(map, "services", readService);
     snapshot.methods = readRows<MethodStats>(map, "methods", readMethod);
     snapshot.workers = readRows<WorkerStats>(map, "workers", readWorker);

@@ -120,6 +120,8 @@ public:
     int registrations() const { return m_registrations.load(); }
     // DISCONNECTs received from the broker.
     int disconnects() const { return m_disconnects.load(); }
+    // Messages handed to the socket, READY and heartbeats included.
+    std::uint64_t messagesSent() const { return m_sent.load(); }
 
     // Runs `action` on the worker's thread, e.g. to answer a request kept aside.
     void post(std::function<void(Session&)> action)
@@ -166,6 +168,7 @@ private:
                 i + 1 < message.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
             m_socket->send(zmq::buffer(message[i]), flags);
         }
+        ++m_sent;
     }
 
     void connect()
@@ -256,6 +259,7 @@ private:
     std::atomic<int> m_requests{0};
     std::atomic<int> m_registrations{0};
     std::atomic<int> m_disconnects{0};
+    std::atomic<std::uint64_t> m_sent{0};
     std::mutex m_mutex;
     std::vector<std::function<void(Session&)>> m_posted;
     std::thread m_thread;

@@ -32,6 +32,19 @@ struct BrokerCounters {
     std::uint64_t adminRequests = 0;  // messages on the admin endpoint
     std::uint64_t adminMalformed = 0; // of which refused with an error
 
+    // Every message read from the frontend or backend lands in exactly one bucket, so that no
+    // message is dropped uncounted (MessageIntake, docs/RELIABILITY.md "Hostile input").
+    // Frontend: clientMessages = requestsReceived + malformedFromClients.
+    std::uint64_t clientMessages = 0;
+    // Backend: workerMessages = malformedFromWorkers + workersRegistered + workerHeartbeats +
+    // workerAnswers + workersLeft + workerMessagesRefused + workerMessagesIgnored.
+    std::uint64_t workerMessages = 0;
+    std::uint64_t workerHeartbeats = 0;      // HEARTBEAT from a registered worker
+    std::uint64_t workerAnswers = 0;         // REPLY, PARTIAL or FINAL for a request it held
+    std::uint64_t workersLeft = 0;           // DISCONNECT from a registered worker
+    std::uint64_t workerMessagesRefused = 0; // well-formed, not allowed in that state: DISCONNECT
+    std::uint64_t workerMessagesIgnored = 0; // DISCONNECT from a worker the broker did not know
+
     // Current state rather than totals.
     std::size_t workers = 0;
     std::size_t services = 0;

@@ -134,6 +134,25 @@ struct BrokerTotals {
     bool operator==(const BrokerTotals&) const = default;
 };
 
+// Where the messages that reached the frontend and the backend went. Each message read lands in
+// exactly one bucket, so the buckets of a socket add up to what it received: a message the broker
+// dropped without counting would show as a difference. Admin messages are in BrokerTotals.
+struct MessageIntake {
+    std::uint64_t clientMessages = 0;  // read from the frontend
+    std::uint64_t clientRequests = 0;  // of which well-formed requests (MMI included)
+    std::uint64_t clientMalformed = 0; // of which refused by the codec
+    std::uint64_t workerMessages = 0;  // read from the backend
+    std::uint64_t workerMalformed = 0; // of which refused by the codec
+    std::uint64_t workerReady = 0;     // READY that registered a worker
+    std::uint64_t workerHeartbeats = 0;
+    std::uint64_t workerAnswers = 0; // REPLY, PARTIAL or FINAL for a request the worker held
+    std::uint64_t workerLeft = 0;    // DISCONNECT from a registered worker
+    std::uint64_t workerRefused = 0; // well-formed but not allowed in that state: DISCONNECT sent
+    std::uint64_t workerIgnored = 0; // DISCONNECT from a worker the broker did not know
+
+    bool operator==(const MessageIntake&) const = default;
+};
+
 struct BrokerSnapshot {
     std::uint64_t sequence = 0; // one more for every snapshot the broker takes
     std::int64_t timeMs = 0;    // wall clock when taken, ms since the Unix epoch
@@ -145,6 +164,7 @@ struct BrokerSnapshot {
     std::int64_t heartbeatIntervalMs = 0;
     int liveness = 0;
     BrokerTotals totals;
+    MessageIntake intake;
     QVector<ServiceStats> services; // sorted by name
     QVector<MethodStats> methods;   // sorted by service, then method
     QVector<WorkerStats> workers;   // sorted by service, then name
