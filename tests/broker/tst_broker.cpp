@@ -179,6 +179,7 @@ private Q_SLOTS:
     void protocolViolationsGetDisconnect_data();
     void protocolViolationsGetDisconnect();
     void malformedMessagesAreCountedAndBrokerServes();
+    void everyWorkerMessageIsCountedOnce();
     void gracefulShutdownAnswersEverything();
 };
 
@@ -694,6 +695,70 @@ void TestBroker_::malformedMessagesAreCountedAndBrokerServes()
     const auto answer = client.receive();
     QVERIFY(answer);
     QCOMPARE(answer->body, (Message{"ok", kOk, pack(7)}));
+}
+
+// A DISCONNECT from a worker the broker did not know, and one from a registered worker, used to
+// leave no count at all: the backend's intake did not add up to what it read (found by
+// tst_hostileinput). Now each message lands in exactly one bucket.
+void TestBroker_::everyWorkerMessageIsCountedOnce()
+{
+    TestBroker broker(fastConfig());
+    RawPeer peer(broker.context(), broker.backend(), "w-1");
+    RawPeer reserved(broker.context(), broker.backend(), "w-2");
+    RawPeer client(broker.context(), broker.frontend(), "c-1");
+    const auto disconnected = [](RawPeer& from) {
+        while (auto message = from.receive(2000ms)) {
+            if (message->size() >= 2 && (*message)[1] == "\x06") {
+                return true;
+            }
+        }
+        return false;
+    };
+
+    peer.send(mdp02::disconnect()); // unknown: ignored
+    QTRY_COMPARE(broker.counters().workerMessagesIgnored, std::uint64_t(1));
+    peer.send(mdp02::heartbeat()); // unknown: refused
+    QVERIFY(disconnected(peer));
+    peer.send(mdp02::ready("svc"));
+    QTRY_WORKERS(broker, 1);
+    peer.send(mdp02::heartbeat());
+    QTRY_COMPARE(broker.counters().workerHeartbeats, std::uint64_t(1));
+    client.send(mdp02::request("svc", {"id-1", "m", packArgs(1)}));
+    std::optional<Message> request;
+    while ((request = peer.receive(2000ms)) && (*request)[1] != "\x02") {
+    }
+    QVERIFY(request);
+    peer.send(mdp02::final((*request)[2], {"id-1", kOk, pack(1)}));
+    QVERIFY(client.receive());
+    peer.send(mdp01::heartbeat()); // another version: refused
+    QVERIFY(disconnected(peer));
+    peer.send(mdp02::ready("svc"));
+    QTRY_WORKERS(broker, 1);
+    peer.send(mdp02::disconnect()); // registered: left
+    QTRY_WORKERS(broker, 0);
+    reserved.send(mdp02::ready("mmi.service")); // refused
+    QVERIFY(disconnected(reserved));
+    reserved.send({"MDPW02", "\x09"}); // malformed
+    QTRY_COMPARE(broker.counters().malformedFromWorkers, std::uint64_t(1));
+
+    const BrokerCounters counts = broker.counters();
+    QCOMPARE(counts.workerMessages, std::uint64_t(10));
+    QCOMPARE(counts.workerMessagesIgnored, std::uint64_t(1));
+    QCOMPARE(counts.workerMessagesRefused, std::uint64_t(3));
+    QCOMPARE(counts.workersRegistered, std::uint64_t(2));
+    QCOMPARE(counts.workerHeartbeats, std::uint64_t(1));
+    QCOMPARE(counts.workerAnswers, std::uint64_t(1));
+    QCOMPARE(counts.workersLeft, std::uint64_t(1));
+    QCOMPARE(counts.malformedFromWorkers, std::uint64_t(1));
+    QCOMPARE(counts.clientMessages, std::uint64_t(1));
+    QCOMPARE(counts.requestsReceived, std::uint64_t(1));
+    // The snapshot says the same to a remote reader.
+    const MessageIntake intake = broker.snapshot().intake;
+    QCOMPARE(intake.workerMessages, counts.workerMessages);
+    QCOMPARE(intake.workerMalformed + intake.workerReady + intake.workerHeartbeats +
+                 intake.workerAnswers + intake.workerLeft + intake.workerRefused +
+                 intake.workerIgnored,
+             intake.workerMessages);
 }
 
 void TestBroker_::gracefulShutdownAnswersEverything()
