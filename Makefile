@@ -12,7 +12,7 @@ PACKAGES := cmake ninja-build g++ pkgconf \
 # The fuzz build is protocol/ alone, compiled by clang with libFuzzer (libclang-rt-14-dev).
 FUZZ_PACKAGES := cmake ninja-build pkgconf libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
                  clang-14 libclang-rt-14-dev
-FUZZERS := fuzz_mdp fuzz_envelope
+FUZZERS := fuzz_mdp fuzz_envelope fuzz_admin
 FUZZ_SECONDS ?= 60
 RUN_ARGS ?= --demo
 PREFIX ?= /usr/local

@@ -4,7 +4,7 @@
 Each seed is one multipart message in the input framing of fuzz/fuzzframes.h (a frame is a
 length byte and its bytes; 0xff then a 16-bit big-endian length for frames of 255 bytes and more).
 Seeds are small valid and almost-valid messages of both MDP versions, client and worker, every
-command, and RPC envelopes with OK and error replies, written from docs/PROTOCOL.md rather than
+command, RPC envelopes with OK and error replies, and admin requests and replies, written from docs/PROTOCOL.md rather than
 with the C++ builders. Rerun after changing this file; it replaces the seed-* files and leaves
 everything else in the corpus (the regression-* inputs the fuzzers found) alone.
 
@@ -184,6 +184,21 @@ MESSAGES = {
 }
 
 
+# Admin requests (docs/PROTOCOL.md, "Admin protocol") as the broker's ROUTER reads them, replies as
+# a DEALER does, and error payloads.
+ADMIN = {
+    "snapshot": [IDENTITY, b"SBADM1", b"1", b"snapshot", b"\x80"],
+    "snapshot-req": [IDENTITY, E, b"SBADM1", b"a-1", b"snapshot", b"\x80"],
+    "evict": [IDENTITY, b"SBADM1", b"2", b"evict", msgpack.packb({"identity": b"math-1"})],
+    "reply-ok": [b"SBADM1", b"1", b"\x00", msgpack.packb({"identity": b"w", "requestsLost": 1})],
+    "reply-error": [b"SBADM1", b"2", b"\x01",
+                    msgpack.packb({"type": "NoSuchWorker", "message": "no worker"})],
+    "bad-no-args": [IDENTITY, b"SBADM1", b"3", b"snapshot"],
+    "bad-command-control-byte": [IDENTITY, b"SBADM1", b"4", b"snap\x01", b"\x80"],
+    "bad-reply-status": [b"SBADM1", b"5", b"\x02", b"\x80"],
+}
+
+
 def write(target, seeds):
     folder = CORPUS / target
     folder.mkdir(parents=True, exist_ok=True)
@@ -197,6 +212,7 @@ def write(target, seeds):
 def main():
     write("fuzz_mdp", MESSAGES)
     write("fuzz_envelope", {**BODIES, **ERROR_STRINGS})
+    write("fuzz_admin", ADMIN)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ std::string_view strView(const msgpack::object& object) noexcept
 
 std::string_view requestIdOf(const Frames& frames, std::size_t first) noexcept
 {
-    if (first + 1 >= frames.size()) {
+    // Not first + 1 >= size: for first == SIZE_MAX that wraps to 0 and names frame 0.
+    if (first >= frames.size() || frames.size() - first < 2) {
         return {};
     }
     const auto id = frameView(frames[first + 1]);

@@ -1,6 +1,7 @@
 // The admin endpoint: AdminClient against a real broker, raw DEALERs sending what a confused or
 // hostile peer would, the broker restarting under a polling client, and the snapshot codec.
 
+#include "adminprotocol.h"
 #include "rawpeer.h"
 #include "rawworker.h"
 #include "snapshotcodec.h"
@@ -234,6 +235,7 @@ private Q_SLOTS:
     void codecRejectsMalformedInput_data();
     void codecRejectsMalformedInput();
     void codecSurvivesCorruption();
+    void requestIdOfPastTheEnd();
 };
 
 void TestAdmin::snapshotMatchesTheBroker()
@@ -583,4 +585,16 @@ void TestAdmin::codecSurvivesCorruption()
 }
 
 QTEST_GUILESS_MAIN(TestAdmin)
+// Found by fuzz/fuzz_admin: requestIdOf(frames, SIZE_MAX) used to name frame 0, because
+// first + 1 wrapped around to 0 before it was compared with the frame count.
+void TestAdmin::requestIdOfPastTheEnd()
+{
+    const Frames frames = admin::makeRequest("id-1", "snapshot", zmq::message_t("\x80", 1));
+    QCOMPARE(admin::requestIdOf(frames, 0), std::string_view("id-1"));
+    QCOMPARE(admin::requestIdOf(frames, 3), std::string_view());
+    QCOMPARE(admin::requestIdOf(frames, frames.size()), std::string_view());
+    QCOMPARE(admin::requestIdOf(frames, SIZE_MAX), std::string_view());
+    QCOMPARE(admin::requestIdOf(Frames{}, SIZE_MAX), std::string_view());
+}
+
 #include "tst_admin.moc"
