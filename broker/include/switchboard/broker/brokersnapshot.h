@@ -123,6 +123,8 @@ struct BrokerTotals {
     std::uint64_t expired = 0;
     std::uint64_t queueFull = 0;
     std::uint64_t workerLost = 0;
+    std::uint64_t requeued = 0;    // idempotent requests sent to another worker after a death
+    std::uint64_t lateReplies = 0; // answers from workers given up on, dropped
     std::uint64_t malformed = 0;
     std::uint64_t workersRegistered = 0;
     std::uint64_t workersPurged = 0;
