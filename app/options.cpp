@@ -37,6 +37,46 @@ std::optional<qint64> positiveNumber(const QCommandLineParser& parser, const QSt
     return value;
 }
 
+// A size in bytes or a count, with an optional suffix K, M or G (powers of 1024), in
+// [minimum, maximum], or an error naming the option.
+std::optional<qint64> sizeValue(const QCommandLineParser& parser, const QString& name,
+                                qint64 minimum, qint64 maximum, QString& error)
+{
+    const QString text = parser.value(name);
+    QString digits = text.trimmed();
+    qint64 unit = 1;
+    if (!digits.isEmpty()) {
+        switch (digits.back().toUpper().toLatin1()) {
+        case 'K':
+            unit = qint64{1} << 10;
+            break;
+        case 'M':
+            unit = qint64{1} << 20;
+            break;
+        case 'G':
+            unit = qint64{1} << 30;
+            break;
+        default:
+            break;
+        }
+        if (unit != 1) {
+            digits.chop(1);
+        }
+    }
+    bool ok = false;
+    const qint64 count = digits.toLongLong(&ok);
+    if (!ok || count < 0 || count > maximum / unit || count * unit < minimum) {
+        error = QStringLiteral("--%1 takes a whole number from %2 to %3, optionally with a "
+                               "suffix K, M or G (1024, 1024², 1024³), not '%4'")
+                    .arg(name)
+                    .arg(minimum)
+                    .arg(maximum)
+                    .arg(text);
+        return std::nullopt;
+    }
+    return count * unit;
+}
+
 } // namespace
 
 CommandLine parseCommandLine(const QStringList& arguments)
@@ -96,6 +136,31 @@ CommandLine parseCommandLine(const QStringList& arguments)
         QStringLiteral("Requests that may wait per service; more get QueueFull (default %1).")
             .arg(defaults.maxQueuePerService),
         QStringLiteral("count"), QString::number(defaults.maxQueuePerService));
+    const QCommandLineOption maxQueuedBytes(
+        QStringLiteral("max-queued-bytes"),
+        QStringLiteral("Bytes that waiting requests may take, all services together; more get "
+                       "QueueFull. Takes K, M, G (default %1M).")
+            .arg(defaults.maxQueuedBytes >> 20),
+        QStringLiteral("bytes"), QStringLiteral("%1M").arg(defaults.maxQueuedBytes >> 20));
+    const QCommandLineOption maxAttempts(
+        QStringLiteral("max-attempts"),
+        QStringLiteral("How often a request the client marked idempotent is dispatched, the "
+                       "first time included, when the workers holding it die; then WorkerLost. "
+                       "1: never re-dispatched (default %1).")
+            .arg(defaults.maxAttempts),
+        QStringLiteral("count"), QString::number(defaults.maxAttempts));
+    const QCommandLineOption socketHwm(
+        QStringLiteral("socket-hwm"),
+        QStringLiteral("High-water mark of every socket, in messages per peer (ZMQ_SNDHWM, "
+                       "ZMQ_RCVHWM). Takes K, M (default %1).")
+            .arg(defaults.socketHwm),
+        QStringLiteral("count"), QString::number(defaults.socketHwm));
+    const QCommandLineOption maxMessageBytes(
+        QStringLiteral("max-message-bytes"),
+        QStringLiteral("Largest message a client or worker may send (ZMQ_MAXMSGSIZE); a peer "
+                       "that sends a larger one is disconnected. Takes K, M, G (default %1M).")
+            .arg(defaults.maxMessageBytes >> 20),
+        QStringLiteral("bytes"), QStringLiteral("%1M").arg(defaults.maxMessageBytes >> 20));
     const QCommandLineOption requestTimeout(
         QStringLiteral("request-timeout-ms"),
         QStringLiteral("How long a request may wait for a worker before it is answered with an "
@@ -108,7 +173,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
                        "(default info)."),
         QStringLiteral("level"), QStringLiteral("info"));
     parser.addOptions({help, version, noGui, demo, frontend, backend, admin, noAdmin, snapshot,
-                       heartbeat, liveness, maxQueue, requestTimeout, logLevel});
+                       heartbeat, liveness, maxQueue, maxQueuedBytes, maxAttempts, socketHwm,
+                       maxMessageBytes, requestTimeout, logLevel});
 
     if (!parser.parse(arguments)) {
         QString text = parser.errorText();
@@ -188,6 +254,14 @@ CommandLine parseCommandLine(const QStringList& arguments)
         positiveNumber(parser, maxQueue.names().first(), 1, std::numeric_limits<int>::max(), error);
     const auto timeoutMs = positiveNumber(parser, requestTimeout.names().first(), 1, kDay, error);
     const auto snapshotMs = positiveNumber(parser, snapshot.names().first(), 50, 60000, error);
+    const auto queuedBytes =
+        sizeValue(parser, maxQueuedBytes.names().first(), 1, std::int64_t{1} << 40, error);
+    const auto attempts = positiveNumber(parser, maxAttempts.names().first(), 1, 100, error);
+    const auto hwm =
+        sizeValue(parser, socketHwm.names().first(), 1, std::numeric_limits<int>::max(), error);
+    // At least 1 KiB: below that, a valid READY or an error reply could not pass.
+    const auto messageBytes =
+        sizeValue(parser, maxMessageBytes.names().first(), 1024, std::int64_t{1} << 40, error);
     if (!error.isEmpty()) {
         return usageError(error);
     }
@@ -196,6 +270,10 @@ CommandLine parseCommandLine(const QStringList& arguments)
     options.broker.maxQueuePerService = static_cast<std::size_t>(*queueBound);
     options.broker.requestTimeout = std::chrono::milliseconds(*timeoutMs);
     options.broker.snapshotInterval = std::chrono::milliseconds(*snapshotMs);
+    options.broker.maxQueuedBytes = static_cast<std::size_t>(*queuedBytes);
+    options.broker.maxAttempts = static_cast<int>(*attempts);
+    options.broker.socketHwm = static_cast<int>(*hwm);
+    options.broker.maxMessageBytes = *messageBytes;
 
     options.logLevel = parser.value(logLevel);
     static const QStringList levels{QStringLiteral("debug"), QStringLiteral("info"),

@@ -147,4 +147,21 @@ void checkErrorRoundTrip(const rpc::ErrorInfo& error, std::string_view requestId
     FUZZ_REQUIRE(frameView(reply[parsed->payloadFrame]) == frameView(encoded));
 }
 
+void checkRequestOptions(const Frames& frames, std::size_t bodyBegin)
+{
+    const auto options = parseOrReject("rpc::requestOptionsOf",
+                                       [&] { return rpc::requestOptionsOf(frames, bodyBegin); });
+    if (!hasFrames(frames, bodyBegin, rpc::kOptionsOffset + 1)) {
+        FUZZ_REQUIRE(options && *options == rpc::RequestOptions{});
+        return;
+    }
+    if (!options) {
+        FUZZ_REQUIRE(options.error == ProtocolErrorKind::InvalidPayload);
+        return;
+    }
+    FUZZ_REQUIRE(!options->timeoutMs || *options->timeoutMs > 0);
+    const zmq::message_t encoded = rpc::encodeRequestOptions(*options);
+    FUZZ_REQUIRE(rpc::decodeRequestOptions(frameView(encoded)) == *options);
+}
+
 } // namespace switchboard::fuzz

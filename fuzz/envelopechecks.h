@@ -23,6 +23,11 @@ void checkReplyEnvelope(const Frames& frames, std::size_t bodyBegin);
 // unpackPayload too, and survives checkErrorRoundTrip.
 void checkErrorPayload(const zmq::message_t& payload);
 
+// requestOptionsOf (what the broker reads of every request) succeeds or throws InvalidPayload;
+// without a frame 3 it gives the defaults; what decodes re-encodes to options that decode the
+// same.
+void checkRequestOptions(const Frames& frames, std::size_t bodyBegin);
+
 // encodeError then decodeError gives `error` back, and appendErrorReply with `requestId` makes a
 // reply that parseReply accepts exactly when the id is at most 255 bytes.
 void checkErrorRoundTrip(const rpc::ErrorInfo& error, std::string_view requestId);

@@ -30,6 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const std::size_t bodyBegin : bodyBegins) {
         checkRequestEnvelope(frames, bodyBegin);
         checkReplyEnvelope(frames, bodyBegin);
+        checkRequestOptions(frames, bodyBegin);
     }
     for (const zmq::message_t& frame : frames) {
         checkErrorPayload(frame);

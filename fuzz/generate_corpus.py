@@ -51,6 +51,13 @@ BODIES = {
     # Requests.
     "request": REQUEST,
     "request-no-args": [b"1", b"ping", msgpack.packb([])],
+    # The options frame after args (docs/PROTOCOL.md section 6), as clientlib sends it, with an
+    # unknown key, and the malformed kinds the broker answers MalformedRequest.
+    "request-options": REQUEST + [msgpack.packb({"timeout_ms": 5000, "idempotent": True})],
+    "request-options-unknown-key": REQUEST + [msgpack.packb({"priority": [1], 7: "x"})],
+    "request-options-timeout-zero": REQUEST + [msgpack.packb({"timeout_ms": 0})],
+    "request-options-timeout-huge": REQUEST + [msgpack.packb({"timeout_ms": 2**40})],
+    "request-options-not-a-map": REQUEST + [msgpack.packb([1])],
     "request-every-type": [
         b"2",
         b"math.add v2 \xc3\xa9",

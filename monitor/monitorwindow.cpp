@@ -189,7 +189,8 @@ void MonitorWindow::buildToolBar()
     m_evictAction = new QAction(tr("Evict worker…"), this);
     m_evictAction->setObjectName(QStringLiteral("evictAction"));
     m_evictAction->setToolTip(
-        tr("Disconnect the selected worker; a request it holds fails with WorkerLost"));
+        tr("Disconnect the selected worker; a request it holds goes to another worker if the "
+           "client marked it idempotent, else it fails with WorkerLost"));
     m_evictAction->setShortcut(QKeySequence::Delete);
     m_evictAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     connect(m_evictAction, &QAction::triggered, this, &MonitorWindow::evictSelectedWorker);
@@ -481,11 +482,13 @@ void MonitorWindow::showStatus(const BrokerSnapshot& snapshot)
                                .arg(live));
     m_totalsLabel->setToolTip(
         tr("Expired %1, queue full %2, worker lost %3, malformed %4\n"
-           "Workers registered %5, purged %6, evicted %7")
+           "Workers registered %5, purged %6, evicted %7\n"
+           "Re-dispatched after a worker died %8, late replies dropped %9")
             .arg(units::count(totals.expired), units::count(totals.queueFull),
                  units::count(totals.workerLost), units::count(totals.malformed),
                  units::count(totals.workersRegistered), units::count(totals.workersPurged),
-                 units::count(totals.workersEvicted)));
+                 units::count(totals.workersEvicted), units::count(totals.requeued),
+                 units::count(totals.lateReplies)));
 }
 
 const WorkerStats* MonitorWindow::selectedWorker() const
@@ -538,8 +541,10 @@ void MonitorWindow::evictSelectedWorker()
     const WorkerStats worker = *selected;
     const QString consequence =
         worker.currentMethod.isEmpty() && worker.state != WorkerStats::State::Busy
-            ? tr("Its in-flight request, if it takes one meanwhile, will fail with WorkerLost.")
-            : tr("Its in-flight request (%1, running for %2) will fail with WorkerLost.")
+            ? tr("Its in-flight request, if it takes one meanwhile, goes to another worker if "
+                 "the client marked it idempotent, else it will fail with WorkerLost.")
+            : tr("Its in-flight request (%1, running for %2) goes to another worker if the "
+                 "client marked it idempotent, else it will fail with WorkerLost.")
                   .arg(worker.currentMethod, units::fromMilliseconds(worker.busyForMs));
     const QString question =
         tr("Evict worker %1 of service %2?\n\n%3").arg(worker.name, worker.service, consequence);

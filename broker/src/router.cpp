@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <iterator>
 #include <string>
 
@@ -99,11 +100,10 @@ Broker::Router::Router(Broker& owner, BrokerConfig config, zmq::context_t& conte
 {
     m_heartbeatTimer.setInterval(m_config.heartbeatInterval);
     QObject::connect(&m_heartbeatTimer, &QTimer::timeout, &m_owner, [this] { onHeartbeatTick(); });
-    // Queued requests are checked at a twentieth of their timeout (10..250 ms): fine enough for
-    // an operator, coarse enough to cost nothing.
-    const auto step = std::clamp(m_config.requestTimeout / 20, std::chrono::milliseconds(10),
-                                 std::chrono::milliseconds(250));
-    m_expiryTimer.setInterval(step);
+    // Fires at the earliest deadline of a queued request (scheduleExpiry), precisely: a client
+    // that asked for 50 ms must not wait for a coarse timer's 5 %.
+    m_expiryTimer.setSingleShot(true);
+    m_expiryTimer.setTimerType(Qt::PreciseTimer);
     QObject::connect(&m_expiryTimer, &QTimer::timeout, &m_owner, [this] { expireQueued(); });
     m_snapshotTimer.setInterval(std::max(m_config.snapshotInterval, std::chrono::milliseconds(10)));
     QObject::connect(&m_snapshotTimer, &QTimer::timeout, &m_owner, [this] { onSnapshotTick(); });
@@ -122,6 +122,8 @@ std::unique_ptr<ZmqSocketNotifier> Broker::Router::bindRouter(const QStringList&
     socket.set(zmq::sockopt::router_mandatory, 1);
     socket.set(zmq::sockopt::linger, 0);
     socket.set(zmq::sockopt::maxmsgsize, maxMessageSize);
+    socket.set(zmq::sockopt::sndhwm, m_config.socketHwm);
+    socket.set(zmq::sockopt::rcvhwm, m_config.socketHwm);
     for (const auto& endpoint : endpoints) {
         try {
             socket.bind(endpoint.toStdString());
@@ -140,10 +142,12 @@ void Broker::Router::start()
     QStringList frontends;
     QStringList backends;
     QStringList admins;
-    auto frontend = bindRouter(m_config.frontendEndpoints, frontends,
-                               [this](Frames& frames) { onClientMessage(frames); });
-    auto backend = bindRouter(m_config.backendEndpoints, backends,
-                              [this](Frames& frames) { onWorkerMessage(frames); });
+    auto frontend = bindRouter(
+        m_config.frontendEndpoints, frontends, [this](Frames& frames) { onClientMessage(frames); },
+        m_config.maxMessageBytes);
+    auto backend = bindRouter(
+        m_config.backendEndpoints, backends, [this](Frames& frames) { onWorkerMessage(frames); },
+        m_config.maxMessageBytes);
     std::unique_ptr<AdminServer> admin;
     if (!m_config.adminEndpoints.isEmpty()) {
         admin =
@@ -160,6 +164,7 @@ void Broker::Router::start()
     m_frontend = std::move(frontend);
     m_backend = std::move(backend);
     m_admin = std::move(admin);
+    watchBackend();
     frontendEndpoints = frontends;
     backendEndpoints = backends;
     adminEndpoints = admins;
@@ -178,6 +183,75 @@ void Broker::Router::start()
                 << "can be reached from other machines, and it has no authentication yet: "
                    "anyone who can connect to it can read the broker's state and evict workers";
         }
+    }
+}
+
+void Broker::Router::watchBackend()
+{
+    // One address per router: several brokers may share a context (tests, the chaos run).
+    const std::string address = "inproc://switchboard-backend-events-" +
+                                std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    if (zmq_socket_monitor(m_backend->socket().handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) !=
+        0) {
+        qCWarning(lcBroker) << "no socket monitor on the backend (" << zmq_strerror(zmq_errno())
+                            << "): dead workers are noticed by their missing heartbeats only";
+        return;
+    }
+    zmq::socket_t events(m_context, zmq::socket_type::pair);
+    events.set(zmq::sockopt::linger, 0);
+    events.connect(address);
+    m_backendEvents =
+        std::make_unique<ZmqSocketNotifier>(std::move(events), [this](Frames& frames) {
+            onBackendEvent(frames);
+            sweepServices();
+        });
+}
+
+void Broker::Router::readBackendEvents()
+{
+    if (!m_backendEvents) {
+        return;
+    }
+    Frames frames;
+    while (zmq::recv_multipart(m_backendEvents->socket(), std::back_inserter(frames),
+                               zmq::recv_flags::dontwait)) {
+        onBackendEvent(frames);
+        frames.clear();
+    }
+}
+
+void Broker::Router::onBackendEvent(const Frames& frames)
+{
+    // libzmq's monitor message: a 16-bit event number and a 32-bit value in host order, then
+    // the endpoint. For DISCONNECTED the value is the connection's fd, which ZMQ_SRCFD gave
+    // each worker at READY (registerWorker reads pending events first, so the fd of a new
+    // connection cannot be mistaken for that of an old one).
+    if (frames.empty() || frames[0].size() != 6) {
+        return;
+    }
+    std::uint16_t event = 0;
+    std::uint32_t value = 0;
+    std::memcpy(&event, frames[0].data(), sizeof event);
+    std::memcpy(&value, static_cast<const char*>(frames[0].data()) + sizeof event, sizeof value);
+    if (event != ZMQ_EVENT_DISCONNECTED || m_shutDown) {
+        return;
+    }
+    const int fd = static_cast<int>(value);
+    if (fd < 0) {
+        return;
+    }
+    std::vector<WorkerSession*> gone;
+    for (auto& [identity, worker] : m_workers) {
+        if (worker.connectionFd() == fd) {
+            gone.push_back(&worker);
+        }
+    }
+    for (WorkerSession* worker : gone) {
+        ++m_counters.workersPurged;
+        qCInfo(lcBroker).nospace().noquote()
+            << "purging worker " << peerName(worker->identity()) << " of service "
+            << peerName(worker->service().name()) << ": its connection closed";
+        expireWorker(*worker, "lost its connection");
     }
 }
 
@@ -230,20 +304,39 @@ void Broker::Router::onClientMessage(Frames& frames)
         answerMmi(frames, message);
         return;
     }
-    acceptRequest(serviceNamed(serviceName, now), frames, message, now);
+    rpc::RequestOptions options;
+    try {
+        options = rpc::requestOptionsOf(frames, message.bodyBegin);
+    } catch (const ProtocolError& error) {
+        countMalformed(error, false, frameView(frames[0]), serviceName);
+        replyError(frameView(frames[0]), message.version, serviceName,
+                   requestIdOf(frames, message.bodyBegin), rpc::errortype::kMalformedRequest,
+                   error.what());
+        return;
+    }
+    acceptRequest(serviceNamed(serviceName, now), frames, message, options, now);
     sweepServices();
 }
 
 void Broker::Router::acceptRequest(Service& service, Frames& frames,
-                                   const mdp::ClientMessage& message, Clock::time_point now)
+                                   const mdp::ClientMessage& message,
+                                   const rpc::RequestOptions& options, Clock::time_point now)
 {
-    MethodMeter* meter = nullptr;
+    RequestTerms terms;
+    terms.receivedAt = now;
+    terms.deadline =
+        now + (options.timeoutMs ? std::min(m_config.requestTimeout,
+                                            std::chrono::milliseconds(*options.timeoutMs))
+                                 : m_config.requestTimeout);
+    terms.idempotent = options.idempotent;
     if (ServiceMeter* serviceMeter = service.meter()) {
         serviceMeter->recordRequest(now);
-        meter = &m_statistics.method(*serviceMeter, rpc::methodOf(frames, message.bodyBegin), now);
+        terms.meter =
+            &m_statistics.method(*serviceMeter, rpc::methodOf(frames, message.bodyBegin), now);
     }
+    MethodMeter* meter = terms.meter;
     while (WorkerSession* worker = service.idleWorkers().popFront()) {
-        if (dispatch(*worker, frames, message, meter, now, now)) {
+        if (dispatch(*worker, frames, message, terms, now)) {
             if (worker->hasCapacity()) {
                 service.idleWorkers().pushBack(*worker);
             }
@@ -260,17 +353,29 @@ void Broker::Router::acceptRequest(Service& service, Frames& frames,
                        std::to_string(service.queue().size()) + " requests waiting (--max-queue)");
         return;
     }
+    std::size_t bytes = 0;
+    for (const zmq::message_t& frame : frames) {
+        bytes += frame.size();
+    }
+    if (m_queuedBytes + bytes > m_config.maxQueuedBytes) {
+        ++m_counters.queueFull;
+        countBrokerError(service, meter, now);
+        replyError(frameView(frames[0]), message.version, service.name(),
+                   requestIdOf(frames, message.bodyBegin), rpc::errortype::kQueueFull,
+                   "the broker already holds " + std::to_string(m_queuedBytes) +
+                       " bytes of waiting requests, and this one has " + std::to_string(bytes) +
+                       " (--max-queued-bytes)");
+        return;
+    }
     // Move the frames, not the vector: the vector is the notifier's receive buffer, and taking
     // it would make the next receives grow a new one.
     Frames waiting;
     waiting.reserve(frames.size());
     std::move(frames.begin(), frames.end(), std::back_inserter(waiting));
-    service.queue().push_back(
-        {std::move(waiting), message, now + m_config.requestTimeout, meter, now});
+    service.pushBack({std::move(waiting), message, terms, bytes});
     ++m_queued;
-    if (!m_expiryTimer.isActive()) {
-        m_expiryTimer.start();
-    }
+    m_queuedBytes += bytes;
+    scheduleExpiry(terms.deadline);
 }
 
 void Broker::Router::answerMmi(Frames& frames, const mdp::ClientMessage& message)
@@ -359,19 +464,34 @@ void Broker::Router::onWorkerMessage(Frames& frames)
         case mdp::WorkerCommand::Disconnect:
             ++m_counters.workerMessagesIgnored; // nothing to forget
             break;
+        case mdp::WorkerCommand::Reply:
+        case mdp::WorkerCommand::Partial:
+        case mdp::WorkerCommand::Final:
+            // A worker the broker gave up on (purged, evicted): the client already got
+            // WorkerLost, or the request went to another worker. Delivering this too would
+            // answer it twice.
+            ++m_counters.lateReplies;
+            [[fallthrough]];
         default:
             // Valid but unexpected (e.g. a worker the broker purged, or one that never said
             // READY): RFC 7 says DISCONNECT, and the worker will reconnect and register again.
             ++m_counters.workerMessagesRefused;
             ++m_counters.workersDisconnected;
             m_events.addCoalesced(BrokerEvent::Kind::WorkerDisconnected, {}, now, [&] {
-                return QStringLiteral("sent DISCONNECT to %1, which sent %2 without READY (workers "
-                                      "do this once after a broker restart)")
+                const bool answer = message.command == mdp::WorkerCommand::Reply ||
+                                    message.command == mdp::WorkerCommand::Partial ||
+                                    message.command == mdp::WorkerCommand::Final;
+                return (answer ? QStringLiteral("dropped a late %2 from %1, a worker the broker "
+                                                "had given up on, and sent it DISCONNECT")
+                               : QStringLiteral("sent DISCONNECT to %1, which sent %2 without "
+                                                "READY (workers do this once after a broker "
+                                                "restart)"))
                     .arg(peerName(identity), QLatin1String(mdp::toString(message.command).data()));
             });
             sendWorkerCommand(identity, message.version, mdp::WorkerCommand::Disconnect);
             break;
         }
+        sweepServices();
         return;
     }
 
@@ -433,6 +553,9 @@ void Broker::Router::registerWorker(Frames& frames, const mdp::WorkerMessage& me
         sendWorkerCommand(identity, message.version, mdp::WorkerCommand::Disconnect);
         return;
     }
+    // Disconnects reported until now are of connections older than this one: handled first,
+    // a later report for the same fd (reused by the kernel) is surely about this worker.
+    readBackendEvents();
     Service& service = serviceNamed(serviceName, now);
     auto [it, inserted] = m_workers.try_emplace(std::string(identity), std::string(identity),
                                                 message.version, service, now);
@@ -443,6 +566,7 @@ void Broker::Router::registerWorker(Frames& frames, const mdp::WorkerMessage& me
     if (const char* address = zmq_msg_gets(frames[1].handle(), "Peer-Address")) {
         worker.setPeerAddress(address);
     }
+    worker.setConnectionFd(zmq_msg_get(frames[1].handle(), ZMQ_SRCFD));
     // The same identity coming back (workers that set their own) replaces its expired row.
     std::erase_if(m_expiredWorkers, [&](const ExpiredWorker& expired) {
         return std::string_view(expired.row.identity.constData(),
@@ -503,15 +627,16 @@ void Broker::Router::onWorkerAnswer(WorkerSession& worker, Frames& frames,
         }
         deliverToClient();
         ++(final ? m_counters.repliesDelivered : m_counters.partialsDelivered);
+        request->partialSent = request->partialSent || !final;
         m_counters.workerErrors += errorReply ? 1 : 0;
     }
     if (final) {
         // What the client got: the worker's answer, or StreamingUnsupported.
         const bool error = errorReply || request->streamRejected;
         worker.countAnswer(error);
-        if (request->meter) {
-            request->meter->recordAnswer(request->dispatchedAt - request->receivedAt,
-                                         now - request->dispatchedAt, error, now);
+        if (MethodMeter* meter = request->terms.meter) {
+            meter->recordAnswer(request->dispatchedAt - request->terms.receivedAt,
+                                now - request->dispatchedAt, error, now);
             if (error) {
                 service.meter()->recordError(now);
             }
@@ -560,15 +685,26 @@ void Broker::Router::removeWorker(WorkerSession& worker, std::string_view errorT
 {
     Service& service = worker.service();
     const auto now = worker.inFlight().empty() ? Clock::time_point{} : Clock::now();
-    for (const auto& request : worker.inFlight()) {
-        if (!request.streamRejected) {
-            ++(errorType == rpc::errortype::kBrokerShutdown ? m_counters.shutdownErrors
-                                                            : m_counters.workerLost);
-            replyError(request.clientIdentity, request.clientVersion, service.name(),
-                       request.requestId, errorType, message);
-        }
-        countBrokerError(service, request.meter, now);
+    const bool lost = errorType == rpc::errortype::kWorkerLost;
+    for (auto& request : worker.inFlight()) {
         --m_inFlight;
+        if (lost && requeue(service, request, now)) {
+            continue;
+        }
+        if (!request.streamRejected) {
+            ++(lost ? m_counters.workerLost : m_counters.shutdownErrors);
+            std::string text = message;
+            if (lost && request.terms.idempotent) {
+                text += request.partialSent ? "; not retried: part of the answer was delivered"
+                        : request.terms.deadline <= now
+                            ? "; not retried: its deadline passed"
+                            : "; not retried: " + std::to_string(request.terms.attempts) +
+                                  " attempts made (--max-attempts)";
+            }
+            replyError(request.clientIdentity, request.clientVersion, service.name(),
+                       request.requestId, errorType, std::move(text));
+        }
+        countBrokerError(service, request.terms.meter, now);
     }
     service.idleWorkers().remove(worker);
     service.removeWorker();
@@ -592,7 +728,9 @@ void Broker::Router::expireWorker(WorkerSession& worker, const char* why)
                      .arg(expired.row.name, expired.row.service, QLatin1String(why),
                           worker.inFlight().empty()
                               ? QString()
-                              : QStringLiteral(" (its request was answered WorkerLost)")));
+                              : QStringLiteral(" (its request went to another worker if the "
+                                               "client marked it idempotent, else it was "
+                                               "answered WorkerLost)")));
     m_expiredWorkers.push_back(std::move(expired));
     removeWorker(worker, rpc::errortype::kWorkerLost,
                  std::string("worker ") + why + " and was purged");
@@ -614,15 +752,17 @@ std::optional<std::size_t> Broker::Router::evictWorker(std::string_view identity
     ++m_counters.workersEvicted;
     qCInfo(lcBroker).noquote() << "evicting worker" << name << "of service" << service
                                << "on an operator's request";
-    m_events.add(
-        BrokerEvent::Kind::WorkerEvicted, service, name,
-        QStringLiteral("evicted worker %1 of service '%2' on an operator's request%3")
-            .arg(name, service,
-                 held == 0 ? QString() : QStringLiteral(" (its request was answered WorkerLost)")));
+    m_events.add(BrokerEvent::Kind::WorkerEvicted, service, name,
+                 QStringLiteral("evicted worker %1 of service '%2' on an operator's request%3")
+                     .arg(name, service,
+                          held == 0
+                              ? QString()
+                              : QStringLiteral(" (its request went to another worker if the client "
+                                               "marked it idempotent, else it was answered "
+                                               "WorkerLost)")));
     sendWorkerCommand(worker.identity(), worker.version(), mdp::WorkerCommand::Disconnect);
     removeWorker(worker, rpc::errortype::kWorkerLost,
-                 "worker " + name.toStdString() +
-                     " was evicted by an operator; the request was not retried");
+                 "worker " + name.toStdString() + " was evicted by an operator");
     sweepServices();
     return held;
 }
@@ -631,20 +771,28 @@ std::optional<std::size_t> Broker::Router::evictWorker(std::string_view identity
 // Dispatch
 
 bool Broker::Router::dispatch(WorkerSession& worker, Frames& frames,
-                              const mdp::ClientMessage& message, MethodMeter* meter,
-                              Clock::time_point receivedAt, Clock::time_point now)
+                              const mdp::ClientMessage& message, const RequestTerms& terms,
+                              Clock::time_point now)
 {
     auto& held = worker.inFlight();
-    held.push_back({std::string(frameView(frames[0])),
-                    std::string(requestIdOf(frames, message.bodyBegin)),
-                    message.version,
-                    now,
-                    false,
-                    meter,
-                    receivedAt,
-                    {}});
-    if (meter) {
-        held.back().method.assign(rpc::methodOf(frames, message.bodyBegin));
+    InFlightRequest& request = held.emplace_back();
+    request.clientIdentity = frameView(frames[0]);
+    request.requestId = requestIdOf(frames, message.bodyBegin);
+    request.clientVersion = message.version;
+    request.dispatchedAt = now;
+    request.terms = terms;
+    ++request.terms.attempts;
+    if (terms.meter) {
+        request.method.assign(rpc::methodOf(frames, message.bodyBegin));
+    }
+    if (terms.idempotent && request.terms.attempts < m_config.maxAttempts) {
+        // Copies share the buffers of all but the smallest frames: this costs a reference
+        // count per frame, not the body.
+        request.retained.resize(frames.size());
+        for (std::size_t i = 0; i < frames.size(); ++i) {
+            request.retained[i].copy(frames[i]);
+        }
+        request.message = message;
     }
 
     m_out.clear();
@@ -676,12 +824,16 @@ void Broker::Router::makeAvailable(WorkerSession& worker)
     auto& queue = service.queue();
     while (worker.hasCapacity() && !queue.empty()) {
         QueuedRequest& next = queue.front();
-        if (!dispatch(worker, next.frames, next.message, next.meter, next.receivedAt,
-                      Clock::now())) {
+        const auto now = Clock::now();
+        if (next.terms.deadline <= now) {
+            // The expiry timer has not come round to it yet: answered, never dispatched.
+            answerExpired(service, next, now);
+        } else if (!dispatch(worker, next.frames, next.message, next.terms, now)) {
             expireWorker(worker, "lost its connection");
             return;
         }
-        queue.pop_front();
+        m_queuedBytes -= next.bytes;
+        service.popFront();
         --m_queued;
     }
     if (worker.hasCapacity()) {
@@ -719,55 +871,138 @@ void Broker::Router::onHeartbeatTick()
 void Broker::Router::expireQueued()
 {
     const auto now = Clock::now();
-    const auto timeoutMs = std::to_string(m_config.requestTimeout.count());
+    auto next = Clock::time_point::max();
     m_services.forEach([&](Service& service) {
         auto& queue = service.queue();
-        while (!queue.empty() && queue.front().deadline <= now) {
-            const QueuedRequest& request = queue.front();
-            ++m_counters.expired;
-            countBrokerError(service, request.meter, now);
-            if (ServiceMeter* meter = service.meter()) {
-                meter->recordExpired();
+        if (service.deadlinesOrdered()) {
+            while (!queue.empty() && queue.front().terms.deadline <= now) {
+                answerExpired(service, queue.front(), now);
+                m_queuedBytes -= queue.front().bytes;
+                service.popFront();
+                --m_queued;
             }
-            const bool noWorker = service.workerCount() == 0;
-            m_events.addCoalesced(BrokerEvent::Kind::RequestExpired, service.name(), now, [&] {
-                return noWorker
-                           ? QStringLiteral("a request for service '%1' expired: no worker "
-                                            "within %2 ms")
-                                 .arg(fromUtf8(service.name()), QString::fromStdString(timeoutMs))
-                           : QStringLiteral("a request for service '%1' expired: its %2 "
-                                            "workers stayed busy for %3 ms")
-                                 .arg(fromUtf8(service.name()))
-                                 .arg(service.workerCount())
-                                 .arg(QString::fromStdString(timeoutMs));
-            });
-            if (noWorker) {
-                replyError(frameView(request.frames[0]), request.message.version, service.name(),
-                           requestIdOf(request.frames, request.message.bodyBegin),
-                           rpc::errortype::kServiceUnavailable,
-                           "no worker for service '" + service.name() + "' within " + timeoutMs +
-                               " ms");
-            } else {
-                replyError(frameView(request.frames[0]), request.message.version, service.name(),
-                           requestIdOf(request.frames, request.message.bodyBegin),
-                           rpc::errortype::kExpired,
-                           "all " + std::to_string(service.workerCount()) +
-                               " workers of service '" + service.name() + "' stayed busy for " +
-                               timeoutMs + " ms");
+            if (!queue.empty()) {
+                next = std::min(next, queue.front().terms.deadline);
             }
-            queue.pop_front();
-            --m_queued;
-            m_sweepNeeded = true;
+            return;
         }
+        // Requests with timeouts of their own: expired ones may sit anywhere.
+        auto kept = queue.begin();
+        auto earliest = Clock::time_point::max();
+        for (auto it = queue.begin(); it != queue.end(); ++it) {
+            if (it->terms.deadline <= now) {
+                answerExpired(service, *it, now);
+                m_queuedBytes -= it->bytes;
+                --m_queued;
+                continue;
+            }
+            earliest = std::min(earliest, it->terms.deadline);
+            if (kept != it) {
+                *kept = std::move(*it);
+            }
+            ++kept;
+        }
+        queue.erase(kept, queue.end());
+        if (queue.empty()) {
+            service.setDeadlinesOrdered();
+        }
+        next = std::min(next, earliest);
     });
-    if (m_queued == 0) {
-        m_expiryTimer.stop();
+    if (m_queued != 0 && next != Clock::time_point::max()) {
+        // Not sooner than 5 ms from now: a burst of deadlines a few microseconds apart is
+        // answered in one pass, not one pass each.
+        scheduleExpiry(std::max(next, now + 5ms));
     }
     sweepServices();
 }
 
+void Broker::Router::scheduleExpiry(Clock::time_point deadline)
+{
+    if (m_expiryTimer.isActive() && m_expiryAt <= deadline) {
+        return;
+    }
+    m_expiryAt = deadline;
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    m_expiryTimer.start(std::max(wait, std::chrono::milliseconds(0)));
+}
+
+void Broker::Router::answerExpired(Service& service, const QueuedRequest& request,
+                                   Clock::time_point now)
+{
+    ++m_counters.expired;
+    countBrokerError(service, request.terms.meter, now);
+    if (ServiceMeter* meter = service.meter()) {
+        meter->recordExpired();
+    }
+    const auto waitedMs =
+        std::to_string(millisecondsOf(request.terms.deadline - request.terms.receivedAt));
+    const bool noWorker = service.workerCount() == 0;
+    m_events.addCoalesced(BrokerEvent::Kind::RequestExpired, service.name(), now, [&] {
+        return noWorker
+                   ? QStringLiteral("a request for service '%1' expired: no worker within %2 ms")
+                         .arg(fromUtf8(service.name()), QString::fromStdString(waitedMs))
+                   : QStringLiteral("a request for service '%1' expired: its %2 workers stayed "
+                                    "busy for %3 ms")
+                         .arg(fromUtf8(service.name()))
+                         .arg(service.workerCount())
+                         .arg(QString::fromStdString(waitedMs));
+    });
+    if (noWorker) {
+        replyError(frameView(request.frames[0]), request.message.version, service.name(),
+                   requestIdOf(request.frames, request.message.bodyBegin),
+                   rpc::errortype::kServiceUnavailable,
+                   "no worker for service '" + service.name() + "' within " + waitedMs + " ms");
+    } else {
+        replyError(frameView(request.frames[0]), request.message.version, service.name(),
+                   requestIdOf(request.frames, request.message.bodyBegin), rpc::errortype::kExpired,
+                   "all " + std::to_string(service.workerCount()) + " workers of service '" +
+                       service.name() + "' stayed busy for " + waitedMs + " ms");
+    }
+    m_sweepNeeded = true;
+}
+
+bool Broker::Router::requeue(Service& service, InFlightRequest& request, Clock::time_point now)
+{
+    if (request.retained.empty() || request.partialSent || request.streamRejected ||
+        request.terms.deadline <= now) {
+        return false;
+    }
+    std::size_t bytes = 0;
+    for (const zmq::message_t& frame : request.retained) {
+        bytes += frame.size();
+    }
+    // Accepted before, so the queue bounds do not apply: refusing now would turn a request the
+    // client was promised into a QueueFull it has no reason to expect.
+    service.pushFront({std::move(request.retained), request.message, request.terms, bytes});
+    ++m_queued;
+    m_queuedBytes += bytes;
+    ++m_counters.requeued;
+    m_requeued = true;
+    scheduleExpiry(request.terms.deadline);
+    return true;
+}
+
+void Broker::Router::dispatchRequeued()
+{
+    while (m_requeued) {
+        m_requeued = false;
+        m_services.forEach([&](Service& service) {
+            while (!service.queue().empty()) {
+                WorkerSession* worker = service.idleWorkers().popFront();
+                if (!worker) {
+                    break;
+                }
+                makeAvailable(*worker);
+            }
+        });
+    }
+}
+
 void Broker::Router::sweepServices()
 {
+    // Every handler ends here, where no loop holds a worker: the place to hand requests of
+    // lost workers to the idle ones.
+    dispatchRequeued();
     if (m_sweepNeeded) {
         m_sweepNeeded = false;
         m_services.forgetUnused();
@@ -868,6 +1103,8 @@ BrokerSnapshot Broker::Router::snapshot() const
     totals.expired = counts.expired;
     totals.queueFull = counts.queueFull;
     totals.workerLost = counts.workerLost;
+    totals.requeued = counts.requeued;
+    totals.lateReplies = counts.lateReplies;
     totals.malformed = counts.malformedTotal();
     totals.workersRegistered = counts.workersRegistered;
     totals.workersPurged = counts.workersPurged;
@@ -986,14 +1223,16 @@ void Broker::Router::shutdown()
     m_services.forEach([&](Service& service) {
         for (const QueuedRequest& request : service.queue()) {
             ++m_counters.shutdownErrors;
-            countBrokerError(service, request.meter, now);
+            countBrokerError(service, request.terms.meter, now);
             replyError(frameView(request.frames[0]), request.message.version, service.name(),
                        requestIdOf(request.frames, request.message.bodyBegin),
                        rpc::errortype::kBrokerShutdown, why);
         }
         service.queue().clear();
+        service.setDeadlinesOrdered();
     });
     m_queued = 0;
+    m_queuedBytes = 0;
     while (!m_workers.empty()) {
         WorkerSession& worker = m_workers.begin()->second;
         sendWorkerCommand(worker.identity(), worker.version(), mdp::WorkerCommand::Disconnect);
@@ -1001,6 +1240,10 @@ void Broker::Router::shutdown()
     }
     m_services.forgetUnused();
     // What was just sent still goes out while the context lives, for up to the linger time.
+    if (m_backendEvents) {
+        zmq_socket_monitor(m_backend->socket().handle(), nullptr, 0);
+        m_backendEvents->close(0ms);
+    }
     m_frontend->close(kShutdownLinger);
     m_backend->close(kShutdownLinger);
     if (m_admin) {

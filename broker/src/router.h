@@ -66,7 +66,12 @@ private:
     std::unique_ptr<ZmqSocketNotifier> bindRouter(const QStringList& endpoints,
                                                   QStringList& resolved,
                                                   ZmqSocketNotifier::Handler handler,
-                                                  std::int64_t maxMessageSize = -1);
+                                                  std::int64_t maxMessageSize);
+    // The socket monitor of the backend: a worker whose connection drops is purged at once
+    // instead of after the liveness.
+    void watchBackend();
+    void readBackendEvents();
+    void onBackendEvent(const Frames& frames);
     // The Service of that name, created on demand and linked to its statistics.
     Service& serviceNamed(std::string_view name, Clock::time_point now);
 
@@ -75,7 +80,7 @@ private:
     void onMalformedClientMessage(Frames& frames, const ProtocolError& error);
     void answerMmi(Frames& frames, const mdp::ClientMessage& message);
     void acceptRequest(Service& service, Frames& frames, const mdp::ClientMessage& message,
-                       Clock::time_point now);
+                       const rpc::RequestOptions& options, Clock::time_point now);
     void replyError(std::string_view clientIdentity, mdp::Version version, std::string_view service,
                     std::string_view requestId, std::string_view type, std::string message,
                     std::string detail = {});
@@ -99,12 +104,19 @@ private:
 
     // Dispatch
     bool dispatch(WorkerSession& worker, Frames& frames, const mdp::ClientMessage& message,
-                  MethodMeter* meter, Clock::time_point receivedAt, Clock::time_point now);
+                  const RequestTerms& terms, Clock::time_point now);
     void makeAvailable(WorkerSession& worker);
+    // Puts an idempotent request of a lost worker back at the front of its queue, if it has
+    // attempts and time left; false if it must be answered WorkerLost instead.
+    bool requeue(Service& service, InFlightRequest& request, Clock::time_point now);
+    // Hands re-queued requests to idle workers; called where no loop holds a worker.
+    void dispatchRequeued();
 
     // Timers
     void onHeartbeatTick();
     void expireQueued();
+    void scheduleExpiry(Clock::time_point deadline);
+    void answerExpired(Service& service, const QueuedRequest& request, Clock::time_point now);
     void sweepServices();
     void onSnapshotTick();
 
@@ -120,6 +132,7 @@ private:
     zmq::context_t& m_context;
     std::unique_ptr<ZmqSocketNotifier> m_frontend;
     std::unique_ptr<ZmqSocketNotifier> m_backend;
+    std::unique_ptr<ZmqSocketNotifier> m_backendEvents; // PAIR on the backend's socket monitor
     std::unique_ptr<AdminServer> m_admin;
     // Before m_services: each Service unlinks from its meter when it is destroyed.
     BrokerStatistics m_statistics;
@@ -136,7 +149,10 @@ private:
     Clock::time_point m_startedAt;
     mutable std::uint64_t m_snapshotSequence = 0;
     std::size_t m_queued = 0;
+    std::size_t m_queuedBytes = 0;
     std::size_t m_inFlight = 0;
+    Clock::time_point m_expiryAt; // when m_expiryTimer fires, while it is active
+    bool m_requeued = false;      // dispatchRequeued() has work
     bool m_sweepNeeded = false;
     bool m_shutDown = false;
     RateLimitedLog m_malformedLog;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "idleworkerlist.h"
+#include "requestterms.h"
 #include "servicemeter.h"
 
 #include <switchboard/protocol/frames.h>
@@ -17,10 +18,8 @@ namespace switchboard {
 struct QueuedRequest {
     Frames frames; // [client identity, MDP frames..., body...]
     mdp::ClientMessage message;
-    std::chrono::steady_clock::time_point deadline;
-    // Statistics (BrokerConfig::statistics): where the outcome is counted, and since when it waits.
-    MethodMeter* meter = nullptr;
-    std::chrono::steady_clock::time_point receivedAt;
+    RequestTerms terms;
+    std::size_t bytes = 0; // of all frames, counted against BrokerConfig::maxQueuedBytes
 };
 
 // A named service: its workers, and the requests waiting for one of them.
@@ -49,6 +48,30 @@ public:
 
     std::deque<QueuedRequest>& queue() noexcept { return m_queue; }
     const std::deque<QueuedRequest>& queue() const noexcept { return m_queue; }
+    // Arrivals join at the back; a request whose worker died goes back to the front.
+    void pushBack(QueuedRequest request)
+    {
+        m_deadlinesOrdered =
+            m_deadlinesOrdered &&
+            (m_queue.empty() || m_queue.back().terms.deadline <= request.terms.deadline);
+        m_queue.push_back(std::move(request));
+    }
+    void pushFront(QueuedRequest request)
+    {
+        m_deadlinesOrdered =
+            m_deadlinesOrdered &&
+            (m_queue.empty() || request.terms.deadline <= m_queue.front().terms.deadline);
+        m_queue.push_front(std::move(request));
+    }
+    void popFront()
+    {
+        m_queue.pop_front();
+        m_deadlinesOrdered = m_deadlinesOrdered || m_queue.empty();
+    }
+    // Deadlines grow from front to back (all requests had the same timeout, the usual case):
+    // the expired ones are all at the front.
+    bool deadlinesOrdered() const noexcept { return m_deadlinesOrdered; }
+    void setDeadlinesOrdered() noexcept { m_deadlinesOrdered = true; }
 
     // Where its requests are counted; null when statistics are off. The meter outlives the
     // Service (BrokerStatistics keeps it while linked), so the pointer stays valid.
@@ -64,6 +87,7 @@ private:
     std::size_t m_workerCount = 0;
     std::deque<QueuedRequest> m_queue;
     ServiceMeter* m_meter = nullptr;
+    bool m_deadlinesOrdered = true;
 };
 
 } // namespace switchboard

@@ -100,7 +100,7 @@ void packBreakdown(Packer& packer, const LatencyBreakdown& breakdown)
 
 void packTotals(Packer& packer, const BrokerTotals& totals)
 {
-    packer.pack_map(13);
+    packer.pack_map(15);
     packKey(packer, "requests");
     packer.pack(totals.requests);
     packKey(packer, "replies");
@@ -113,6 +113,10 @@ void packTotals(Packer& packer, const BrokerTotals& totals)
     packer.pack(totals.queueFull);
     packKey(packer, "workerLost");
     packer.pack(totals.workerLost);
+    packKey(packer, "requeued");
+    packer.pack(totals.requeued);
+    packKey(packer, "lateReplies");
+    packer.pack(totals.lateReplies);
     packKey(packer, "malformed");
     packer.pack(totals.malformed);
     packKey(packer, "workersRegistered");
@@ -281,6 +285,18 @@ public:
         m_map = &object.via.map;
     }
 
+    bool has(std::string_view key) const noexcept
+    {
+        for (std::uint32_t i = 0; i < m_map->size; ++i) {
+            const msgpack::object& candidate = m_map->ptr[i].key;
+            if (candidate.type == msgpack::type::STR &&
+                std::string_view(candidate.via.str.ptr, candidate.via.str.size) == key) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     const msgpack::object& get(std::string_view key) const
     {
         for (std::uint32_t i = 0; i < m_map->size; ++i) {
@@ -445,6 +461,9 @@ BrokerTotals readTotals(const MapReader& map)
     totals.expired = map.u64("expired");
     totals.queueFull = map.u64("queueFull");
     totals.workerLost = map.u64("workerLost");
+    // Newer than the rest: a monitor may read a broker from before them.
+    totals.requeued = map.has("requeued") ? map.u64("requeued") : 0;
+    totals.lateReplies = map.has("lateReplies") ? map.u64("lateReplies") : 0;
     totals.malformed = map.u64("malformed");
     totals.workersRegistered = map.u64("workersRegistered");
     totals.workersPurged = map.u64("workersPurged");

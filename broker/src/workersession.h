@@ -1,5 +1,7 @@
 #pragma once
 
+#include "requestterms.h"
+
 #include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/mdp.h>
 
@@ -40,11 +42,15 @@ struct InFlightRequest {
     // A 7/MDP client cannot take a stream: it got StreamingUnsupported at the first PARTIAL
     // and the rest of the stream is dropped.
     bool streamRejected = false;
-    // Statistics (BrokerConfig::statistics): where the outcome is counted, when the broker
-    // received the request (queue wait = dispatchedAt - receivedAt), and its method.
-    MethodMeter* meter = nullptr;
-    std::chrono::steady_clock::time_point receivedAt;
+    // The client already has part of the answer: running it again would repeat those items.
+    bool partialSent = false;
+    // Deadline, statistics (queue wait = dispatchedAt - terms.receivedAt), attempts.
+    RequestTerms terms;
     MethodName method;
+    // Only for an idempotent request with attempts left: the message as received, to queue it
+    // again if the worker dies. The frames share their buffers with those sent (zmq_msg_copy).
+    Frames retained;
+    mdp::ClientMessage message{};
 };
 
 // One registered worker, as the broker sees it. MDP workers hold one request at a time; the
@@ -83,6 +89,11 @@ public:
     Clock::time_point lastHeard() const noexcept { return m_lastHeard; }
     Clock::time_point registeredAt() const noexcept { return m_registeredAt; }
 
+    // The broker's end of the worker's connection (ZMQ_SRCFD), -1 for inproc: how a
+    // disconnect reported by the socket monitor is traced to the worker.
+    int connectionFd() const noexcept { return m_connectionFd; }
+    void setConnectionFd(int fd) noexcept { m_connectionFd = fd; }
+
     // Where libzmq says the worker connects from ("Peer-Address"); empty for ipc and inproc.
     const std::string& peerAddress() const noexcept { return m_peerAddress; }
     void setPeerAddress(std::string address) { m_peerAddress = std::move(address); }
@@ -112,6 +123,7 @@ private:
     Clock::time_point m_registeredAt;
     Clock::time_point m_lastHeard;
     std::string m_peerAddress;
+    int m_connectionFd = -1;
     std::uint64_t m_served = 0;
     std::uint64_t m_errors = 0;
 };

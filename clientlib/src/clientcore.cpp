@@ -26,15 +26,16 @@ void checkNames(const CallName& name)
     }
 }
 
-Frames makeRequest(const CallRequest& request, zmq::message_t args, RequestId id)
+Frames makeRequest(const CallRequest& request, zmq::message_t args, RequestId id,
+                   std::chrono::milliseconds timeout, bool idempotent)
 {
     Frames frames;
-    frames.reserve(6);
+    frames.reserve(7);
     mdp::appendClientHeader(frames, mdp::Version::V02, mdp::ClientCommand::Request);
     frames.emplace_back(request.service.data(), request.service.size());
     const auto idBytes = encodeRequestId(id);
     rpc::appendRequest(frames, std::string_view(idBytes.data(), idBytes.size()), request.method,
-                       std::move(args));
+                       std::move(args), requestOptions(timeout, idempotent));
     return frames;
 }
 
@@ -61,8 +62,10 @@ PendingCall ClientCore::makeCall(CallRequest& request)
 {
     const RequestId id = m_nextRequestId.fetch_add(1, std::memory_order_relaxed);
     return PendingCall(std::string(request.service), std::string(request.method), id,
-                       makeRequest(request, std::move(request.args), id), request.options,
-                       m_options, Clock::now());
+                       makeRequest(request, std::move(request.args), id,
+                                   request.options.timeout.value_or(m_options.timeout),
+                                   request.options.idempotent),
+                       request.options, m_options, Clock::now());
 }
 
 msgpack::object_handle ClientCore::call(CallRequest request)
@@ -122,10 +125,11 @@ std::unique_ptr<StreamSource> ClientCore::openStream(CallRequest request)
 {
     checkNames({request.service, request.method});
     const RequestId id = m_nextRequestId.fetch_add(1, std::memory_order_relaxed);
-    return std::make_unique<SocketStream>(m_pool.acquire(), std::string(request.service),
-                                          std::string(request.method), id,
-                                          makeRequest(request, std::move(request.args), id),
-                                          request.options.timeout.value_or(m_options.timeout));
+    return std::make_unique<SocketStream>(
+        m_pool.acquire(), std::string(request.service), std::string(request.method), id,
+        makeRequest(request, std::move(request.args), id,
+                    request.options.timeout.value_or(m_options.timeout), false),
+        request.options.timeout.value_or(m_options.timeout));
 }
 
 IoThread& ClientCore::ioThread()

@@ -44,6 +44,11 @@ Frames PendingCall::takeRequest()
     ++m_attempts;
     m_state = State::Waiting;
     m_items.clear();
+    if (m_attempts > 1 && !m_request.empty()) {
+        // The broker must not wait longer for a retry than the call has left.
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(m_deadline - Clock::now());
+        m_request.back() = rpc::encodeRequestOptions(requestOptions(left, m_idempotent));
+    }
     // A call that will never be sent again gives its frames away; the others keep a copy.
     if (m_idempotent && m_attempts <= m_maxRetries) {
         return copyFrames(m_request);

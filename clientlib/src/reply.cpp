@@ -4,6 +4,7 @@
 #include <switchboard/protocol/mdp.h>
 #include <switchboard/protocol/payload.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace switchboard::detail {
@@ -16,6 +17,12 @@ std::array<char, kRequestIdSize> encodeRequestId(RequestId id) noexcept
         id >>= 8U;
     }
     return bytes;
+}
+
+rpc::RequestOptions requestOptions(std::chrono::milliseconds timeLeft, bool idempotent) noexcept
+{
+    const auto ms = std::clamp<std::int64_t>(timeLeft.count(), 1, UINT32_MAX);
+    return {static_cast<std::uint32_t>(ms), idempotent};
 }
 
 std::optional<ReplyAddress> addressOf(const Frames& frames) noexcept

@@ -8,6 +8,7 @@
 #include <msgpack.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -20,6 +21,10 @@ namespace switchboard::detail {
 using RequestId = std::uint64_t;
 inline constexpr std::size_t kRequestIdSize = 8;
 std::array<char, kRequestIdSize> encodeRequestId(RequestId id) noexcept;
+
+// The options frame of a request: the time left for it (at least 1 ms, at most what the frame
+// holds) and whether the broker may run it again on another worker.
+rpc::RequestOptions requestOptions(std::chrono::milliseconds timeLeft, bool idempotent) noexcept;
 
 // Which request an answer from the broker belongs to.
 struct ReplyAddress {

@@ -191,6 +191,8 @@ constexpr std::size_t kArgsMaxDepth = static_cast<std::size_t>(-1);
 // An error map is small and flat; the bound also protects msgpack's recursive printing of
 // an unexpected "detail" object.
 constexpr std::size_t kErrorMaxDepth = 32;
+// Options are a flat map; values of unknown keys may nest, within reason.
+constexpr std::size_t kOptionsMaxDepth = 32;
 
 void packString(msgpack::packer<msgpack::sbuffer>& packer, std::string_view text)
 {
@@ -370,6 +372,80 @@ void appendRequest(Frames& out, std::string_view requestId, std::string_view met
     out.emplace_back(requestId.data(), requestId.size());
     out.emplace_back(method.data(), method.size());
     out.push_back(std::move(args));
+}
+
+void appendRequest(Frames& out, std::string_view requestId, std::string_view method,
+                   zmq::message_t args, const RequestOptions& options)
+{
+    appendRequest(out, requestId, method, std::move(args));
+    out.push_back(encodeRequestOptions(options));
+}
+
+zmq::message_t encodeRequestOptions(const RequestOptions& options)
+{
+    msgpack::sbuffer buffer;
+    msgpack::packer<msgpack::sbuffer> packer(buffer);
+    packer.pack_map(options.timeoutMs ? 2 : 1);
+    if (options.timeoutMs) {
+        packString(packer, "timeout_ms");
+        packer.pack_uint32(*options.timeoutMs);
+    }
+    packString(packer, "idempotent");
+    if (options.idempotent) {
+        packer.pack_true();
+    } else {
+        packer.pack_false();
+    }
+    return zmq::message_t(buffer.data(), buffer.size());
+}
+
+RequestOptions decodeRequestOptions(std::string_view bytes)
+{
+    requireOneObject(bytes, msgpack::type::MAP, kOptionsMaxDepth, "request: options");
+    msgpack::object_handle handle;
+    try {
+        handle = msgpack::unpack(bytes.data(), bytes.size());
+    } catch (const msgpack::unpack_error& e) {
+        fail(ProtocolErrorKind::InvalidPayload, std::string("request: options: ") + e.what());
+    }
+    const msgpack::object_map& map = handle.get().via.map;
+    RequestOptions options;
+    for (std::uint32_t i = 0; i < map.size; ++i) {
+        const msgpack::object& key = map.ptr[i].key;
+        const msgpack::object& value = map.ptr[i].val;
+        if (key.type != msgpack::type::STR) {
+            continue; // unknown key: later versions may add any
+        }
+        const std::string_view name = strView(key);
+        if (name == "timeout_ms") {
+            if (value.type != msgpack::type::POSITIVE_INTEGER || value.via.u64 == 0 ||
+                value.via.u64 > UINT32_MAX) {
+                fail(ProtocolErrorKind::InvalidPayload,
+                     "request: options: \"timeout_ms\" is " +
+                         (value.type == msgpack::type::POSITIVE_INTEGER
+                              ? std::to_string(value.via.u64)
+                              : std::string(describeType(value.type))) +
+                         ", expected an integer from 1 to 4294967295");
+            }
+            options.timeoutMs = static_cast<std::uint32_t>(value.via.u64);
+        } else if (name == "idempotent") {
+            if (value.type != msgpack::type::BOOLEAN) {
+                fail(ProtocolErrorKind::InvalidPayload, "request: options: \"idempotent\" is " +
+                                                            std::string(describeType(value.type)) +
+                                                            ", expected a boolean");
+            }
+            options.idempotent = value.via.boolean;
+        }
+    }
+    return options;
+}
+
+RequestOptions requestOptionsOf(const Frames& frames, std::size_t bodyBegin)
+{
+    if (bodyBegin > frames.size() || frames.size() - bodyBegin <= kOptionsOffset) {
+        return {};
+    }
+    return decodeRequestOptions(frameView(frames[bodyBegin + kOptionsOffset]));
 }
 
 void appendReply(Frames& out, zmq::message_t requestId, Status status, zmq::message_t payload)

@@ -187,6 +187,17 @@ void TstCli::badArguments_data()
         << (QStringList{"--no-gui", "--no-admin"} + wildcards) << "--no-admin";
     QTest::newRow("snapshot interval too short")
         << (QStringList{"--no-gui", "--snapshot-ms", "5"} + wildcards) << "snapshot-ms";
+    QTest::newRow("max attempts 0")
+        << (QStringList{"--no-gui", "--max-attempts", "0"} + wildcards) << "max-attempts";
+    QTest::newRow("queued bytes with an unknown suffix")
+        << (QStringList{"--no-gui", "--max-queued-bytes", "12T"} + wildcards) << "max-queued-bytes";
+    QTest::newRow("socket hwm negative")
+        << (QStringList{"--no-gui", "--socket-hwm", "-1"} + wildcards) << "socket-hwm";
+    QTest::newRow("message size below 1 KiB")
+        << (QStringList{"--no-gui", "--max-message-bytes", "512"} + wildcards)
+        << "max-message-bytes";
+    QTest::newRow("message size only a suffix")
+        << (QStringList{"--no-gui", "--max-message-bytes", "M"} + wildcards) << "max-message-bytes";
     QTest::newRow("unknown command") << QStringList{"monitr"} << "monitor";
 }
 

@@ -133,7 +133,7 @@ BrokerSnapshot fullSnapshot()
     snapshot.adminEndpoints = {QStringLiteral("tcp://127.0.0.1:5557")};
     snapshot.heartbeatIntervalMs = 2500;
     snapshot.liveness = 3;
-    snapshot.totals = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 123.25, 11, 12};
+    snapshot.totals = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 123.25, 11, 12, 13, 14};
     snapshot.services = {{QStringLiteral("échos"), 1, 2, 3, 4.5, 0.25, 100, 7, 3},
                          {QStringLiteral("zeta"), 0, 0, 0, 0, 0, 0, 0, 0}};
     MethodStats method;

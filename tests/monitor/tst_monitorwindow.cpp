@@ -231,7 +231,9 @@ void TestMonitorWindow::evictingSelectedWorkerAsksThenSendsItsIdentity()
     QVERIFY2(questions[0].contains(QStringLiteral("Evict worker calc-2 of service calc?")),
              qPrintable(questions[0]));
     QVERIFY2(questions[0].contains(QStringLiteral("in-flight request (add, running for 2.10 s) "
-                                                  "will fail with WorkerLost")),
+                                                  "goes to another worker if the client marked "
+                                                  "it idempotent, else it will fail with "
+                                                  "WorkerLost")),
              qPrintable(questions[0]));
     QCOMPARE(link.evictions(), (QList<QByteArray>{snapshot.workers[1].identity}));
     QVERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("Evicting calc-2")));

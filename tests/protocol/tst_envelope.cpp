@@ -106,6 +106,7 @@ private slots:
     void errorRoundTrip_data();
     void errorRoundTrip();
     void encodeErrorBytes();
+    void requestOptionsBytes();
     void decodeError_data();
     void decodeError();
     void decodeErrorRejects_data();
@@ -395,6 +396,32 @@ void TestEnvelope::encodeErrorBytes()
         QByteArray(withDetail.data<char>(), static_cast<qsizetype>(withDetail.size())).toHex(' '),
         QByteArray("83 a4 74 79 70 65 a1 54 a7 6d 65 73 73 61 67 65 a1 6d "
                    "a6 64 65 74 61 69 6c a1 64"));
+}
+
+void TestEnvelope::requestOptionsBytes()
+{
+    // The example of docs/PROTOCOL.md section 6, byte by byte.
+    const zmq::message_t options = rpc::encodeRequestOptions({5000, true});
+    QCOMPARE(bytesOf(options).toHex(' '),
+             QByteArray("82 aa 74 69 6d 65 6f 75 74 5f 6d 73 cd 13 88 "
+                        "aa 69 64 65 6d 70 6f 74 65 6e 74 c3"));
+    QVERIFY(rpc::decodeRequestOptions(frameView(options)) == (rpc::RequestOptions{5000, true}));
+    // Without the frame: the defaults, whatever else the body holds.
+    Frames body;
+    rpc::appendRequest(body, "id", "m", zmq::message_t(packed(std::vector<int>{}).constData(), 1));
+    QVERIFY(rpc::requestOptionsOf(body, 0) == rpc::RequestOptions{});
+    rpc::appendRequest(body, "id", "m", zmq::message_t(), {std::nullopt, true});
+    QVERIFY(rpc::requestOptionsOf(body, 3) == (rpc::RequestOptions{std::nullopt, true}));
+    // Unknown keys, of any type, are skipped.
+    std::map<std::string, std::vector<int>> unknown{{"priority", {1, 2}}};
+    QVERIFY(rpc::decodeRequestOptions(packed(unknown).toStdString()) == rpc::RequestOptions{});
+    try {
+        (void)rpc::decodeRequestOptions(
+            packed(std::map<std::string, int>{{"timeout_ms", 0}}).toStdString());
+        QFAIL("timeout_ms 0 was accepted");
+    } catch (const ProtocolError& error) {
+        QVERIFY(error.kind() == ProtocolErrorKind::InvalidPayload);
+    }
 }
 
 void TestEnvelope::decodeError_data()

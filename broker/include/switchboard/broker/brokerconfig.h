@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace switchboard {
 
@@ -19,6 +20,18 @@ struct BrokerConfig {
     int liveness = 3;
     // Requests waiting for a worker, per service; the next one is answered QueueFull.
     std::size_t maxQueuePerService = 10000;
+    // Bytes of all waiting requests together, all services; the next one is answered QueueFull.
+    std::size_t maxQueuedBytes = std::size_t{256} << 20;
+    // Dispatches of a request the client marked idempotent, the first included: when its
+    // worker dies it goes to another one until this many were tried, then WorkerLost.
+    int maxAttempts = 3;
+    // ZMQ_SNDHWM and ZMQ_RCVHWM of every socket, in messages per peer. At the bound a client
+    // that does not read loses answers (counted clientUnreachable), a worker is treated as
+    // lost, and a peer that sends faster than the broker reads is held back by TCP.
+    int socketHwm = 1000;
+    // ZMQ_MAXMSGSIZE of the frontend and backend: libzmq disconnects a peer that sends a
+    // larger message before it is read whole. The admin endpoint keeps its own 64 KiB.
+    std::int64_t maxMessageBytes = std::int64_t{16} << 20;
     // How long a request may wait for a worker before it is answered Expired/ServiceUnavailable.
     std::chrono::milliseconds requestTimeout{10000};
     // At most this many messages are read from one socket before the event loop gets a turn.

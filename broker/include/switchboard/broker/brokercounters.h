@@ -18,6 +18,8 @@ struct BrokerCounters {
     std::uint64_t queueFull = 0;         // answered QueueFull
     std::uint64_t expired = 0;           // answered Expired or ServiceUnavailable
     std::uint64_t workerLost = 0;        // answered WorkerLost
+    std::uint64_t requeued = 0;          // idempotent, its worker died: queued for another one
+    std::uint64_t lateReplies = 0;       // answers from workers given up on, dropped
     std::uint64_t shutdownErrors = 0;    // answered BrokerShutdown
     std::uint64_t clientUnreachable = 0; // answers dropped: the client was gone or not reading
     std::uint64_t brokerErrors = 0;      // error replies the broker itself sent (all of the above)

@@ -130,6 +130,8 @@ struct BrokerTotals {
     double requestsPerSecond = 0;     // over the window
     std::uint64_t adminRequests = 0;  // messages on the admin endpoint
     std::uint64_t adminMalformed = 0; // of which refused (malformed, unknown command, too large)
+    std::uint64_t requeued = 0;       // idempotent requests sent to another worker after a death
+    std::uint64_t lateReplies = 0;    // answers from workers given up on, dropped
 
     bool operator==(const BrokerTotals&) const = default;
 };

@@ -4,11 +4,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 // The RPC envelope carried in MDP bodies (docs/PROTOCOL.md has it byte by byte).
 //   request: [request id, method, args]      args: a msgpack array
+//            [request id, method, args, options]   options: a msgpack map (RequestOptions)
 //   reply:   [request id, status, payload]   status 0x00: payload is the result (msgpack)
 //                                            status 0x01: payload is a msgpack map
 //                                                         {"type", "message", "detail"}
@@ -37,13 +39,35 @@ inline constexpr std::string_view kNotImplemented = "NotImplemented"; // unknown
 inline constexpr std::string_view kStreamingUnsupported = "StreamingUnsupported";
 } // namespace errortype
 
-// A request envelope located inside its frames (from bodyBegin on). Frames after args are
-// reserved for later versions and ignored.
+// A request envelope located inside its frames (from bodyBegin on). The options frame after
+// args is for the broker (requestOptionsOf); frames after it are reserved and ignored.
 struct RequestEnvelope {
     std::size_t requestIdFrame;
     std::size_t methodFrame;
     std::size_t argsFrame;
 };
+
+// The optional frame after args: what the client asks of the broker for this one call. A
+// msgpack map {"timeout_ms": uint, "idempotent": bool}; both keys optional, unknown keys ignored.
+struct RequestOptions {
+    // Relative, since the clocks of client and broker differ: the broker starts it on receipt.
+    std::optional<std::uint32_t> timeoutMs;
+    // The client allows the broker to run it again on another worker if the first one dies.
+    bool idempotent = false;
+
+    bool operator==(const RequestOptions&) const = default;
+};
+
+// Where the options frame sits, counted from the first body frame.
+inline constexpr std::size_t kOptionsOffset = 3;
+
+zmq::message_t encodeRequestOptions(const RequestOptions& options);
+// Throws ProtocolError (InvalidPayload) unless `bytes` are one msgpack map whose "timeout_ms",
+// if present, is an integer from 1 to 2^32-1 and whose "idempotent", if present, is a boolean.
+RequestOptions decodeRequestOptions(std::string_view bytes);
+// The options of a request body: decoded from frame bodyBegin + kOptionsOffset when there is
+// one, the defaults otherwise. Looks at no other frame. Throws ProtocolError.
+RequestOptions requestOptionsOf(const Frames& frames, std::size_t bodyBegin);
 
 // 1 to 255 bytes, none of them a control character: what parseRequest requires of a method.
 bool isValidMethod(std::string_view method) noexcept;
@@ -82,6 +106,9 @@ zmq::message_t encodeStatus(Status status);
 
 void appendRequest(Frames& out, std::string_view requestId, std::string_view method,
                    zmq::message_t args);
+// The same with the options frame after args.
+void appendRequest(Frames& out, std::string_view requestId, std::string_view method,
+                   zmq::message_t args, const RequestOptions& options);
 void appendReply(Frames& out, zmq::message_t requestId, Status status, zmq::message_t payload);
 // The frames of an error reply: [request id, 0x01, encodeError(error)].
 void appendErrorReply(Frames& out, std::string_view requestId, const ErrorInfo& error);

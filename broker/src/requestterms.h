@@ -1,0 +1,22 @@
+#pragma once
+
+#include <chrono>
+
+namespace switchboard {
+
+class MethodMeter;
+
+// What the broker knows of a request besides its frames, from receipt to its answer.
+struct RequestTerms {
+    // min(the client's timeout_ms, --request-timeout) after receipt: never dispatched later.
+    std::chrono::steady_clock::time_point deadline;
+    // Statistics (BrokerConfig::statistics): where the outcome is counted, and since when it waits.
+    MethodMeter* meter = nullptr;
+    std::chrono::steady_clock::time_point receivedAt;
+    // Dispatches so far; a request re-queued after its worker died has had at least one.
+    int attempts = 0;
+    // The client allowed running it again on another worker (options frame, PROTOCOL.md §6).
+    bool idempotent = false;
+};
+
+} // namespace switchboard
