@@ -7,6 +7,7 @@
 #include <QMetaMethod>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
@@ -189,8 +190,8 @@ void Broker::Router::start()
 void Broker::Router::watchBackend()
 {
     // One address per router: several brokers may share a context (tests, the chaos run).
-    const std::string address = "inproc://switchboard-backend-events-" +
-                                std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    static std::atomic<std::uint64_t> routers{0};
+    const std::string address = "inproc://switchboard-backend-events-" + std::to_string(++routers);
     if (zmq_socket_monitor(m_backend->socket().handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) !=
         0) {
         qCWarning(lcBroker) << "no socket monitor on the backend (" << zmq_strerror(zmq_errno())

@@ -41,8 +41,8 @@ public:
     bool isShutDown() const noexcept { return m_shutDown; }
 
     BrokerSnapshot snapshot() const;
-    // The number of requests the worker held (answered WorkerLost), or nullopt if there is no
-    // such worker.
+    // The number of requests the worker held (re-dispatched or answered WorkerLost), or nullopt if
+    // there is no such worker.
     std::optional<std::size_t> evictWorker(std::string_view identity);
 
     QStringList frontendEndpoints;

@@ -54,8 +54,9 @@ public:
     BrokerSnapshot snapshot() const;
 
 public Q_SLOTS:
-    // An operator's eviction: sends the worker DISCONNECT and forgets it; a request it held is
-    // answered WorkerLost. Logged as a WorkerEvicted event. Returns false if no worker has that
+    // An operator's eviction: sends the worker DISCONNECT and forgets it; a request it held goes
+    // to another worker if the client marked it idempotent, else it is answered WorkerLost.
+    // Logged as a WorkerEvicted event. Returns false if no worker has that
     // identity.
     bool evictWorker(const QByteArray& identity);
 
