@@ -4,7 +4,8 @@
 // message it read (docs/RELIABILITY.md, "Hostile input").
 //
 // HOSTILE_MESSAGES sets the number of messages (default 1000000), HOSTILE_SEED the seed (default:
-// random, printed); a failing run repeats with the seed it printed.
+// random, printed); a failing run repeats with the seed it printed. HOSTILE_TRACE prints the
+// broker's memory and statistics after every batch.
 
 #include "adminprotocol.h"
 #include "brokerstatistics.h"
