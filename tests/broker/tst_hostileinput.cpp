@@ -4,8 +4,10 @@
 // message it read (docs/RELIABILITY.md, "Hostile input").
 //
 // HOSTILE_MESSAGES sets the number of messages (default 1000000), HOSTILE_SEED the seed (default:
-// random, printed); a failing run repeats with the seed it printed.
+// random, printed); a failing run repeats with the seed it printed. HOSTILE_TRACE prints the
+// broker's memory and statistics after every batch.
 
+#include "../chaos/parentdeath.h"
 #include "adminprotocol.h"
 #include "brokerstatistics.h"
 #include "messageforge.h"
@@ -248,6 +250,8 @@ void TestHostileInput::brokerSurvivesAMillionHostileMessages()
           static_cast<unsigned long long>(seed), static_cast<unsigned long long>(total));
 
     SwitchboardProcess switchboard(kSwitchboard);
+    // Qt Test's watchdog or CTest's timeout ends the test without destructors: the broker goes too.
+    killWithParent(switchboard.process());
     // Short timeouts so junk the flood registers or queues goes away within seconds; warnings
     // off, because nobody reads the broker's stderr while the flood runs.
     switchboard.start({"--no-gui", "--frontend", kWildcard, "--backend", kWildcard, "--admin",
