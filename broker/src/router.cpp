@@ -114,9 +114,13 @@ Broker::Router::~Router() = default;
 std::unique_ptr<ZmqSocketNotifier> Broker::Router::bindRouter(const QStringList& endpoints,
                                                               QStringList& resolved,
                                                               ZmqSocketNotifier::Handler handler,
+                                                              CurveAuthenticator::Role role,
                                                               std::int64_t maxMessageSize)
 {
     zmq::socket_t socket(m_context, zmq::socket_type::router);
+    if (m_curve) {
+        m_curve->secure(socket, role);
+    }
     // Report unknown identities instead of dropping silently: a reply to a client that is gone
     // is counted, and a request to a worker that is gone goes to another worker.
     socket.set(zmq::sockopt::router_mandatory, 1);
@@ -137,29 +141,62 @@ std::unique_ptr<ZmqSocketNotifier> Broker::Router::bindRouter(const QStringList&
 
 void Broker::Router::start()
 {
+    using Role = CurveAuthenticator::Role;
+    std::unique_ptr<CurveAuthenticator> curve;
+    if (!m_config.curveKeyFile.isEmpty() || !m_config.authorizedKeysDirectory.isEmpty()) {
+        if (m_config.curveKeyFile.isEmpty() || m_config.authorizedKeysDirectory.isEmpty()) {
+            throw Error("CURVE needs both the broker's key file and the authorized keys "
+                        "directory (--curve-key and --authorized-keys)");
+        }
+        curve = std::make_unique<CurveAuthenticator>(m_context, m_config.curveKeyFile,
+                                                     m_config.authorizedKeysDirectory);
+        curve->start();
+    } else {
+        // Without CURVE anyone who reaches the admin endpoint can evict workers: only this
+        // machine may.
+        for (const QString& endpoint : m_config.adminEndpoints) {
+            if (!isLocalEndpoint(endpoint)) {
+                throw BindError(endpoint,
+                                QStringLiteral("the admin endpoint may only listen beyond "
+                                               "loopback with CURVE on (--curve-key and "
+                                               "--authorized-keys, docs/SECURITY.md): anyone who "
+                                               "reaches it can read the broker's state and evict "
+                                               "workers"));
+            }
+        }
+    }
+    m_curve = std::move(curve);
     QStringList frontends;
     QStringList backends;
     QStringList admins;
-    auto frontend = bindRouter(m_config.frontendEndpoints, frontends,
-                               [this](Frames& frames) { onClientMessage(frames); });
-    auto backend = bindRouter(m_config.backendEndpoints, backends,
-                              [this](Frames& frames) { onWorkerMessage(frames); });
-    std::unique_ptr<AdminServer> admin;
-    if (!m_config.adminEndpoints.isEmpty()) {
-        admin =
-            std::make_unique<AdminServer>(AdminServer::Handlers{[this] { return snapshot(); },
-                                                                [this](std::string_view identity) {
-                                                                    return evictWorker(identity);
-                                                                }},
-                                          m_config.snapshotInterval);
-        AdminServer* server = admin.get();
-        server->attach(bindRouter(
-            m_config.adminEndpoints, admins,
-            [server](Frames& frames) { server->onMessage(frames); }, AdminServer::kMaxMessageSize));
+    try {
+        auto frontend = bindRouter(
+            m_config.frontendEndpoints, frontends,
+            [this](Frames& frames) { onClientMessage(frames); }, Role::Client);
+        auto backend = bindRouter(
+            m_config.backendEndpoints, backends,
+            [this](Frames& frames) { onWorkerMessage(frames); }, Role::Worker);
+        std::unique_ptr<AdminServer> admin;
+        if (!m_config.adminEndpoints.isEmpty()) {
+            admin = std::make_unique<AdminServer>(
+                AdminServer::Handlers{
+                    [this] { return snapshot(); },
+                    [this](std::string_view identity) { return evictWorker(identity); }},
+                m_config.snapshotInterval);
+            AdminServer* server = admin.get();
+            server->attach(bindRouter(
+                m_config.adminEndpoints, admins,
+                [server](Frames& frames) { server->onMessage(frames); }, Role::Admin,
+                AdminServer::kMaxMessageSize));
+        }
+        m_frontend = std::move(frontend);
+        m_backend = std::move(backend);
+        m_admin = std::move(admin);
+    } catch (...) {
+        // The monitors of sockets that are about to close go first.
+        m_curve.reset();
+        throw;
     }
-    m_frontend = std::move(frontend);
-    m_backend = std::move(backend);
-    m_admin = std::move(admin);
     frontendEndpoints = frontends;
     backendEndpoints = backends;
     adminEndpoints = admins;
@@ -167,18 +204,27 @@ void Broker::Router::start()
     m_heartbeatTimer.start();
     m_snapshotTimer.start();
     qCInfo(lcBroker).noquote() << "serving clients on" << frontends.join(QLatin1String(", "))
-                               << "and workers on" << backends.join(QLatin1String(", "));
+                               << "and workers on" << backends.join(QLatin1String(", "))
+                               << (m_curve ? "with CURVE" : "without CURVE");
     if (!admins.isEmpty()) {
         qCInfo(lcBroker).noquote() << "admin endpoint on" << admins.join(QLatin1String(", "));
     }
-    for (const QString& endpoint : admins) {
-        if (!isLocalEndpoint(endpoint)) {
-            qCWarning(lcBroker).noquote()
-                << "the admin endpoint" << endpoint
-                << "can be reached from other machines, and it has no authentication yet: "
-                   "anyone who can connect to it can read the broker's state and evict workers";
+    if (!m_curve) {
+        for (const QString& endpoint : frontends + backends) {
+            if (!isLocalEndpoint(endpoint)) {
+                qCWarning(lcBroker).noquote()
+                    << endpoint
+                    << "can be reached from other machines without CURVE: anyone who can "
+                       "connect may call any service or register as a worker and read requests "
+                       "(docs/SECURITY.md)";
+            }
         }
     }
+}
+
+QString Broker::Router::reloadKeys()
+{
+    return m_curve ? m_curve->reload() : QString();
 }
 
 BrokerCounters Broker::Router::counters() const
@@ -191,6 +237,10 @@ BrokerCounters Broker::Router::counters() const
     if (m_admin) {
         counters.adminRequests = m_admin->requests();
         counters.adminMalformed = m_admin->malformed();
+    }
+    if (m_curve) {
+        counters.curveRefused = m_curve->refused();
+        counters.curveHandshakesFailed = m_curve->handshakesFailed();
     }
     return counters;
 }
@@ -975,6 +1025,9 @@ void Broker::Router::shutdown()
         removeWorker(worker, rpc::errortype::kBrokerShutdown, why);
     }
     m_services.forgetUnused();
+    if (m_curve) {
+        m_curve->close();
+    }
     // What was just sent still goes out while the context lives, for up to the linger time.
     m_frontend->close(kShutdownLinger);
     m_backend->close(kShutdownLinger);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace switchboard::detail {
 
@@ -64,7 +65,9 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
                                    const ClientOptions& options)
     : m_socket(context, zmq::socket_type::dealer)
     , m_monitor(context, zmq::socket_type::pair)
+    , m_endpoint(endpoint)
 {
+    options.curve.apply(m_socket);
     m_socket.set(zmq::sockopt::linger, 0);
     m_socket.set(zmq::sockopt::reconnect_ivl, kReconnectIntervalMs);
     m_socket.set(zmq::sockopt::reconnect_ivl_max, kReconnectIntervalMaxMs);
@@ -84,8 +87,8 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
     }
 
     const std::string monitorEndpoint = nextMonitorEndpoint();
-    if (zmq_socket_monitor(m_socket.handle(), monitorEndpoint.c_str(), ZMQ_EVENT_DISCONNECTED) !=
-        0) {
+    if (zmq_socket_monitor(m_socket.handle(), monitorEndpoint.c_str(),
+                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
         throw zmq::error_t();
     }
     m_monitor.set(zmq::sockopt::linger, 0);
@@ -110,14 +113,27 @@ BrokerConnection::Event BrokerConnection::wait(Clock::time_point until)
         if ((items[0].revents & ZMQ_POLLIN) != 0) {
             return Event::Message;
         }
-        if ((items[1].revents & ZMQ_POLLIN) != 0 && takeDisconnects()) {
-            return Event::Disconnected;
+        if ((items[1].revents & ZMQ_POLLIN) != 0) {
+            // A refused handshake is followed by a drop; the refusal is what the caller needs.
+            const bool dropped = takeDisconnects();
+            if (takeRefusal()) {
+                return Event::AuthRefused;
+            }
+            if (dropped) {
+                return Event::Disconnected;
+            }
         }
     }
 }
 
 void BrokerConnection::send(Frames& frames)
 {
+    if (m_refused) {
+        m_refused = false;
+        m_newRefusal = false; // that refusal was about the connection replaced here
+        m_socket.disconnect(m_endpoint);
+        m_socket.connect(m_endpoint);
+    }
     (void)zmq::send_multipart(m_socket, frames);
 }
 
@@ -142,9 +158,18 @@ bool BrokerConnection::takeDisconnects()
             std::uint16_t id = 0;
             std::memcpy(&id, event[0].data(), sizeof id);
             disconnected = disconnected || id == ZMQ_EVENT_DISCONNECTED;
+            if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+                m_refused = true;
+                m_newRefusal = true;
+            }
         }
     }
     return disconnected;
+}
+
+bool BrokerConnection::takeRefusal() noexcept
+{
+    return std::exchange(m_newRefusal, false);
 }
 
 } // namespace switchboard::detail

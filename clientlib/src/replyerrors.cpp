@@ -145,6 +145,13 @@ std::exception_ptr connectionLost(const CallName& name, int attempts)
         attemptsSuffix(attempts)));
 }
 
+std::exception_ptr authenticationRefused(const CallName& name)
+{
+    return std::make_exception_ptr(AuthenticationError(
+        name.describe("the broker refused the CURVE handshake (this client's public key is not "
+                      "authorized there, or the broker does not use CURVE); nothing was sent")));
+}
+
 std::exception_ptr clientDestroyed(const CallName& name)
 {
     return std::make_exception_ptr(ConnectionLost(name.describe("client destroyed")));

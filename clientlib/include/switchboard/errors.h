@@ -59,6 +59,14 @@ private:
     std::string m_detail;
 };
 
+// The broker refused this client's CURVE handshake: its public key is not authorized there, or
+// CURVE is off at the broker. Nothing was sent. Calls fail with it at once instead of timing
+// out; the next call tries the handshake again (the key may have been authorized since).
+class AuthenticationError : public Error {
+public:
+    using Error::Error;
+};
+
 // The reply arrived but does not decode as the type the caller asked for.
 class DecodeError : public Error {
 public:

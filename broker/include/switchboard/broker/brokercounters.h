@@ -31,6 +31,11 @@ struct BrokerCounters {
     std::array<std::uint64_t, static_cast<std::size_t>(ProtocolErrorKind::Count)> malformedByKind{};
     std::uint64_t adminRequests = 0;  // messages on the admin endpoint
     std::uint64_t adminMalformed = 0; // of which refused with an error
+    // CURVE: connections whose key is not authorized (or that offered no CURVE credentials to
+    // the ZAP handler), and handshakes that failed before that (a peer without CURVE, or with
+    // the wrong server key).
+    std::uint64_t curveRefused = 0;
+    std::uint64_t curveHandshakesFailed = 0;
 
     // Current state rather than totals.
     std::size_t workers = 0;
