@@ -237,15 +237,17 @@ void CurveAuthenticator::onZapRequest(Frames& frames)
         ++m_refused;
         std::uint64_t suppressed = 0;
         if (m_refusedLog.admit(suppressed)) {
-            qCWarning(lcBroker).noquote()
-                << "refused a connection to" << fromUtf8(domain) << "from" << fromUtf8(address)
-                << QStringLiteral("(%1%2)").arg(QString::fromStdString(text),
-                                                key.empty()
-                                                    ? QString()
-                                                    : QStringLiteral(": public key ") +
-                                                          QString::fromStdString(z85Of(key)))
-                << (suppressed > 0 ? QStringLiteral("[%1 more not logged]").arg(suppressed)
-                                   : QString());
+            QString line =
+                QStringLiteral("refused a connection to %1 from %2 (%3")
+                    .arg(fromUtf8(domain), fromUtf8(address), QString::fromStdString(text));
+            if (!key.empty()) {
+                line += QStringLiteral(": public key ") + QString::fromStdString(z85Of(key));
+            }
+            line += QLatin1Char(')');
+            if (suppressed > 0) {
+                line += QStringLiteral(" [%1 more not logged]").arg(suppressed);
+            }
+            qCWarning(lcBroker).noquote() << line;
         }
     }
 
@@ -279,16 +281,20 @@ void CurveAuthenticator::onMonitorEvent(Frames& frames)
     ++m_handshakesFailed;
     std::uint64_t suppressed = 0;
     if (m_failedLog.admit(suppressed)) {
-        const bool mismatch = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
-                              value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH;
-        qCWarning(lcBroker).noquote()
-            << "refused a handshake on" << fromUtf8(frameView(frames[1]))
-            << (mismatch ? QStringLiteral("(the peer does not use CURVE)")
-                         : QStringLiteral("(CURVE handshake failed, error 0x%1: wrong server "
-                                          "key?)")
-                               .arg(value, 0, 16))
-            << (suppressed > 0 ? QStringLiteral("[%1 more not logged]").arg(suppressed)
-                               : QString());
+        // libzmq 4.3 reports a peer without CURVE only when it goes away, without detail.
+        QString line =
+            QStringLiteral("a handshake on %1 failed").arg(fromUtf8(frameView(frames[1])));
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+            line += value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+                        ? QStringLiteral(": the peer does not use CURVE")
+                        : QStringLiteral(": CURVE error 0x%1, wrong server key?").arg(value, 0, 16);
+        } else {
+            line += QStringLiteral(" (a peer without CURVE, or with the wrong server key?)");
+        }
+        if (suppressed > 0) {
+            line += QStringLiteral(" [%1 more not logged]").arg(suppressed);
+        }
+        qCWarning(lcBroker).noquote() << line;
     }
 }
 

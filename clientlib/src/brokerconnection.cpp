@@ -66,6 +66,7 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
     : m_socket(context, zmq::socket_type::dealer)
     , m_monitor(context, zmq::socket_type::pair)
     , m_endpoint(endpoint)
+    , m_curve(options.curve.enabled())
 {
     options.curve.apply(m_socket);
     m_socket.set(zmq::sockopt::linger, 0);
@@ -87,8 +88,10 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
     }
 
     const std::string monitorEndpoint = nextMonitorEndpoint();
-    if (zmq_socket_monitor(m_socket.handle(), monitorEndpoint.c_str(),
-                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+    const int events =
+        ZMQ_EVENT_DISCONNECTED |
+        (m_curve ? ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED : 0);
+    if (zmq_socket_monitor(m_socket.handle(), monitorEndpoint.c_str(), events) != 0) {
         throw zmq::error_t();
     }
     m_monitor.set(zmq::sockopt::linger, 0);
@@ -157,10 +160,21 @@ bool BrokerConnection::takeDisconnects()
         if (!event.empty() && event[0].size() >= sizeof(std::uint16_t)) {
             std::uint16_t id = 0;
             std::memcpy(&id, event[0].data(), sizeof id);
-            disconnected = disconnected || id == ZMQ_EVENT_DISCONNECTED;
-            if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            // With CURVE, a connection that drops before its handshake is done was refused:
+            // by ZAP (HANDSHAKE_FAILED_AUTH comes first), or by a broker that could not read
+            // it (a wrong server key, or no CURVE there), which only closes the connection.
+            const bool refused = id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                                 (m_curve && id == ZMQ_EVENT_DISCONNECTED && !m_handshaken);
+            if (refused) {
                 m_refused = true;
                 m_newRefusal = true;
+            } else if (id == ZMQ_EVENT_DISCONNECTED) {
+                disconnected = true;
+            }
+            if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                m_handshaken = true;
+            } else if (id == ZMQ_EVENT_DISCONNECTED) {
+                m_handshaken = false;
             }
         }
     }

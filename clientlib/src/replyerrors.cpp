@@ -149,7 +149,8 @@ std::exception_ptr authenticationRefused(const CallName& name)
 {
     return std::make_exception_ptr(AuthenticationError(
         name.describe("the broker refused the CURVE handshake (this client's public key is not "
-                      "authorized there, or the broker does not use CURVE); nothing was sent")));
+                      "authorized there, the server key is not the broker's, or the broker does "
+                      "not use CURVE); nothing was sent")));
 }
 
 std::exception_ptr clientDestroyed(const CallName& name)

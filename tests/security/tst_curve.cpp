@@ -260,21 +260,29 @@ private slots:
         TestBroker broker(curveConfig());
         auto worker = startWorker(broker, *m_worker);
         QTRY_COMPARE_WITH_TIMEOUT(workersOf(broker), std::size_t(1), 10000);
-        // A 7/MDP client request without CURVE, written by hand.
-        RawPeer plain(m_peers, broker.frontend());
-        plain.send({"MDPC01", "mmi.service", "math"});
-        QVERIFY(!plain.receive(1000ms));
-        QTRY_VERIFY_WITH_TIMEOUT(broker.counters().curveHandshakesFailed >= 1, 10000);
+        const auto before = broker.counters().curveHandshakesFailed;
+        {
+            // A 7/MDP client request without CURVE, written by hand.
+            RawPeer plain(m_peers, broker.frontend());
+            plain.send({"", "MDPC01", "mmi.service", "math"});
+            QVERIFY(!plain.receive(1000ms));
+        }
+        // libzmq reports the failed handshake once the peer has gone.
+        QTRY_VERIFY_WITH_TIMEOUT(broker.counters().curveHandshakesFailed > before, 10000);
         QCOMPARE(broker.counters().mmiRequests, std::uint64_t(0));
     }
 
     void clientWithWrongServerKeyGetsNothing()
     {
         TestBroker broker(curveConfig());
-        ClientOptions options = clientOptions(*m_client, 1500ms);
-        options.curve.serverPublicKey = m_stranger->keys.publicKey;
-        Client client(m_peers, broker.frontend(), options);
-        QVERIFY_THROWS_EXCEPTION(TimeoutError, client.call<int>("math", "add_one", 1));
+        {
+            // The broker cannot read a handshake made for another key and closes the
+            // connection; the client tells that from a lost connection (nothing was sent).
+            ClientOptions options = clientOptions(*m_client, 60000ms);
+            options.curve.serverPublicKey = m_stranger->keys.publicKey;
+            Client client(m_peers, broker.frontend(), options);
+            QVERIFY_THROWS_EXCEPTION(AuthenticationError, client.call<int>("math", "add_one", 1));
+        }
         QTRY_VERIFY_WITH_TIMEOUT(broker.counters().curveHandshakesFailed >= 1, 10000);
     }
 

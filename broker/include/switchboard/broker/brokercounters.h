@@ -32,8 +32,9 @@ struct BrokerCounters {
     std::uint64_t adminRequests = 0;  // messages on the admin endpoint
     std::uint64_t adminMalformed = 0; // of which refused with an error
     // CURVE: connections whose key is not authorized (or that offered no CURVE credentials to
-    // the ZAP handler), and handshakes that failed before that (a peer without CURVE, or with
-    // the wrong server key).
+    // the ZAP handler), and connections closed before their handshake was done (a peer without
+    // CURVE, or with the wrong server key, but also one that gave up, such as the endpoint
+    // check a Worker makes when it is constructed).
     std::uint64_t curveRefused = 0;
     std::uint64_t curveHandshakesFailed = 0;
 
