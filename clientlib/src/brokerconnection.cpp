@@ -66,7 +66,6 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
     : m_socket(context, zmq::socket_type::dealer)
     , m_monitor(context, zmq::socket_type::pair)
     , m_endpoint(endpoint)
-    , m_curve(options.curve.enabled())
 {
     options.curve.apply(m_socket);
     m_socket.set(zmq::sockopt::linger, 0);
@@ -88,9 +87,8 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
     }
 
     const std::string monitorEndpoint = nextMonitorEndpoint();
-    const int events =
-        ZMQ_EVENT_DISCONNECTED |
-        (m_curve ? ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED : 0);
+    const int events = ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
     if (zmq_socket_monitor(m_socket.handle(), monitorEndpoint.c_str(), events) != 0) {
         throw zmq::error_t();
     }
@@ -132,12 +130,25 @@ BrokerConnection::Event BrokerConnection::wait(Clock::time_point until)
 void BrokerConnection::send(Frames& frames)
 {
     if (m_refused) {
-        m_refused = false;
-        m_newRefusal = false; // that refusal was about the connection replaced here
-        m_socket.disconnect(m_endpoint);
-        m_socket.connect(m_endpoint);
+        reconnect();
     }
-    (void)zmq::send_multipart(m_socket, frames);
+    // Never blocking: a DEALER has nowhere to queue once libzmq gave up on its connection (a
+    // failed handshake ends the session for good), and a blocking send has no timeout. After
+    // connecting anew there is a pipe again, however far away the broker is.
+    if (!zmq::send_multipart(m_socket, frames, zmq::send_flags::dontwait)) {
+        reconnect();
+        // Still nothing: the call's own deadline reports it.
+        (void)zmq::send_multipart(m_socket, frames, zmq::send_flags::dontwait);
+    }
+}
+
+void BrokerConnection::reconnect()
+{
+    m_refused = false;
+    m_newRefusal = false; // that refusal was about the connection replaced here
+    m_handshaken = false;
+    m_socket.disconnect(m_endpoint);
+    m_socket.connect(m_endpoint);
 }
 
 bool BrokerConnection::receive(Frames& frames)
@@ -160,11 +171,13 @@ bool BrokerConnection::takeDisconnects()
         if (!event.empty() && event[0].size() >= sizeof(std::uint16_t)) {
             std::uint16_t id = 0;
             std::memcpy(&id, event[0].data(), sizeof id);
-            // With CURVE, a connection that drops before its handshake is done was refused:
-            // by ZAP (HANDSHAKE_FAILED_AUTH comes first), or by a broker that could not read
-            // it (a wrong server key, or no CURVE there), which only closes the connection.
+            // A connection that drops before its handshake is done was refused: ZAP refused
+            // the key (HANDSHAKE_FAILED_AUTH comes first), or the broker could not read the
+            // handshake (a wrong server key, one side without CURVE) and closed it. libzmq does
+            // not retry a failed handshake by itself.
             const bool refused = id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
-                                 (m_curve && id == ZMQ_EVENT_DISCONNECTED && !m_handshaken);
+                                 id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                                 (id == ZMQ_EVENT_DISCONNECTED && !m_handshaken);
             if (refused) {
                 m_refused = true;
                 m_newRefusal = true;

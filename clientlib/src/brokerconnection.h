@@ -51,11 +51,12 @@ public:
     zmq::socket_t& monitor() noexcept { return m_monitor; }
 
 private:
+    void reconnect();
+
     zmq::socket_t m_socket;
     zmq::socket_t m_monitor;
     std::string m_endpoint;
-    bool m_curve = false;
-    bool m_handshaken = false; // with CURVE: the current connection got through its handshake
+    bool m_handshaken = false; // the current connection got through its handshake
     bool m_refused = false;    // libzmq will not try this connection again by itself
     bool m_newRefusal = false; // not yet reported by takeRefusal()
 };

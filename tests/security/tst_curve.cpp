@@ -272,6 +272,23 @@ private slots:
         QCOMPARE(broker.counters().mmiRequests, std::uint64_t(0));
     }
 
+    void clientWithoutCurveFailsInsteadOfHanging()
+    {
+        TestBroker broker(curveConfig());
+        ClientOptions options;
+        options.timeout = 60000ms;
+        Client client(m_peers, broker.frontend(), options);
+        // This used to block for good in a send: libzmq drops a connection whose handshake
+        // failed, and a DEALER without a connection blocks. Idempotent, so retries too.
+        CallOptions retried;
+        retried.idempotent = true;
+        const auto started = std::chrono::steady_clock::now();
+        QVERIFY_THROWS_EXCEPTION(AuthenticationError,
+                                 client.call<int>(retried, "math", "add_one", 1));
+        QVERIFY_THROWS_EXCEPTION(AuthenticationError, client.call<int>("math", "add_one", 1));
+        QVERIFY(std::chrono::steady_clock::now() - started < 30s);
+    }
+
     void clientWithWrongServerKeyGetsNothing()
     {
         TestBroker broker(curveConfig());

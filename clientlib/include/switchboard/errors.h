@@ -59,8 +59,9 @@ private:
     std::string m_detail;
 };
 
-// The broker refused this client's CURVE handshake: its public key is not authorized there, the
-// server key is not the broker's, or CURVE is off at the broker. Nothing was sent. Calls fail with it at once instead of timing
+// The broker refused this client's handshake: its CURVE public key is not authorized there, the
+// server key is not the broker's, or one side uses CURVE and the other does not. Nothing was
+// sent. Calls fail with it at once instead of timing
 // out; the next call tries the handshake again (the key may have been authorized since).
 class AuthenticationError : public Error {
 public:
