@@ -104,15 +104,26 @@ int usageError(QTextStream& err, const QString& name, const QString& message)
                 QStringLiteral("%1 (see switchboard %2 --help)").arg(message, name));
 }
 
+// Which broker to ask, and how.
+struct Target {
+    QString endpoint;
+    int timeoutMs = kDefaultTimeoutMs;
+    curve::ClientCredentials curve;
+};
+
 // Runs `body` with a client, turning every way a call can fail into a message and exit code.
 template <typename Body>
-int withClient(const QString& endpoint, int timeoutMs, QTextStream& err, Body body)
+int withClient(const Target& target, QTextStream& err, Body body)
 {
+    const QString& endpoint = target.endpoint;
     std::optional<Client> client;
     try {
         ClientOptions options;
-        options.timeout = std::chrono::milliseconds(timeoutMs);
+        options.timeout = std::chrono::milliseconds(target.timeoutMs);
+        options.curve = target.curve;
         client.emplace(endpoint.toStdString(), options);
+    } catch (const curve::KeyError& error) {
+        return fail(err, kUsageError, what(error));
     } catch (const zmq::error_t& error) {
         return fail(err, kUsageError,
                     QStringLiteral("--broker '%1' is not a ZeroMQ endpoint: %2 (see switchboard "
@@ -135,6 +146,11 @@ int withClient(const QString& endpoint, int timeoutMs, QTextStream& err, Body bo
         return fail(err, kNoAnswer,
                     QStringLiteral("%1 (is the broker at %2 running, and a worker free?)")
                         .arg(what(error), endpoint));
+    } catch (const AuthenticationError& error) {
+        return fail(err, kNoAnswer,
+                    QStringLiteral("%1 (is this client's .pub in the broker's --authorized-keys, "
+                                   "and --server-key the broker's key?)")
+                        .arg(what(error)));
     } catch (const ServiceUnavailable& error) {
         return fail(
             err, kNoAnswer,
@@ -144,8 +160,8 @@ int withClient(const QString& endpoint, int timeoutMs, QTextStream& err, Body bo
     }
 }
 
-int runCall(const QCommandLineParser& parser, const QString& endpoint, int timeoutMs, bool compact,
-            QTextStream& out, QTextStream& err)
+int runCall(const QCommandLineParser& parser, const Target& target, bool compact, QTextStream& out,
+            QTextStream& err)
 {
     const QStringList positional = parser.positionalArguments();
     if (positional.size() < 2) {
@@ -161,7 +177,7 @@ int runCall(const QCommandLineParser& parser, const QString& endpoint, int timeo
     for (qsizetype i = 2; i < positional.size(); ++i) {
         jsonmsgpack::packJson(packer, jsonmsgpack::parseArgument(positional[i]));
     }
-    return withClient(endpoint, timeoutMs, err, [&](Client& client) {
+    return withClient(target, err, [&](Client& client) {
         CallOptions options;
         auto result = client.callPacked(
             {service, method, zmq::message_t(buffer.data(), buffer.size()), options});
@@ -170,10 +186,9 @@ int runCall(const QCommandLineParser& parser, const QString& endpoint, int timeo
     });
 }
 
-int runServices(const QString& endpoint, int timeoutMs, bool json, QTextStream& out,
-                QTextStream& err)
+int runServices(const Target& target, bool json, QTextStream& out, QTextStream& err)
 {
-    return withClient(endpoint, timeoutMs, err, [&](Client& client) {
+    return withClient(target, err, [&](Client& client) {
         const auto workers =
             client.call<std::map<std::string, std::size_t>>(idempotent(), "mmi.workers", "list");
         if (json) {
@@ -215,8 +230,8 @@ QString describeMethod(const QJsonObject& method)
                  : returns);
 }
 
-int runDescribe(const QCommandLineParser& parser, const QString& endpoint, int timeoutMs, bool json,
-                QTextStream& out, QTextStream& err)
+int runDescribe(const QCommandLineParser& parser, const Target& target, bool json, QTextStream& out,
+                QTextStream& err)
 {
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
@@ -225,7 +240,7 @@ int runDescribe(const QCommandLineParser& parser, const QString& endpoint, int t
                               ? QStringLiteral("missing SERVICE")
                               : QStringLiteral("unexpected argument '%1'").arg(positional[1]));
     }
-    return withClient(endpoint, timeoutMs, err, [&](Client& client) {
+    return withClient(target, err, [&](Client& client) {
         const auto reply =
             client.call(idempotent(), positional[0].toStdString(), rpc::kDescribeMethod);
         const QJsonValue description = jsonmsgpack::toJson(reply.get());
@@ -277,7 +292,15 @@ int runClientCommand(const QStringList& arguments, QTextStream& out, QTextStream
                                      QStringLiteral("Print the result on one line."));
     const QCommandLineOption json(QStringLiteral("json"),
                                   QStringLiteral("Print the answer as JSON, for scripts."));
-    parser.addOptions({help, broker, timeout});
+    const QCommandLineOption serverKey(
+        QStringLiteral("server-key"),
+        QStringLiteral("With CURVE: the broker's public key file (its .pub)."),
+        QStringLiteral("file"));
+    const QCommandLineOption ownKey(
+        QStringLiteral("key"),
+        QStringLiteral("With CURVE: this client's key pair (a .key from switchboard keygen)."),
+        QStringLiteral("file"));
+    parser.addOptions({help, broker, timeout, serverKey, ownKey});
     if (command.name == QLatin1String("call")) {
         parser.addOption(compact);
     } else {
@@ -311,9 +334,22 @@ int runClientCommand(const QStringList& arguments, QTextStream& out, QTextStream
                           QStringLiteral("--timeout takes a whole number of ms from 1, not '%1'")
                               .arg(parser.value(timeout)));
     }
-    const QString endpoint = parser.value(broker);
+    Target target{parser.value(broker), timeoutMs, {}};
+    if (parser.isSet(serverKey) != parser.isSet(ownKey)) {
+        return usageError(err, command.name,
+                          QStringLiteral("--server-key and --key go together: CURVE needs the "
+                                         "broker's public key and this client's key pair"));
+    }
+    if (parser.isSet(serverKey)) {
+        try {
+            target.curve = curve::ClientCredentials::fromFiles(
+                parser.value(serverKey).toStdString(), parser.value(ownKey).toStdString());
+        } catch (const curve::KeyError& error) {
+            return fail(err, kUsageError, what(error));
+        }
+    }
     if (command.name == QLatin1String("call")) {
-        return runCall(parser, endpoint, timeoutMs, parser.isSet(compact), out, err);
+        return runCall(parser, target, parser.isSet(compact), out, err);
     }
     if (command.name == QLatin1String("services")) {
         if (!parser.positionalArguments().isEmpty()) {
@@ -321,9 +357,9 @@ int runClientCommand(const QStringList& arguments, QTextStream& out, QTextStream
                               QStringLiteral("unexpected argument '%1'")
                                   .arg(parser.positionalArguments().first()));
         }
-        return runServices(endpoint, timeoutMs, parser.isSet(json), out, err);
+        return runServices(target, parser.isSet(json), out, err);
     }
-    return runDescribe(parser, endpoint, timeoutMs, parser.isSet(json), out, err);
+    return runDescribe(parser, target, parser.isSet(json), out, err);
 }
 
 } // namespace switchboard

@@ -1,6 +1,7 @@
 // The `switchboard` executable: parses the command line and wires the objects together.
 
 #include "clientcommand.h"
+#include "keygencommand.h"
 #include "monitorcommand.h"
 #include "options.h"
 #include "unixsignalwatcher.h"
@@ -107,6 +108,20 @@ std::unique_ptr<switchboard::demo::DemoTraffic> startDemo(zmq::context_t& contex
     return demo;
 }
 
+// SIGHUP: the operator changed the authorized keys (the directory watch may have seen it too).
+// Called on the broker's thread, directly or through a queued call.
+void reloadKeys(switchboard::Broker& broker)
+{
+    QMetaObject::invokeMethod(&broker, [&broker] {
+        const QString summary = broker.reloadKeys();
+        if (summary.isEmpty()) {
+            qInfo("SIGHUP: no CURVE, no keys to re-read");
+        } else {
+            qInfo("SIGHUP: authorized keys re-read: %s", qPrintable(summary));
+        }
+    });
+}
+
 int runHeadless(const switchboard::Options& options, QTextStream& out, QTextStream& err)
 {
     // Declared before the broker so it outlives it: destroying the context waits (up to the
@@ -115,12 +130,13 @@ int runHeadless(const switchboard::Options& options, QTextStream& out, QTextStre
     switchboard::Broker broker(options.broker, context);
     try {
         broker.start();
-    } catch (const switchboard::BindError& error) {
+    } catch (const switchboard::Error& error) {
         err << "switchboard: " << QString::fromStdString(error.what()) << Qt::endl;
         return kUsageError;
     }
 
-    switchboard::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
+    // One watcher for all three: it owns the process's signal pipe.
+    switchboard::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM, SIGHUP});
     QObject::connect(&broker, &switchboard::Broker::shutDown, QCoreApplication::instance(),
                      &QCoreApplication::quit);
 
@@ -132,10 +148,20 @@ int runHeadless(const switchboard::Options& options, QTextStream& out, QTextStre
         // Before the broker's shutdown, so that it answers the demo's last calls and no more
         // follow; the demo's threads are joined once the loop has returned.
         QObject::connect(&signalWatcher, &switchboard::UnixSignalWatcher::received, &broker,
-                         [&demo] { demo->requestStop(); });
+                         [&demo](int signal) {
+                             if (signal != SIGHUP) {
+                                 demo->requestStop();
+                             }
+                         });
     }
     QObject::connect(&signalWatcher, &switchboard::UnixSignalWatcher::received, &broker,
-                     &switchboard::Broker::shutdown);
+                     [&broker](int signal) {
+                         if (signal == SIGHUP) {
+                             reloadKeys(broker);
+                         } else {
+                             broker.shutdown();
+                         }
+                     });
     const int exitCode = QCoreApplication::exec();
     demo.reset();
     return exitCode;
@@ -152,7 +178,7 @@ int runWithMonitor(int& argc, char** argv, const switchboard::Options& options, 
     switchboard::BrokerThread brokerThread(options.broker, context);
     try {
         brokerThread.start();
-    } catch (const switchboard::BindError& error) {
+    } catch (const switchboard::Error& error) {
         err << "switchboard: " << QString::fromStdString(error.what()) << Qt::endl;
         return kUsageError;
     }
@@ -168,9 +194,15 @@ int runWithMonitor(int& argc, char** argv, const switchboard::Options& options, 
         switchboard::LocalBrokerLink link(*brokerThread.broker());
         switchboard::MonitorWindow window(link);
         window.show();
-        switchboard::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
+        switchboard::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM, SIGHUP});
         QObject::connect(&signalWatcher, &switchboard::UnixSignalWatcher::received, &window,
-                         &QWidget::close);
+                         [&window, &brokerThread](int signal) {
+                             if (signal == SIGHUP) {
+                                 reloadKeys(*brokerThread.broker());
+                             } else {
+                                 window.close();
+                             }
+                         });
         exitCode = QApplication::exec();
     }
     if (demo) {
@@ -188,6 +220,7 @@ int runAttachedMonitor(int& argc, char** argv, const switchboard::MonitorOptions
     zmq::context_t context;
     switchboard::AdminClient::Options pollOptions;
     pollOptions.pollInterval = options.pollInterval;
+    pollOptions.curve = options.curve;
     switchboard::RemoteBrokerLink link(options.endpoint, context, pollOptions);
     switchboard::MonitorWindow window(link);
     window.show();
@@ -210,6 +243,9 @@ int main(int argc, char* argv[])
     QTextStream out(stdout);
     QTextStream err(stderr);
     const QStringList arguments = QCoreApplication::arguments();
+    if (switchboard::isKeygenCommand(arguments)) {
+        return switchboard::runKeygenCommand(arguments, out, err);
+    }
     if (switchboard::isClientCommand(arguments)) {
         return switchboard::runClientCommand(arguments, out, err);
     }

@@ -41,7 +41,15 @@ MonitorCommandLine parseMonitorCommandLine(const QStringList& arguments)
         QStringLiteral("How often to ask for a snapshot, in ms (default %1).")
             .arg(defaults.pollInterval.count()),
         QStringLiteral("ms"), QString::number(defaults.pollInterval.count()));
-    parser.addOptions({help, attach, poll});
+    const QCommandLineOption serverKey(
+        QStringLiteral("server-key"),
+        QStringLiteral("With CURVE: the broker's public key file (its .pub)."),
+        QStringLiteral("file"));
+    const QCommandLineOption ownKey(
+        QStringLiteral("key"),
+        QStringLiteral("With CURVE: this monitor's key pair (a .key from switchboard keygen)."),
+        QStringLiteral("file"));
+    parser.addOptions({help, attach, poll, serverKey, ownKey});
 
     QStringList rest = arguments;
     rest.removeAt(1); // "monitor"
@@ -85,6 +93,18 @@ MonitorCommandLine parseMonitorCommandLine(const QStringList& arguments)
                               .arg(parser.value(poll)));
     }
     options.pollInterval = std::chrono::milliseconds(pollMs);
+    if (parser.isSet(serverKey) != parser.isSet(ownKey)) {
+        return usageError(QStringLiteral("--server-key and --key go together: CURVE needs the "
+                                         "broker's public key and this monitor's key pair"));
+    }
+    if (parser.isSet(serverKey)) {
+        try {
+            options.curve = curve::ClientCredentials::fromFiles(
+                parser.value(serverKey).toStdString(), parser.value(ownKey).toStdString());
+        } catch (const curve::KeyError& error) {
+            return usageError(QString::fromUtf8(error.what()));
+        }
+    }
     MonitorCommandLine result;
     result.options = options;
     return result;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <switchboard/protocol/curvekey.h>
+
 #include <QString>
 #include <QStringList>
 
@@ -13,6 +15,7 @@ namespace switchboard {
 struct MonitorOptions {
     QString endpoint = QStringLiteral("tcp://127.0.0.1:5557");
     std::chrono::milliseconds pollInterval{500};
+    curve::ClientCredentials curve; // --server-key and --key
 };
 
 struct MonitorCommandLine {

@@ -110,8 +110,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
     const QCommandLineOption admin(
         QStringLiteral("admin"),
         QStringLiteral("Endpoint for monitors (switchboard monitor --attach) and operator "
-                       "tools (default %1). Anyone who reaches it can evict workers: keep it on "
-                       "loopback unless the network is trusted.")
+                       "tools (default %1). Anyone who reaches it can evict workers, so beyond "
+                       "loopback it needs CURVE (--curve-key).")
             .arg(defaults.adminEndpoints.join(QLatin1Char(' '))),
         QStringLiteral("endpoint"));
     const QCommandLineOption noAdmin(QStringLiteral("no-admin"),
@@ -167,6 +167,17 @@ CommandLine parseCommandLine(const QStringList& arguments)
                        "Expired or ServiceUnavailable error, in ms (default %1).")
             .arg(defaults.requestTimeout.count()),
         QStringLiteral("ms"), QString::number(defaults.requestTimeout.count()));
+    const QCommandLineOption curveKey(
+        QStringLiteral("curve-key"),
+        QStringLiteral("Turn CURVE on for every endpoint with the broker's key pair, a file from "
+                       "switchboard keygen (needs --authorized-keys; docs/SECURITY.md)."),
+        QStringLiteral("file"));
+    const QCommandLineOption authorizedKeys(
+        QStringLiteral("authorized-keys"),
+        QStringLiteral("Directory of the public keys (.pub files) allowed to connect: directly "
+                       "in it for every endpoint, in its clients/, workers/ or admin/ "
+                       "subdirectory for that one. Re-read when it changes and on SIGHUP."),
+        QStringLiteral("dir"));
     const QCommandLineOption logLevel(
         QStringLiteral("log-level"),
         QStringLiteral("Least severe messages logged: debug, info, warning or error "
@@ -174,7 +185,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
         QStringLiteral("level"), QStringLiteral("info"));
     parser.addOptions({help, version, noGui, demo, frontend, backend, admin, noAdmin, snapshot,
                        heartbeat, liveness, maxQueue, maxQueuedBytes, maxAttempts, socketHwm,
-                       maxMessageBytes, requestTimeout, logLevel});
+                       maxMessageBytes, requestTimeout, curveKey, authorizedKeys, logLevel});
 
     if (!parser.parse(arguments)) {
         QString text = parser.errorText();
@@ -212,9 +223,12 @@ CommandLine parseCommandLine(const QStringList& arguments)
                 "  switchboard services      List services and their live workers.\n"
                 "  switchboard describe SERVICE\n"
                 "      List a service's methods with their argument types.\n"
+                "  switchboard keygen NAME\n"
+                "      Write a CURVE key pair, NAME.key and NAME.pub.\n"
+                "\nSignals: SIGINT and SIGTERM shut down; SIGHUP re-reads --authorized-keys.\n"
                 "\nExit codes: 0 after a clean shutdown (SIGINT, SIGTERM, closing the window), "
-                "2 for a usage\nerror, an endpoint that cannot be bound, or no display for the "
-                "window.\n");
+                "2 for a usage\nerror, an endpoint that cannot be bound, an unusable key, or no "
+                "display for the window.\n");
         return result;
     }
     if (parser.isSet(version)) {
@@ -225,7 +239,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
     }
     if (!parser.positionalArguments().isEmpty()) {
         return usageError(
-            QStringLiteral("unknown command '%1' (commands: monitor, call, services, describe)")
+            QStringLiteral(
+                "unknown command '%1' (commands: monitor, call, services, describe, keygen)")
                 .arg(parser.positionalArguments().first()));
     }
 
@@ -246,6 +261,12 @@ CommandLine parseCommandLine(const QStringList& arguments)
     if (parser.isSet(backend)) {
         options.broker.backendEndpoints = parser.values(backend);
     }
+    if (parser.isSet(curveKey) != parser.isSet(authorizedKeys)) {
+        return usageError(QStringLiteral("--curve-key and --authorized-keys go together: the "
+                                         "broker's key pair, and the keys it lets in"));
+    }
+    options.broker.curveKeyFile = parser.value(curveKey);
+    options.broker.authorizedKeysDirectory = parser.value(authorizedKeys);
     QString error;
     constexpr qint64 kDay = 24LL * 3600 * 1000;
     const auto heartbeatMs = positiveNumber(parser, heartbeat.names().first(), 1, kDay, error);

@@ -103,6 +103,7 @@ private:
     {
         zmq::socket_t socket(m_context, zmq::socket_type::dealer);
         socket.set(zmq::sockopt::linger, 0);
+        m_options.curve.apply(socket);
         socket.connect(m_endpoint.toStdString());
         m_socket = std::make_unique<ZmqSocketNotifier>(
             std::move(socket), [this](Frames& frames) { guarded([&] { onMessage(frames); }); });

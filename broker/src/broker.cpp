@@ -76,6 +76,11 @@ bool Broker::evictWorker(const QByteArray& identity)
     }
 }
 
+QString Broker::reloadKeys()
+{
+    return m_router->reloadKeys();
+}
+
 void Broker::shutdown()
 {
     if (m_router->isShutDown()) {

@@ -105,6 +105,16 @@ bool BrokerThread::evictWorker(const QByteArray& identity)
     return evicted;
 }
 
+QString BrokerThread::reloadKeys()
+{
+    QString summary;
+    if (m_broker) {
+        QMetaObject::invokeMethod(
+            m_broker, [&] { summary = m_broker->reloadKeys(); }, Qt::BlockingQueuedConnection);
+    }
+    return summary;
+}
+
 BrokerCounters BrokerThread::counters() const
 {
     BrokerCounters counters;

@@ -115,9 +115,17 @@ Broker::Router::~Router() = default;
 std::unique_ptr<ZmqSocketNotifier> Broker::Router::bindRouter(const QStringList& endpoints,
                                                               QStringList& resolved,
                                                               ZmqSocketNotifier::Handler handler,
+                                                              CurveAuthenticator::Role role,
                                                               std::int64_t maxMessageSize)
 {
     zmq::socket_t socket(m_context, zmq::socket_type::router);
+    if (m_curve) {
+        // The backend's monitor is the router's (watchBackend), which passes failed handshakes on.
+        m_curve->secure(socket, role,
+                        role == CurveAuthenticator::Role::Worker
+                            ? CurveAuthenticator::Monitor::Caller
+                            : CurveAuthenticator::Monitor::Own);
+    }
     // Report unknown identities instead of dropping silently: a reply to a client that is gone
     // is counted, and a request to a worker that is gone goes to another worker.
     socket.set(zmq::sockopt::router_mandatory, 1);
@@ -140,32 +148,65 @@ std::unique_ptr<ZmqSocketNotifier> Broker::Router::bindRouter(const QStringList&
 
 void Broker::Router::start()
 {
+    using Role = CurveAuthenticator::Role;
+    std::unique_ptr<CurveAuthenticator> curve;
+    if (!m_config.curveKeyFile.isEmpty() || !m_config.authorizedKeysDirectory.isEmpty()) {
+        if (m_config.curveKeyFile.isEmpty() || m_config.authorizedKeysDirectory.isEmpty()) {
+            throw Error("CURVE needs both the broker's key file and the authorized keys "
+                        "directory (--curve-key and --authorized-keys)");
+        }
+        curve = std::make_unique<CurveAuthenticator>(m_context, m_config.curveKeyFile,
+                                                     m_config.authorizedKeysDirectory);
+        curve->start();
+    } else {
+        // Without CURVE anyone who reaches the admin endpoint can evict workers: only this
+        // machine may.
+        for (const QString& endpoint : m_config.adminEndpoints) {
+            if (!isLocalEndpoint(endpoint)) {
+                throw BindError(endpoint,
+                                QStringLiteral("the admin endpoint may only listen beyond "
+                                               "loopback with CURVE on (--curve-key and "
+                                               "--authorized-keys, docs/SECURITY.md): anyone who "
+                                               "reaches it can read the broker's state and evict "
+                                               "workers"));
+            }
+        }
+    }
+    m_curve = std::move(curve);
     QStringList frontends;
     QStringList backends;
     QStringList admins;
-    auto frontend = bindRouter(
-        m_config.frontendEndpoints, frontends, [this](Frames& frames) { onClientMessage(frames); },
-        m_config.maxMessageBytes);
-    auto backend = bindRouter(
-        m_config.backendEndpoints, backends, [this](Frames& frames) { onWorkerMessage(frames); },
-        m_config.maxMessageBytes);
-    std::unique_ptr<AdminServer> admin;
-    if (!m_config.adminEndpoints.isEmpty()) {
-        admin =
-            std::make_unique<AdminServer>(AdminServer::Handlers{[this] { return snapshot(); },
-                                                                [this](std::string_view identity) {
-                                                                    return evictWorker(identity);
-                                                                }},
-                                          m_config.snapshotInterval);
-        AdminServer* server = admin.get();
-        server->attach(bindRouter(
-            m_config.adminEndpoints, admins,
-            [server](Frames& frames) { server->onMessage(frames); }, AdminServer::kMaxMessageSize));
+    try {
+        auto frontend = bindRouter(
+            m_config.frontendEndpoints, frontends,
+            [this](Frames& frames) { onClientMessage(frames); }, Role::Client,
+            m_config.maxMessageBytes);
+        auto backend = bindRouter(
+            m_config.backendEndpoints, backends,
+            [this](Frames& frames) { onWorkerMessage(frames); }, Role::Worker,
+            m_config.maxMessageBytes);
+        std::unique_ptr<AdminServer> admin;
+        if (!m_config.adminEndpoints.isEmpty()) {
+            admin = std::make_unique<AdminServer>(
+                AdminServer::Handlers{
+                    [this] { return snapshot(); },
+                    [this](std::string_view identity) { return evictWorker(identity); }},
+                m_config.snapshotInterval);
+            AdminServer* server = admin.get();
+            server->attach(bindRouter(
+                m_config.adminEndpoints, admins,
+                [server](Frames& frames) { server->onMessage(frames); }, Role::Admin,
+                AdminServer::kMaxMessageSize));
+        }
+        m_frontend = std::move(frontend);
+        m_backend = std::move(backend);
+        m_admin = std::move(admin);
+        watchBackend();
+    } catch (...) {
+        // The monitors of sockets that are about to close go first.
+        m_curve.reset();
+        throw;
     }
-    m_frontend = std::move(frontend);
-    m_backend = std::move(backend);
-    m_admin = std::move(admin);
-    watchBackend();
     frontendEndpoints = frontends;
     backendEndpoints = backends;
     adminEndpoints = admins;
@@ -173,16 +214,20 @@ void Broker::Router::start()
     m_heartbeatTimer.start();
     m_snapshotTimer.start();
     qCInfo(lcBroker).noquote() << "serving clients on" << frontends.join(QLatin1String(", "))
-                               << "and workers on" << backends.join(QLatin1String(", "));
+                               << "and workers on" << backends.join(QLatin1String(", "))
+                               << (m_curve ? "with CURVE" : "without CURVE");
     if (!admins.isEmpty()) {
         qCInfo(lcBroker).noquote() << "admin endpoint on" << admins.join(QLatin1String(", "));
     }
-    for (const QString& endpoint : admins) {
-        if (!isLocalEndpoint(endpoint)) {
-            qCWarning(lcBroker).noquote()
-                << "the admin endpoint" << endpoint
-                << "can be reached from other machines, and it has no authentication yet: "
-                   "anyone who can connect to it can read the broker's state and evict workers";
+    if (!m_curve) {
+        for (const QString& endpoint : frontends + backends) {
+            if (!isLocalEndpoint(endpoint)) {
+                qCWarning(lcBroker).noquote()
+                    << endpoint
+                    << "can be reached from other machines without CURVE: anyone who can "
+                       "connect may call any service or register as a worker and read requests "
+                       "(docs/SECURITY.md)";
+            }
         }
     }
 }
@@ -192,8 +237,9 @@ void Broker::Router::watchBackend()
     // One address per router: several brokers may share a context (tests, the chaos run).
     static std::atomic<std::uint64_t> routers{0};
     const std::string address = "inproc://switchboard-backend-events-" + std::to_string(++routers);
-    if (zmq_socket_monitor(m_backend->socket().handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) !=
-        0) {
+    // libzmq keeps one monitor per socket: this one also watches handshakes for CURVE.
+    const int events = ZMQ_EVENT_DISCONNECTED | (m_curve ? CurveAuthenticator::kMonitorEvents : 0);
+    if (zmq_socket_monitor(m_backend->socket().handle(), address.c_str(), events) != 0) {
         qCWarning(lcBroker) << "no socket monitor on the backend (" << zmq_strerror(zmq_errno())
                             << "): dead workers are noticed by their missing heartbeats only";
         return;
@@ -234,7 +280,13 @@ void Broker::Router::onBackendEvent(const Frames& frames)
     std::uint32_t value = 0;
     std::memcpy(&event, frames[0].data(), sizeof event);
     std::memcpy(&value, static_cast<const char*>(frames[0].data()) + sizeof event, sizeof value);
-    if (event != ZMQ_EVENT_DISCONNECTED || m_shutDown) {
+    if (event != ZMQ_EVENT_DISCONNECTED) {
+        if (m_curve) {
+            m_curve->onMonitorEvent(frames);
+        }
+        return;
+    }
+    if (m_shutDown) {
         return;
     }
     const int fd = static_cast<int>(value);
@@ -256,6 +308,11 @@ void Broker::Router::onBackendEvent(const Frames& frames)
     }
 }
 
+QString Broker::Router::reloadKeys()
+{
+    return m_curve ? m_curve->reload() : QString();
+}
+
 BrokerCounters Broker::Router::counters() const
 {
     BrokerCounters counters = m_counters;
@@ -266,6 +323,10 @@ BrokerCounters Broker::Router::counters() const
     if (m_admin) {
         counters.adminRequests = m_admin->requests();
         counters.adminMalformed = m_admin->malformed();
+    }
+    if (m_curve) {
+        counters.curveRefused = m_curve->refused();
+        counters.curveHandshakesFailed = m_curve->handshakesFailed();
     }
     return counters;
 }
@@ -1240,6 +1301,9 @@ void Broker::Router::shutdown()
         removeWorker(worker, rpc::errortype::kBrokerShutdown, why);
     }
     m_services.forgetUnused();
+    if (m_curve) {
+        m_curve->close();
+    }
     // What was just sent still goes out while the context lives, for up to the linger time.
     if (m_backendEvents) {
         zmq_socket_monitor(m_backend->socket().handle(), nullptr, 0);

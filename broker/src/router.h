@@ -2,6 +2,7 @@
 
 #include "adminserver.h"
 #include "brokerstatistics.h"
+#include "curveauthenticator.h"
 #include "eventlog.h"
 #include "mmiresponder.h"
 #include "ratelimitedlog.h"
@@ -35,6 +36,7 @@ public:
 
     void start();
     void shutdown();
+    QString reloadKeys();
 
     const BrokerConfig& config() const noexcept { return m_config; }
     BrokerCounters counters() const;
@@ -66,6 +68,7 @@ private:
     std::unique_ptr<ZmqSocketNotifier> bindRouter(const QStringList& endpoints,
                                                   QStringList& resolved,
                                                   ZmqSocketNotifier::Handler handler,
+                                                  CurveAuthenticator::Role role,
                                                   std::int64_t maxMessageSize);
     // The socket monitor of the backend: a worker whose connection drops is purged at once
     // instead of after the liveness.
@@ -134,6 +137,9 @@ private:
     std::unique_ptr<ZmqSocketNotifier> m_backend;
     std::unique_ptr<ZmqSocketNotifier> m_backendEvents; // PAIR on the backend's socket monitor
     std::unique_ptr<AdminServer> m_admin;
+    // After the sockets it secures, so it is destroyed first: it stops watching them before
+    // they close.
+    std::unique_ptr<CurveAuthenticator> m_curve;
     // Before m_services: each Service unlinks from its meter when it is destroyed.
     BrokerStatistics m_statistics;
     ServiceRegistry m_services;

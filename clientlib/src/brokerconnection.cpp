@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace switchboard::detail {
 
@@ -64,7 +65,9 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
                                    const ClientOptions& options)
     : m_socket(context, zmq::socket_type::dealer)
     , m_monitor(context, zmq::socket_type::pair)
+    , m_endpoint(endpoint)
 {
+    options.curve.apply(m_socket);
     m_socket.set(zmq::sockopt::linger, 0);
     m_socket.set(zmq::sockopt::reconnect_ivl, kReconnectIntervalMs);
     m_socket.set(zmq::sockopt::reconnect_ivl_max, kReconnectIntervalMaxMs);
@@ -84,8 +87,9 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
     }
 
     const std::string monitorEndpoint = nextMonitorEndpoint();
-    if (zmq_socket_monitor(m_socket.handle(), monitorEndpoint.c_str(), ZMQ_EVENT_DISCONNECTED) !=
-        0) {
+    const int events = ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+    if (zmq_socket_monitor(m_socket.handle(), monitorEndpoint.c_str(), events) != 0) {
         throw zmq::error_t();
     }
     m_monitor.set(zmq::sockopt::linger, 0);
@@ -110,15 +114,41 @@ BrokerConnection::Event BrokerConnection::wait(Clock::time_point until)
         if ((items[0].revents & ZMQ_POLLIN) != 0) {
             return Event::Message;
         }
-        if ((items[1].revents & ZMQ_POLLIN) != 0 && takeDisconnects()) {
-            return Event::Disconnected;
+        if ((items[1].revents & ZMQ_POLLIN) != 0) {
+            // A refused handshake is followed by a drop; the refusal is what the caller needs.
+            const bool dropped = takeDisconnects();
+            if (takeRefusal()) {
+                return Event::AuthRefused;
+            }
+            if (dropped) {
+                return Event::Disconnected;
+            }
         }
     }
 }
 
 void BrokerConnection::send(Frames& frames)
 {
-    (void)zmq::send_multipart(m_socket, frames);
+    if (m_refused) {
+        reconnect();
+    }
+    // Never blocking: a DEALER has nowhere to queue once libzmq gave up on its connection (a
+    // failed handshake ends the session for good), and a blocking send has no timeout. After
+    // connecting anew there is a pipe again, however far away the broker is.
+    if (!zmq::send_multipart(m_socket, frames, zmq::send_flags::dontwait)) {
+        reconnect();
+        // Still nothing: the call's own deadline reports it.
+        (void)zmq::send_multipart(m_socket, frames, zmq::send_flags::dontwait);
+    }
+}
+
+void BrokerConnection::reconnect()
+{
+    m_refused = false;
+    m_newRefusal = false; // that refusal was about the connection replaced here
+    m_handshaken = false;
+    m_socket.disconnect(m_endpoint);
+    m_socket.connect(m_endpoint);
 }
 
 bool BrokerConnection::receive(Frames& frames)
@@ -141,10 +171,32 @@ bool BrokerConnection::takeDisconnects()
         if (!event.empty() && event[0].size() >= sizeof(std::uint16_t)) {
             std::uint16_t id = 0;
             std::memcpy(&id, event[0].data(), sizeof id);
-            disconnected = disconnected || id == ZMQ_EVENT_DISCONNECTED;
+            // A connection that drops before its handshake is done was refused: ZAP refused
+            // the key (HANDSHAKE_FAILED_AUTH comes first), or the broker could not read the
+            // handshake (a wrong server key, one side without CURVE) and closed it. libzmq does
+            // not retry a failed handshake by itself.
+            const bool refused = id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                                 id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                                 (id == ZMQ_EVENT_DISCONNECTED && !m_handshaken);
+            if (refused) {
+                m_refused = true;
+                m_newRefusal = true;
+            } else if (id == ZMQ_EVENT_DISCONNECTED) {
+                disconnected = true;
+            }
+            if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                m_handshaken = true;
+            } else if (id == ZMQ_EVENT_DISCONNECTED) {
+                m_handshaken = false;
+            }
         }
     }
     return disconnected;
+}
+
+bool BrokerConnection::takeRefusal() noexcept
+{
+    return std::exchange(m_newRefusal, false);
 }
 
 } // namespace switchboard::detail

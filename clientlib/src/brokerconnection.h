@@ -27,28 +27,38 @@ public:
     BrokerConnection(const BrokerConnection&) = delete;
     BrokerConnection& operator=(const BrokerConnection&) = delete;
 
-    enum class Event { Message, Disconnected, Timeout };
+    enum class Event { Message, Disconnected, AuthRefused, Timeout };
 
-    // Blocks until a message is ready to receive(), the connection dropped, or `until` passed.
-    // Ready messages are reported before a drop, so that an answer that made it is not lost.
+    // Blocks until a message is ready to receive(), the connection dropped, the broker refused
+    // the CURVE handshake, or `until` passed. Ready messages are reported before a drop, so
+    // that an answer that made it is not lost.
     Event wait(Clock::time_point until);
 
     // Sends a whole message (its frames are consumed). The DEALER queues it while the broker
-    // is away and sends it once the connection is back.
+    // is away and sends it once the connection is back. After a refused handshake it first
+    // connects anew, since libzmq does not retry one by itself.
     void send(Frames& frames);
     // The next whole message, without blocking: false when none is ready.
     [[nodiscard]] bool receive(Frames& frames);
 
     // Reads the monitor's pending events: true if the connection dropped since the last call.
     [[nodiscard]] bool takeDisconnects();
+    // True once per refused handshake seen by takeDisconnects().
+    [[nodiscard]] bool takeRefusal() noexcept;
 
     // For pollers that watch more than this connection.
     zmq::socket_t& socket() noexcept { return m_socket; }
     zmq::socket_t& monitor() noexcept { return m_monitor; }
 
 private:
+    void reconnect();
+
     zmq::socket_t m_socket;
     zmq::socket_t m_monitor;
+    std::string m_endpoint;
+    bool m_handshaken = false; // the current connection got through its handshake
+    bool m_refused = false;    // libzmq will not try this connection again by itself
+    bool m_newRefusal = false; // not yet reported by takeRefusal()
 };
 
 // zmq_poll that retries on EINTR and takes a deadline. Returns the number of ready items.

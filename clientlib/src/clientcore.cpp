@@ -92,6 +92,9 @@ msgpack::object_handle ClientCore::call(CallRequest request)
         case BrokerConnection::Event::Disconnected:
             call.onConnectionLost(Clock::now());
             break;
+        case BrokerConnection::Event::AuthRefused:
+            call.fail(authenticationRefused(call.name()));
+            break;
         case BrokerConnection::Event::Timeout:
             if (call.onTimer(Clock::now())) {
                 frames = call.takeRequest();

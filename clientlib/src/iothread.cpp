@@ -126,8 +126,13 @@ void IoThread::serve()
         if ((items[0].revents & ZMQ_POLLIN) != 0) {
             onMessages();
         }
-        if ((items[1].revents & ZMQ_POLLIN) != 0 && m_connection.takeDisconnects()) {
-            onConnectionLost();
+        if ((items[1].revents & ZMQ_POLLIN) != 0) {
+            const bool dropped = m_connection.takeDisconnects();
+            if (m_connection.takeRefusal()) {
+                onAuthRefused();
+            } else if (dropped) {
+                onConnectionLost();
+            }
         }
         onTimers();
     }
@@ -205,6 +210,22 @@ void IoThread::onConnectionLost()
     ids.reserve(m_calls.size());
     for (auto& [id, entry] : m_calls) {
         entry.call.onConnectionLost(now);
+        ids.push_back(id);
+    }
+    for (const RequestId id : ids) {
+        update(id);
+    }
+}
+
+void IoThread::onAuthRefused()
+{
+    // Every call in flight went out on the refused connection: none of them reached the broker.
+    std::vector<RequestId> ids;
+    ids.reserve(m_calls.size());
+    for (auto& [id, entry] : m_calls) {
+        if (!entry.call.done()) {
+            entry.call.fail(authenticationRefused(entry.call.name()));
+        }
         ids.push_back(id);
     }
     for (const RequestId id : ids) {

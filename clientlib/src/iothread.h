@@ -53,6 +53,7 @@ private:
     void send(Entry& entry);
     void onMessages();
     void onConnectionLost();
+    void onAuthRefused();
     void onTimers();
     // Settles the call after an event: ends it, or moves its timer to its next wake-up.
     void update(RequestId id);

@@ -145,6 +145,14 @@ std::exception_ptr connectionLost(const CallName& name, int attempts)
         attemptsSuffix(attempts)));
 }
 
+std::exception_ptr authenticationRefused(const CallName& name)
+{
+    return std::make_exception_ptr(AuthenticationError(
+        name.describe("the broker refused the connection's handshake (with CURVE: this "
+                      "client's public key is not authorized there, or the server key is not "
+                      "the broker's; without: the broker requires CURVE); nothing was sent")));
+}
+
 std::exception_ptr clientDestroyed(const CallName& name)
 {
     return std::make_exception_ptr(ConnectionLost(name.describe("client destroyed")));

@@ -29,5 +29,6 @@ std::exception_ptr connectionLost(const CallName& name, int attempts);
 
 // ConnectionLost: the Client was destroyed before the call ended.
 std::exception_ptr clientDestroyed(const CallName& name);
+std::exception_ptr authenticationRefused(const CallName& name);
 
 } // namespace switchboard::detail

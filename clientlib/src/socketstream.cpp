@@ -31,6 +31,8 @@ std::optional<msgpack::object_handle> SocketStream::next()
             std::rethrow_exception(timeoutError(name(), m_timeout, 1, "item"));
         case BrokerConnection::Event::Disconnected:
             std::rethrow_exception(connectionLost(name(), 1));
+        case BrokerConnection::Event::AuthRefused:
+            std::rethrow_exception(authenticationRefused(name()));
         case BrokerConnection::Event::Message:
             break;
         }

@@ -4,8 +4,12 @@
 
 #include "switchboardprocess.h"
 
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
 #include <QRegularExpression>
 #include <QSet>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <msgpack.hpp>
@@ -134,6 +138,11 @@ private Q_SLOTS:
     void monitorBadArguments();
     void signalShutsDownGracefully_data();
     void signalShutsDownGracefully();
+    void keygenWritesAKeyPair();
+    void keygenRefusesToOverwrite();
+    void keygenBadArguments_data();
+    void keygenBadArguments();
+    void curveBrokerLetsInAuthorizedKeysOnly();
 };
 
 void TstCli::help()
@@ -143,7 +152,8 @@ void TstCli::help()
     for (const char* option :
          {"--no-gui", "--demo", "--frontend", "--backend", "--admin", "--no-admin", "--snapshot-ms",
           "--heartbeat-ms", "--liveness", "--max-queue", "--request-timeout-ms", "--log-level",
-          "--help", "--version", "switchboard monitor"}) {
+          "--help", "--version", "switchboard monitor", "--curve-key", "--authorized-keys",
+          "switchboard keygen", "SIGHUP"}) {
         QVERIFY2(outcome.out.contains(QLatin1String(option)),
                  qPrintable(QStringLiteral("--help does not mention %1").arg(option)));
     }
@@ -199,6 +209,19 @@ void TstCli::badArguments_data()
     QTest::newRow("message size only a suffix")
         << (QStringList{"--no-gui", "--max-message-bytes", "M"} + wildcards) << "max-message-bytes";
     QTest::newRow("unknown command") << QStringList{"monitr"} << "monitor";
+    // Anyone who reaches the admin endpoint can evict workers: beyond loopback it needs CURVE.
+    QTest::newRow("admin beyond loopback without CURVE")
+        << QStringList{"--no-gui", "--frontend", kWildcard,        "--backend",
+                       kWildcard,  "--admin",    "tcp://0.0.0.0:*"}
+        << "only listen beyond loopback with CURVE";
+    QTest::newRow("curve key without authorized keys")
+        << (QStringList{"--no-gui", "--curve-key", "broker.key"} + wildcards)
+        << "--authorized-keys";
+    QTest::newRow("missing curve key file")
+        << (QStringList{"--no-gui", "--curve-key", "/nonexistent/broker.key", "--authorized-keys",
+                        "/tmp"} +
+            wildcards)
+        << "/nonexistent/broker.key";
 }
 
 void TstCli::badArguments()
@@ -454,6 +477,158 @@ void TstCli::signalShutsDownGracefully()
     QVERIFY2(switchboard.process().waitForFinished(5000), "still running 5 s after the signal");
     QCOMPARE(switchboard.process().exitStatus(), QProcess::NormalExit);
     QCOMPARE(switchboard.process().exitCode(), 0);
+}
+
+namespace {
+
+QFile::Permissions modeOf(const QString& path)
+{
+    return QFileInfo(path).permissions() & (QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner |
+                                            QFile::ReadGroup | QFile::WriteGroup | QFile::ExeGroup |
+                                            QFile::ReadOther | QFile::WriteOther | QFile::ExeOther);
+}
+
+QByteArray contentOf(const QString& path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+// The Z85 public key in a certificate file.
+QString publicKeyIn(const QString& path)
+{
+    const auto match =
+        QRegularExpression(QStringLiteral("public-key = \"(.{40})\"")).match(contentOf(path));
+    return match.hasMatch() ? match.captured(1) : QString();
+}
+
+} // namespace
+
+void TstCli::keygenWritesAKeyPair()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString name = dir.filePath(QStringLiteral("billing"));
+    const Outcome outcome = run({"keygen", name});
+    QVERIFY2(outcome.finished && outcome.exitCode == 0, qPrintable(describe(outcome)));
+    const QString secretFile = name + ".key";
+    const QString publicFile = name + ".pub";
+    // The secret is its owner's alone; the public half is meant to be handed out.
+    QCOMPARE(modeOf(secretFile), QFile::ReadOwner | QFile::WriteOwner);
+    QVERIFY(modeOf(publicFile) & QFile::ReadOther);
+    const QByteArray secret = contentOf(secretFile);
+    const QByteArray pub = contentOf(publicFile);
+    QVERIFY2(secret.contains("\ncurve\n    public-key = \"") && secret.contains("secret-key = \""),
+             secret.constData());
+    QVERIFY2(!pub.contains("secret-key"), pub.constData());
+    QCOMPARE(publicKeyIn(secretFile), publicKeyIn(publicFile));
+    QCOMPARE(publicKeyIn(publicFile).size(), 40);
+    QVERIFY2(outcome.out.contains(publicKeyIn(publicFile)), qPrintable(outcome.out));
+
+    // Two runs, two different keys.
+    const Outcome second = run({"keygen", dir.filePath(QStringLiteral("other"))});
+    QCOMPARE(second.exitCode, 0);
+    QVERIFY(publicKeyIn(dir.filePath(QStringLiteral("other.pub"))) != publicKeyIn(publicFile));
+
+    const Outcome help = run({"keygen", "--help"});
+    QCOMPARE(help.exitCode, 0);
+    QVERIFY2(help.out.contains("--force") && help.out.contains("NAME.pub"), qPrintable(help.out));
+}
+
+void TstCli::keygenRefusesToOverwrite()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString name = dir.filePath(QStringLiteral("broker"));
+    QCOMPARE(run({"keygen", name}).exitCode, 0);
+    const QByteArray before = contentOf(name + ".key");
+
+    const Outcome again = run({"keygen", name});
+    QVERIFY2(again.finished && again.exitCode == 1, qPrintable(describe(again)));
+    QCOMPARE(again.errLines.size(), 1);
+    QVERIFY2(again.errLines.first().contains(name + ".key") &&
+                 again.errLines.first().contains("--force"),
+             qPrintable(again.errLines.first()));
+    QCOMPARE(contentOf(name + ".key"), before);
+
+    const Outcome forced = run({"keygen", "--force", name});
+    QVERIFY2(forced.finished && forced.exitCode == 0, qPrintable(describe(forced)));
+    QVERIFY(contentOf(name + ".key") != before);
+    QCOMPARE(modeOf(name + ".key"), QFile::ReadOwner | QFile::WriteOwner);
+}
+
+void TstCli::keygenBadArguments_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("mentions");
+    QTest::newRow("no name") << QStringList{"keygen"} << 2 << "NAME";
+    QTest::newRow("two names") << QStringList{"keygen", "a", "b"} << 2 << "one NAME";
+    QTest::newRow("unknown option") << QStringList{"keygen", "--bits", "a"} << 2 << "bits";
+    QTest::newRow("unwritable directory")
+        << QStringList{"keygen", "/nonexistent/dir/key"} << 1 << "/nonexistent/dir/key.key";
+}
+
+void TstCli::keygenBadArguments()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(int, exitCode);
+    QFETCH(QString, mentions);
+    const Outcome outcome = run(arguments);
+    QVERIFY2(outcome.finished, qPrintable(describe(outcome)));
+    QCOMPARE(outcome.exitCode, exitCode);
+    QCOMPARE(outcome.errLines.size(), 1);
+    QVERIFY2(outcome.errLines.first().startsWith(QLatin1String("switchboard keygen: ")),
+             qPrintable(outcome.errLines.first()));
+    QVERIFY2(outcome.errLines.first().contains(mentions), qPrintable(outcome.errLines.first()));
+}
+
+void TstCli::curveBrokerLetsInAuthorizedKeysOnly()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString authorized = dir.filePath(QStringLiteral("authorized"));
+    QVERIFY(QDir().mkpath(authorized + "/clients"));
+    for (const char* name : {"broker", "alice", "mallory"}) {
+        QCOMPARE(run({"keygen", dir.filePath(QLatin1String(name))}).exitCode, 0);
+    }
+    QVERIFY(QFile::copy(dir.filePath("alice.pub"), authorized + "/clients/alice.pub"));
+
+    SwitchboardProcess switchboard(kSwitchboard);
+    switchboard.start({"--no-gui", "--frontend", kWildcard, "--backend", kWildcard, "--no-admin",
+                       "--curve-key", dir.filePath("broker.key"), "--authorized-keys", authorized});
+    QVERIFY2(switchboard.waitReady(), qPrintable(switchboard.stderrText()));
+    const QString frontend = switchboard.frontends().value(0);
+    const auto services = [&](const char* key, int timeoutMs = 10000) {
+        QStringList arguments{"services", "--broker", frontend, "--timeout",
+                              QString::number(timeoutMs)};
+        if (key) {
+            arguments << "--server-key" << dir.filePath("broker.pub") << "--key"
+                      << dir.filePath(QLatin1String(key) + ".key");
+        }
+        return run(arguments, timeoutMs + 10000);
+    };
+
+    const Outcome alice = services("alice");
+    QVERIFY2(alice.finished && alice.exitCode == 0, qPrintable(describe(alice)));
+    QVERIFY2(alice.out.contains("no services"), qPrintable(alice.out));
+
+    // An unknown key is refused at once, long before the timeout, and says so.
+    const Outcome mallory = services("mallory", 60000);
+    QVERIFY2(mallory.finished && mallory.exitCode == 3, qPrintable(describe(mallory)));
+    QVERIFY2(mallory.errLines.join(' ').contains("refused the connection's handshake"),
+             qPrintable(describe(mallory)));
+
+    // Without CURVE nothing gets through either; this used to hang in a blocking send.
+    const Outcome plain = services(nullptr, 60000);
+    QVERIFY2(plain.finished && plain.exitCode == 3, qPrintable(describe(plain)));
+    QVERIFY2(plain.errLines.join(' ').contains("requires CURVE"), qPrintable(describe(plain)));
+
+    // SIGHUP re-reads the directory (the watch may have done it already: either way, in).
+    QVERIFY(QFile::copy(dir.filePath("mallory.pub"), authorized + "/mallory.pub"));
+    QCOMPARE(::kill(static_cast<pid_t>(switchboard.process().processId()), SIGHUP), 0);
+    QTRY_COMPARE_WITH_TIMEOUT(services("mallory", 3000).exitCode, 0, 20000);
+    QCOMPARE(switchboard.process().state(), QProcess::Running);
 }
 
 QTEST_GUILESS_MAIN(TstCli)

@@ -54,6 +54,7 @@ public:
     BrokerCounters counters() const { return m_thread->counters(); }
     BrokerSnapshot snapshot() const { return m_thread->snapshot(); }
     bool evictWorker(const QByteArray& identity) { return m_thread->evictWorker(identity); }
+    QString reloadKeys() { return m_thread->reloadKeys(); }
     // Lives on the broker's thread (see BrokerThread::broker()); null once stopped.
     Broker* broker() const { return m_thread->broker(); }
     void stop() { m_thread->stop(); }

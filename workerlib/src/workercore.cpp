@@ -86,8 +86,10 @@ WorkerCore::WorkerCore(zmq::context_t* context, std::string endpoint, std::strin
     }
     // Sessions connect later, on their own threads; an endpoint libzmq rejects should fail here,
     // where the caller can still catch it.
+    // Bad CURVE keys too (curve::KeyError).
     zmq::socket_t probe(m_context, zmq::socket_type::dealer);
     probe.set(zmq::sockopt::linger, 0);
+    m_options.curve.apply(probe);
     probe.connect(m_endpoint);
 }
 

@@ -109,6 +109,7 @@ void WorkerSession::open()
     ++m_connections;
     // A send that blocks this long finds a broker that stopped reading: the session is lost.
     socket.set(zmq::sockopt::sndtimeo, clampedMilliseconds(m_brokerTimeout));
+    m_core.options().curve.apply(socket);
     socket.connect(m_core.endpoint());
 
     std::lock_guard lock(m_mutex);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <switchboard/errors.h>
+#include <switchboard/protocol/curvekey.h>
 #include <switchboard/protocol/payload.h>
 
 #include <zmq.hpp>
@@ -32,6 +33,11 @@ struct ClientOptions {
     // How long a silent connection to the broker may live before it counts as lost (ZMTP
     // heartbeats, so a broker that vanished without closing the connection is noticed too).
     std::chrono::milliseconds connectionTimeout{3000};
+    // CURVE (docs/SECURITY.md): the broker's public key and this client's key pair, Z85 text;
+    // curve::ClientCredentials::fromFiles() reads them from key files. Empty: no CURVE. The
+    // Client constructor throws curve::KeyError for a malformed key; a key the broker refuses
+    // fails calls with AuthenticationError.
+    curve::ClientCredentials curve;
 };
 
 struct CallOptions {

@@ -59,6 +59,15 @@ private:
     std::string m_detail;
 };
 
+// The broker refused this client's handshake: its CURVE public key is not authorized there, the
+// server key is not the broker's, or one side uses CURVE and the other does not. Nothing was
+// sent. Calls fail with it at once instead of timing
+// out; the next call tries the handshake again (the key may have been authorized since).
+class AuthenticationError : public Error {
+public:
+    using Error::Error;
+};
+
 // The reply arrived but does not decode as the type the caller asked for.
 class DecodeError : public Error {
 public:

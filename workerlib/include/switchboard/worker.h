@@ -1,5 +1,6 @@
 #pragma once
 
+#include <switchboard/protocol/curvekey.h>
 #include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/error.h>
 #include <switchboard/protocol/mdp.h>
@@ -50,6 +51,11 @@ struct WorkerOptions {
     // unique among the broker's workers (a second worker with the same one is not let in) and
     // 1 to 240 bytes.
     std::string identity;
+    // CURVE (docs/SECURITY.md): the broker's public key and this worker's key pair, Z85 text;
+    // curve::ClientCredentials::fromFiles() reads them from key files. Empty: no CURVE. A worker
+    // whose key the broker refuses is never registered; it keeps retrying with its backoff, and
+    // the broker logs and counts each refusal (BrokerCounters::curveRefused).
+    curve::ClientCredentials curve;
 };
 
 // A handler's way to tell its caller that the request itself is wrong. The client receives a

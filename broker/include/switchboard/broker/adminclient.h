@@ -1,6 +1,7 @@
 #pragma once
 
 #include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/protocol/curvekey.h>
 
 #include <QObject>
 #include <QString>
@@ -25,6 +26,8 @@ public:
     struct Options {
         std::chrono::milliseconds pollInterval{500};
         std::chrono::milliseconds timeout{2000};
+        // The broker's public key and this tool's key pair when the broker uses CURVE.
+        curve::ClientCredentials curve;
     };
 
     AdminClient(QString endpoint, zmq::context_t& context, Options options,

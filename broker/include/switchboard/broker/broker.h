@@ -38,6 +38,8 @@ public:
     ~Broker() override;
 
     // Binds every endpoint and starts serving. Throws BindError; nothing stays bound on failure.
+    // With CURVE configured, also throws curve::KeyError for an unusable key file, and Error for
+    // a missing authorized keys directory.
     void start();
 
     // The endpoints actually bound, with wildcard ports resolved ("tcp://127.0.0.1:*" becomes
@@ -64,6 +66,11 @@ public Q_SLOTS:
     // BrokerShutdown error, sends DISCONNECT to every worker, closes the sockets (letting what
     // was sent drain for up to a second) and emits shutDown(). Calling it again does nothing.
     void shutdown();
+
+    // Re-reads BrokerConfig::authorizedKeysDirectory (SIGHUP does this in `switchboard`). New
+    // connections are checked against the new set; established ones stay. Returns a summary
+    // for the log, or an empty string when CURVE is off.
+    QString reloadKeys();
 
 Q_SIGNALS:
     void shutDown();

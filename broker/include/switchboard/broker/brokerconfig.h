@@ -43,6 +43,13 @@ struct BrokerConfig {
     std::chrono::milliseconds snapshotInterval{500};
     // Per-service, per-method and per-worker statistics. Off only to measure what they cost.
     bool statistics = true;
+    // CURVE (docs/SECURITY.md): the broker's key pair, a certificate file with both keys as
+    // `switchboard keygen` writes it. Empty: no CURVE, every endpoint takes any peer.
+    QString curveKeyFile;
+    // With curveKeyFile: the public keys allowed to connect, one certificate file each. Keys
+    // directly in it may connect to every endpoint; keys in its subdirectories clients/,
+    // workers/ and admin/ only to that one. Re-read on Broker::reloadKeys() and when it changes.
+    QString authorizedKeysDirectory;
 };
 
 } // namespace switchboard

@@ -33,6 +33,12 @@ struct BrokerCounters {
     std::array<std::uint64_t, static_cast<std::size_t>(ProtocolErrorKind::Count)> malformedByKind{};
     std::uint64_t adminRequests = 0;  // messages on the admin endpoint
     std::uint64_t adminMalformed = 0; // of which refused with an error
+    // CURVE: connections whose key is not authorized (or that offered no CURVE credentials to
+    // the ZAP handler), and connections closed before their handshake was done (a peer without
+    // CURVE, or with the wrong server key, but also one that gave up, such as the endpoint
+    // check a Worker makes when it is constructed).
+    std::uint64_t curveRefused = 0;
+    std::uint64_t curveHandshakesFailed = 0;
 
     // Every message read from the frontend or backend lands in exactly one bucket, so that no
     // message is dropped uncounted (MessageIntake, docs/RELIABILITY.md "Hostile input").

@@ -34,6 +34,8 @@ public:
     // thread waits. An empty snapshot and false once stopped.
     BrokerSnapshot snapshot() const;
     bool evictWorker(const QByteArray& identity);
+    // Broker::reloadKeys() on the broker's thread; empty once stopped or without CURVE.
+    QString reloadKeys();
     // Lives on the broker thread: talk to it only through queued calls.
     Broker* broker() const noexcept { return m_broker; }
 
