@@ -238,8 +238,8 @@ void Broker::Router::watchBackend()
     static std::atomic<std::uint64_t> routers{0};
     const std::string address = "inproc://switchboard-backend-events-" + std::to_string(++routers);
     // libzmq keeps one monitor per socket: this one also watches handshakes for CURVE.
-    const int events = ZMQ_EVENT_DISCONNECTED | (m_curve ? CurveAuthenticator::kMonitorEvents : 0);
-    if (zmq_socket_monitor(m_backend->socket().handle(), address.c_str(), events) != 0) {
+    const int mask = ZMQ_EVENT_DISCONNECTED | (m_curve ? CurveAuthenticator::kMonitorEvents : 0);
+    if (zmq_socket_monitor(m_backend->socket().handle(), address.c_str(), mask) != 0) {
         qCWarning(lcBroker) << "no socket monitor on the backend (" << zmq_strerror(zmq_errno())
                             << "): dead workers are noticed by their missing heartbeats only";
         return;
@@ -356,24 +356,28 @@ void Broker::Router::onClientMessage(Frames& frames)
         onMalformedClientMessage(frames, error);
         return;
     }
+    const auto serviceName = frameView(frames[message.serviceFrame]);
+    const bool mmi = MmiResponder::isMmi(serviceName);
+    rpc::RequestOptions options;
+    if (!mmi) {
+        // Before the request is counted: every client message lands in one intake bucket.
+        try {
+            options = rpc::requestOptionsOf(frames, message.bodyBegin);
+        } catch (const ProtocolError& error) {
+            countMalformed(error, false, frameView(frames[0]), serviceName);
+            replyError(frameView(frames[0]), message.version, serviceName,
+                       requestIdOf(frames, message.bodyBegin), rpc::errortype::kMalformedRequest,
+                       error.what());
+            return;
+        }
+    }
     const auto now = Clock::now();
     ++m_counters.requestsReceived;
     if (m_config.statistics) {
         m_statistics.recordRequest(now);
     }
-    const auto serviceName = frameView(frames[message.serviceFrame]);
-    if (MmiResponder::isMmi(serviceName)) {
+    if (mmi) {
         answerMmi(frames, message);
-        return;
-    }
-    rpc::RequestOptions options;
-    try {
-        options = rpc::requestOptionsOf(frames, message.bodyBegin);
-    } catch (const ProtocolError& error) {
-        countMalformed(error, false, frameView(frames[0]), serviceName);
-        replyError(frameView(frames[0]), message.version, serviceName,
-                   requestIdOf(frames, message.bodyBegin), rpc::errortype::kMalformedRequest,
-                   error.what());
         return;
     }
     acceptRequest(serviceNamed(serviceName, now), frames, message, options, now);
