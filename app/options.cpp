@@ -183,9 +183,11 @@ CommandLine parseCommandLine(const QStringList& arguments)
         QStringLiteral("Least severe messages logged: debug, info, warning or error "
                        "(default info)."),
         QStringLiteral("level"), QStringLiteral("info"));
-    parser.addOptions({help, version, noGui, demo, frontend, backend, admin, noAdmin, snapshot,
-                       heartbeat, liveness, maxQueue, maxQueuedBytes, maxAttempts, socketHwm,
-                       maxMessageBytes, requestTimeout, curveKey, authorizedKeys, logLevel});
+    parser.addOptions({help,           version,     noGui,          demo,
+                       frontend,       backend,     admin,          noAdmin,
+                       snapshot,       heartbeat,   liveness,       maxQueue,
+                       maxQueuedBytes, maxAttempts, socketHwm,      maxMessageBytes,
+                       requestTimeout, curveKey,    authorizedKeys, logLevel});
 
     if (!parser.parse(arguments)) {
         QString text = parser.errorText();

@@ -402,9 +402,8 @@ void TestEnvelope::requestOptionsBytes()
 {
     // The example of docs/PROTOCOL.md section 6, byte by byte.
     const zmq::message_t options = rpc::encodeRequestOptions({5000, true});
-    QCOMPARE(bytesOf(options).toHex(' '),
-             QByteArray("82 aa 74 69 6d 65 6f 75 74 5f 6d 73 cd 13 88 "
-                        "aa 69 64 65 6d 70 6f 74 65 6e 74 c3"));
+    QCOMPARE(bytesOf(options).toHex(' '), QByteArray("82 aa 74 69 6d 65 6f 75 74 5f 6d 73 cd 13 88 "
+                                                     "aa 69 64 65 6d 70 6f 74 65 6e 74 c3"));
     QVERIFY(rpc::decodeRequestOptions(frameView(options)) == (rpc::RequestOptions{5000, true}));
     // Without the frame: the defaults, whatever else the body holds.
     Frames body;
