@@ -185,6 +185,19 @@ void requireOneObject(std::string_view bytes, msgpack::type::object_type expecte
     }
 }
 
+// requireOneObject, then the object itself.
+msgpack::object_handle unpackOneObject(std::string_view bytes, msgpack::type::object_type expected,
+                                       std::size_t maxDepth, std::string_view what)
+{
+    requireOneObject(bytes, expected, maxDepth, what);
+    try {
+        return msgpack::unpack(bytes.data(), bytes.size());
+    } catch (const msgpack::unpack_error& e) {
+        // Not expected once the shape check passed; kept so nothing but ProtocolError escapes.
+        fail(ProtocolErrorKind::InvalidPayload, std::string(what) + ": " + e.what());
+    }
+}
+
 // Arguments are opaque to the broker, so no depth bound beyond what the parser itself handles
 // (it keeps its stack on the heap, not the call stack).
 constexpr std::size_t kArgsMaxDepth = static_cast<std::size_t>(-1);
@@ -305,15 +318,8 @@ zmq::message_t encodeError(const ErrorInfo& error)
 ErrorInfo decodeError(const zmq::message_t& payload)
 {
     const std::string_view bytes = frameView(payload);
-    requireOneObject(bytes, msgpack::type::MAP, kErrorMaxDepth, "error payload");
-
-    msgpack::object_handle handle;
-    try {
-        handle = msgpack::unpack(bytes.data(), bytes.size());
-    } catch (const msgpack::unpack_error& e) {
-        // Not expected once the shape check passed; kept so nothing but ProtocolError escapes.
-        fail(ProtocolErrorKind::InvalidPayload, std::string("error payload: ") + e.what());
-    }
+    const msgpack::object_handle handle =
+        unpackOneObject(bytes, msgpack::type::MAP, kErrorMaxDepth, "error payload");
 
     const msgpack::object_map& map = handle.get().via.map;
     ErrorInfo error;
@@ -401,13 +407,8 @@ zmq::message_t encodeRequestOptions(const RequestOptions& options)
 
 RequestOptions decodeRequestOptions(std::string_view bytes)
 {
-    requireOneObject(bytes, msgpack::type::MAP, kOptionsMaxDepth, "request: options");
-    msgpack::object_handle handle;
-    try {
-        handle = msgpack::unpack(bytes.data(), bytes.size());
-    } catch (const msgpack::unpack_error& e) {
-        fail(ProtocolErrorKind::InvalidPayload, std::string("request: options: ") + e.what());
-    }
+    const msgpack::object_handle handle =
+        unpackOneObject(bytes, msgpack::type::MAP, kOptionsMaxDepth, "request: options");
     const msgpack::object_map& map = handle.get().via.map;
     RequestOptions options;
     for (std::uint32_t i = 0; i < map.size; ++i) {
