@@ -34,6 +34,12 @@ QString toString(BrokerEvent::Kind kind)
         return QStringLiteral("request expired");
     case BrokerEvent::Kind::ProtocolError:
         return QStringLiteral("protocol error");
+    case BrokerEvent::Kind::ClientNotReading:
+        return QStringLiteral("client not reading");
+    case BrokerEvent::Kind::ClientAtBound:
+        return QStringLiteral("client at bound");
+    case BrokerEvent::Kind::RepliesDropped:
+        return QStringLiteral("answers dropped");
     }
     return QStringLiteral("unknown");
 }

@@ -19,6 +19,16 @@ QString heldText(BrokerEvent::Kind kind, std::uint64_t held, const QString& serv
         return QStringLiteral("%1 more peers%2 were sent DISCONNECT within a second")
             .arg(held)
             .arg(where);
+    case BrokerEvent::Kind::ClientNotReading:
+        return QStringLiteral("%1 more clients stopped reading within a second").arg(held);
+    case BrokerEvent::Kind::ClientAtBound:
+        return QStringLiteral("%1 more clients reached their bound of unread answers within a "
+                              "second")
+            .arg(held);
+    case BrokerEvent::Kind::RepliesDropped:
+        return QStringLiteral("%1 more drops of answers or requests for clients that do not read "
+                              "within a second")
+            .arg(held);
     default:
         return QStringLiteral("%1 more '%2' events%3 within a second")
             .arg(held)

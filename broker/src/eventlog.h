@@ -75,7 +75,7 @@ private:
     std::vector<BrokerEvent> m_ring;
     std::size_t m_next = 0; // where the next event goes once the ring is full
     std::uint64_t m_sequence = 0;
-    static constexpr std::size_t kKinds = static_cast<std::size_t>(Kind::ProtocolError) + 1;
+    static constexpr std::size_t kKinds = static_cast<std::size_t>(Kind::RepliesDropped) + 1;
     std::array<StringMap<Burst>, kKinds> m_bursts; // by Kind
 };
 

@@ -20,6 +20,9 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kShutdownLinger = 1000ms;
+// Answers held for clients that do not read are retried at every drain of the frontend, and at
+// least this often.
+constexpr auto kHeldRetryInterval = 50ms;
 
 mdp::ClientCommand finalCommand(mdp::Version version) noexcept
 {
@@ -97,6 +100,7 @@ Broker::Router::Router(Broker& owner, BrokerConfig config, zmq::context_t& conte
     , m_config(std::move(config))
     , m_context(context)
     , m_statistics(Clock::now())
+    , m_held({m_config.maxHeldReplyBytesPerClient, m_config.maxHeldReplyBytes})
     , m_startedAt(Clock::now())
 {
     m_heartbeatTimer.setInterval(m_config.heartbeatInterval);
@@ -108,6 +112,8 @@ Broker::Router::Router(Broker& owner, BrokerConfig config, zmq::context_t& conte
     QObject::connect(&m_expiryTimer, &QTimer::timeout, &m_owner, [this] { expireQueued(); });
     m_snapshotTimer.setInterval(std::max(m_config.snapshotInterval, std::chrono::milliseconds(10)));
     QObject::connect(&m_snapshotTimer, &QTimer::timeout, &m_owner, [this] { onSnapshotTick(); });
+    m_heldRetryTimer.setInterval(kHeldRetryInterval);
+    QObject::connect(&m_heldRetryTimer, &QTimer::timeout, &m_owner, [this] { flushHeldReplies(); });
 }
 
 Broker::Router::~Router() = default;
@@ -199,6 +205,7 @@ void Broker::Router::start()
                 AdminServer::kMaxMessageSize));
         }
         m_frontend = std::move(frontend);
+        m_frontend->setBeforeDrain([this] { flushHeldReplies(); });
         m_backend = std::move(backend);
         m_admin = std::move(admin);
         watchBackend();
@@ -320,6 +327,10 @@ BrokerCounters Broker::Router::counters() const
     counters.services = m_services.size();
     counters.queuedRequests = m_queued;
     counters.requestsInFlight = m_inFlight;
+    counters.heldReplies = m_held.replies();
+    counters.heldReplyBytes = m_held.bytes();
+    counters.slowClients = m_held.clients();
+    counters.clientsAtBound = m_held.clientsAtBound();
     if (m_admin) {
         counters.adminRequests = m_admin->requests();
         counters.adminMalformed = m_admin->malformed();
@@ -365,6 +376,10 @@ void Broker::Router::onClientMessage(Frames& frames)
             options = rpc::requestOptionsOf(frames, message.bodyBegin);
         } catch (const ProtocolError& error) {
             countMalformed(error, false, frameView(frames[0]), serviceName);
+            if (!m_held.empty() && m_held.isPastHardBound(frameView(frames[0]))) {
+                ++m_counters.requestsDiscarded; // it reads nothing, and its errors would pile up
+                return;
+            }
             replyError(frameView(frames[0]), message.version, serviceName,
                        requestIdOf(frames, message.bodyBegin), rpc::errortype::kMalformedRequest,
                        error.what());
@@ -375,6 +390,9 @@ void Broker::Router::onClientMessage(Frames& frames)
     ++m_counters.requestsReceived;
     if (m_config.statistics) {
         m_statistics.recordRequest(now);
+    }
+    if (!m_held.empty() && !admitFromClient(frames, message, now)) {
+        return;
     }
     if (mmi) {
         answerMmi(frames, message);
@@ -469,6 +487,10 @@ void Broker::Router::onMalformedClientMessage(Frames& frames, const ProtocolErro
     if (!version) {
         return; // not MDP at all: there is no way to answer
     }
+    if (!m_held.empty() && m_held.isPastHardBound(peer)) {
+        ++m_counters.requestsDiscarded; // it reads nothing, and its errors would pile up
+        return;
+    }
     replyError(peer, *version, serviceOk ? service : std::string_view{}, {},
                rpc::errortype::kMalformedRequest, error.what());
 }
@@ -489,10 +511,156 @@ void Broker::Router::replyError(std::string_view clientIdentity, mdp::Version ve
 
 void Broker::Router::deliverToClient()
 {
-    if (m_frontend->send(m_out) != ZmqSocketNotifier::SendResult::Sent) {
-        // The client disconnected, or stopped reading and let its queue fill up.
-        ++m_counters.clientUnreachable;
+    // Behind the answers already held for this client, never before them.
+    if (!m_held.empty() && m_held.isHolding(frameView(m_out.front()))) {
+        holdReply();
+        return;
     }
+    switch (m_frontend->send(m_out)) {
+    case ZmqSocketNotifier::SendResult::Sent:
+        return;
+    case ZmqSocketNotifier::SendResult::WouldBlock:
+        holdReply();
+        return;
+    case ZmqSocketNotifier::SendResult::Unroutable:
+        ++m_counters.clientUnreachable;
+        return;
+    }
+}
+
+void Broker::Router::holdReply()
+{
+    const std::string client(frameView(m_out.front()));
+    ++m_counters.repliesHeld;
+    if (m_held.hold(std::move(m_out))) {
+        const auto now = Clock::now();
+        m_events.addCoalesced(BrokerEvent::Kind::ClientNotReading, {}, now, [&] {
+            return QStringLiteral("client %1 is not reading: its answers are held until it "
+                                  "does (its pipe holds --socket-hwm %2 messages)")
+                .arg(peerName(client))
+                .arg(m_config.socketHwm);
+        });
+        std::uint64_t suppressed = 0;
+        if (m_clientLog.admit(suppressed)) {
+            qCWarning(lcBroker).nospace().noquote()
+                << "client " << peerName(client)
+                << " is not reading: holding its answers until it does"
+                << (suppressed
+                        ? qPrintable(
+                              QStringLiteral(" (%1 similar messages suppressed)").arg(suppressed))
+                        : "");
+        }
+    }
+    m_out = Frames{};
+    if (!m_heldRetryTimer.isActive()) {
+        m_heldRetryTimer.start();
+    }
+}
+
+void Broker::Router::flushHeldReplies()
+{
+    if (m_held.empty() || !m_frontend) {
+        m_heldRetryTimer.stop();
+        return;
+    }
+    const HeldReplies::FlushReport report = m_held.flush([this](Frames& frames) {
+        switch (m_frontend->send(frames)) {
+        case ZmqSocketNotifier::SendResult::Sent:
+            return HeldReplies::Delivery::Sent;
+        case ZmqSocketNotifier::SendResult::WouldBlock:
+            return HeldReplies::Delivery::WouldBlock;
+        case ZmqSocketNotifier::SendResult::Unroutable:
+            break;
+        }
+        return HeldReplies::Delivery::Gone;
+    });
+    m_counters.heldRepliesDelivered += report.delivered;
+    if (!report.released.empty()) {
+        countReleased(report.released, "disconnected", Clock::now());
+    }
+    if (m_held.empty()) {
+        m_heldRetryTimer.stop();
+    }
+}
+
+void Broker::Router::countReleased(const std::vector<HeldReplies::Released>& released,
+                                   const char* why, Clock::time_point now)
+{
+    for (const HeldReplies::Released& client : released) {
+        m_counters.heldRepliesReleased += client.replies;
+        m_events.addCoalesced(BrokerEvent::Kind::RepliesDropped, {}, now, [&] {
+            return QStringLiteral("dropped %1 answers (%2 bytes) held for client %3: it %4")
+                .arg(client.replies)
+                .arg(client.bytes)
+                .arg(peerName(client.client), QLatin1String(why));
+        });
+        std::uint64_t suppressed = 0;
+        if (m_clientLog.admit(suppressed)) {
+            qCWarning(lcBroker).nospace().noquote()
+                << "dropped " << client.replies << " answers (" << client.bytes
+                << " bytes) held for client " << peerName(client.client) << ": it " << why
+                << (suppressed
+                        ? qPrintable(
+                              QStringLiteral(" (%1 similar messages suppressed)").arg(suppressed))
+                        : "");
+        }
+    }
+}
+
+bool Broker::Router::admitFromClient(const Frames& frames, const mdp::ClientMessage& message,
+                                     Clock::time_point now)
+{
+    const auto client = frameView(frames[0]);
+    const HeldReplies::Decision decision = m_held.admit(client);
+    using Admission = HeldReplies::Admission;
+    if (decision.admission == Admission::Accept) {
+        return true;
+    }
+    const auto service = frameView(frames[message.serviceFrame]);
+    const HeldReplies::Limits& limits = m_held.limits();
+    if (decision.newlyAtBound) {
+        m_events.addCoalesced(BrokerEvent::Kind::ClientAtBound, {}, now, [&] {
+            return QStringLiteral("client %1 has %2 bytes of answers it has not read: its new "
+                                  "requests get QueueFull until it reads")
+                .arg(peerName(client))
+                .arg(decision.clientBytes);
+        });
+        std::uint64_t suppressed = 0;
+        if (m_clientLog.admit(suppressed)) {
+            qCWarning(lcBroker).nospace().noquote()
+                << "client " << peerName(client) << " has " << decision.clientBytes
+                << " bytes of answers it has not read: refusing its new requests (QueueFull)"
+                << (suppressed
+                        ? qPrintable(
+                              QStringLiteral(" (%1 similar messages suppressed)").arg(suppressed))
+                        : "");
+        }
+    }
+    if (decision.admission == Admission::Discard) {
+        // Even its refusals fill twice the bound: nothing more can be kept for it.
+        ++m_counters.requestsDiscarded;
+        m_events.addCoalesced(BrokerEvent::Kind::RepliesDropped, {}, now, [&] {
+            return QStringLiteral("discarded a request of client %1 unanswered: it sends without "
+                                  "reading, and %2 bytes of answers wait for it")
+                .arg(peerName(client))
+                .arg(decision.clientBytes);
+        });
+        return false;
+    }
+    ++m_counters.queueFull;
+    ++m_counters.refusedUnread;
+    const std::string text =
+        decision.admission == Admission::RefuseClient
+            ? "this client has " + std::to_string(decision.clientBytes) +
+                  " bytes of answers it has not read (--max-held-reply-bytes-per-client " +
+                  std::to_string(limits.perClientBytes) + "): read them before sending more"
+            : "clients that do not read hold " + std::to_string(m_held.bytes()) +
+                  " bytes of answers in the broker (--max-held-reply-bytes " +
+                  std::to_string(limits.totalBytes) + "), " + std::to_string(decision.clientBytes) +
+                  " of them this client's: read them before sending more";
+    replyError(client, message.version, service, requestIdOf(frames, message.bodyBegin),
+               rpc::errortype::kQueueFull, text);
+    return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1171,6 +1339,14 @@ BrokerSnapshot Broker::Router::snapshot() const
     totals.workerLost = counts.workerLost;
     totals.requeued = counts.requeued;
     totals.lateReplies = counts.lateReplies;
+    totals.heldReplies = counts.heldReplies;
+    totals.heldReplyBytes = counts.heldReplyBytes;
+    totals.slowClients = counts.slowClients;
+    totals.clientsAtBound = counts.clientsAtBound;
+    totals.repliesHeld = counts.repliesHeld;
+    totals.repliesDropped = counts.clientUnreachable + counts.heldRepliesReleased;
+    totals.refusedUnread = counts.refusedUnread;
+    totals.requestsDiscarded = counts.requestsDiscarded;
     totals.malformed = counts.malformedTotal();
     totals.workersRegistered = counts.workersRegistered;
     totals.workersPurged = counts.workersPurged;
@@ -1305,6 +1481,15 @@ void Broker::Router::shutdown()
         removeWorker(worker, rpc::errortype::kBrokerShutdown, why);
     }
     m_services.forgetUnused();
+    // A last chance for clients that do not read; what they still cannot take goes with the
+    // broker.
+    flushHeldReplies();
+    m_heldRetryTimer.stop();
+    if (!m_held.empty()) {
+        qCWarning(lcBroker) << "dropping" << m_held.replies() << "answers held for"
+                            << m_held.clients() << "clients that are not reading";
+        countReleased(m_held.releaseAll(), "did not read before the broker shut down", now);
+    }
     if (m_curve) {
         m_curve->close();
     }

@@ -4,6 +4,7 @@
 #include "brokerstatistics.h"
 #include "curveauthenticator.h"
 #include "eventlog.h"
+#include "heldreplies.h"
 #include "mmiresponder.h"
 #include "ratelimitedlog.h"
 #include "serviceregistry.h"
@@ -87,8 +88,17 @@ private:
     void replyError(std::string_view clientIdentity, mdp::Version version, std::string_view service,
                     std::string_view requestId, std::string_view type, std::string message,
                     std::string detail = {});
-    // Sends m_out (built for a client) on the frontend, counting what could not be delivered.
+    // Sends m_out (built for a client) on the frontend; holds it if the client is not reading.
     void deliverToClient();
+    void holdReply();
+    // Sends held answers to the clients that read again; releases those of clients gone.
+    void flushHeldReplies();
+    // False if the client holds too many unread answers to take a new request: it was refused
+    // (QueueFull) or, past twice the bound, discarded.
+    bool admitFromClient(const Frames& frames, const mdp::ClientMessage& message,
+                         Clock::time_point now);
+    void countReleased(const std::vector<HeldReplies::Released>& released, const char* why,
+                       Clock::time_point now);
 
     // Workers
     void onWorkerMessage(Frames& frames);
@@ -151,6 +161,11 @@ private:
     QTimer m_heartbeatTimer;
     QTimer m_expiryTimer;
     QTimer m_snapshotTimer;
+    // While answers are held: a retry in case the edge that said a client read was consumed by
+    // another call on the socket (libzmq does not say which pipe has room), and the way a client
+    // that disconnected is noticed.
+    QTimer m_heldRetryTimer;
+    HeldReplies m_held;
     BrokerCounters m_counters;
     Clock::time_point m_startedAt;
     mutable std::uint64_t m_snapshotSequence = 0;
@@ -163,6 +178,7 @@ private:
     bool m_shutDown = false;
     RateLimitedLog m_malformedLog;
     RateLimitedLog m_workerLog;
+    RateLimitedLog m_clientLog;
 };
 
 } // namespace switchboard

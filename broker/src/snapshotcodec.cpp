@@ -22,7 +22,7 @@ constexpr std::array<std::pair<WorkerStats::State, std::string_view>, 4> kStates
     {WorkerStats::State::Expired, "expired"},
 }};
 
-constexpr std::array<std::pair<BrokerEvent::Kind, std::string_view>, 7> kKinds{{
+constexpr std::array<std::pair<BrokerEvent::Kind, std::string_view>, 10> kKinds{{
     {BrokerEvent::Kind::WorkerJoined, "WorkerJoined"},
     {BrokerEvent::Kind::WorkerLeft, "WorkerLeft"},
     {BrokerEvent::Kind::WorkerExpired, "WorkerExpired"},
@@ -30,6 +30,9 @@ constexpr std::array<std::pair<BrokerEvent::Kind, std::string_view>, 7> kKinds{{
     {BrokerEvent::Kind::WorkerDisconnected, "WorkerDisconnected"},
     {BrokerEvent::Kind::RequestExpired, "RequestExpired"},
     {BrokerEvent::Kind::ProtocolError, "ProtocolError"},
+    {BrokerEvent::Kind::ClientNotReading, "ClientNotReading"},
+    {BrokerEvent::Kind::ClientAtBound, "ClientAtBound"},
+    {BrokerEvent::Kind::RepliesDropped, "RepliesDropped"},
 }};
 
 template <typename Enum, std::size_t N>
@@ -100,7 +103,7 @@ void packBreakdown(Packer& packer, const LatencyBreakdown& breakdown)
 
 void packTotals(Packer& packer, const BrokerTotals& totals)
 {
-    packer.pack_map(15);
+    packer.pack_map(23);
     packKey(packer, "requests");
     packer.pack(totals.requests);
     packKey(packer, "replies");
@@ -117,6 +120,22 @@ void packTotals(Packer& packer, const BrokerTotals& totals)
     packer.pack(totals.requeued);
     packKey(packer, "lateReplies");
     packer.pack(totals.lateReplies);
+    packKey(packer, "heldReplies");
+    packer.pack(totals.heldReplies);
+    packKey(packer, "heldReplyBytes");
+    packer.pack(totals.heldReplyBytes);
+    packKey(packer, "slowClients");
+    packer.pack(totals.slowClients);
+    packKey(packer, "clientsAtBound");
+    packer.pack(totals.clientsAtBound);
+    packKey(packer, "repliesHeld");
+    packer.pack(totals.repliesHeld);
+    packKey(packer, "repliesDropped");
+    packer.pack(totals.repliesDropped);
+    packKey(packer, "refusedUnread");
+    packer.pack(totals.refusedUnread);
+    packKey(packer, "requestsDiscarded");
+    packer.pack(totals.requestsDiscarded);
     packKey(packer, "malformed");
     packer.pack(totals.malformed);
     packKey(packer, "workersRegistered");
@@ -464,6 +483,15 @@ BrokerTotals readTotals(const MapReader& map)
     // Newer than the rest: a monitor may read a broker from before them.
     totals.requeued = map.has("requeued") ? map.u64("requeued") : 0;
     totals.lateReplies = map.has("lateReplies") ? map.u64("lateReplies") : 0;
+    const auto optional = [&](std::string_view key) { return map.has(key) ? map.u64(key) : 0; };
+    totals.heldReplies = optional("heldReplies");
+    totals.heldReplyBytes = optional("heldReplyBytes");
+    totals.slowClients = optional("slowClients");
+    totals.clientsAtBound = optional("clientsAtBound");
+    totals.repliesHeld = optional("repliesHeld");
+    totals.repliesDropped = optional("repliesDropped");
+    totals.refusedUnread = optional("refusedUnread");
+    totals.requestsDiscarded = optional("requestsDiscarded");
     totals.malformed = map.u64("malformed");
     totals.workersRegistered = map.u64("workersRegistered");
     totals.workersPurged = map.u64("workersPurged");

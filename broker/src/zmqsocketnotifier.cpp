@@ -35,6 +35,13 @@ void ZmqSocketNotifier::drain()
     // re-enter the event loop, so the notifier cannot fire in the middle. Toggling it around
     // every drain cost an eventfd wake-up of our own loop each time (docs/PERFORMANCE.md).
     m_draining = true;
+    if (m_beforeDrain) {
+        m_beforeDrain();
+        if (!m_socket || !m_reading) {
+            m_draining = false;
+            return;
+        }
+    }
     int read = 0;
     for (; hasInput(); ++read) {
         if (read == m_maxBatch) {

@@ -25,10 +25,17 @@ struct BrokerConfig {
     // Dispatches of a request the client marked idempotent, the first included: when its
     // worker dies it goes to another one until this many were tried, then WorkerLost.
     int maxAttempts = 3;
-    // ZMQ_SNDHWM and ZMQ_RCVHWM of every socket, in messages per peer. At the bound a client
-    // that does not read loses answers (counted clientUnreachable), a worker is treated as
-    // lost, and a peer that sends faster than the broker reads is held back by TCP.
+    // ZMQ_SNDHWM and ZMQ_RCVHWM of every socket, in messages per peer. Past it, answers for a
+    // client that does not read are held by the broker (below), a worker is treated as lost,
+    // and a peer that sends faster than the broker reads is held back by TCP.
     int socketHwm = 1000;
+    // Answers a client could not take yet (its pipe was at socketHwm) are held, in order, until
+    // it reads. Once a client holds this many bytes of them, its new requests are answered
+    // QueueFull before any worker runs them; work already done is never thrown away for room.
+    std::size_t maxHeldReplyBytesPerClient = std::size_t{64} << 20;
+    // The same bound over all clients together: past it, every client with held answers gets
+    // QueueFull for its new requests, while clients that read keep being served.
+    std::size_t maxHeldReplyBytes = std::size_t{256} << 20;
     // ZMQ_MAXMSGSIZE of the frontend and backend: libzmq disconnects a peer that sends a
     // larger message before it is read whole. The admin endpoint keeps its own 64 KiB.
     std::int64_t maxMessageBytes = std::int64_t{16} << 20;

@@ -21,9 +21,18 @@ struct BrokerCounters {
     std::uint64_t requeued = 0;          // idempotent, its worker died: queued for another one
     std::uint64_t lateReplies = 0;       // answers from workers given up on, dropped
     std::uint64_t shutdownErrors = 0;    // answered BrokerShutdown
-    std::uint64_t clientUnreachable = 0; // answers dropped: the client was gone or not reading
-    std::uint64_t brokerErrors = 0;      // error replies the broker itself sent (all of the above)
-    std::uint64_t workerErrors = 0;      // error replies (status 0x01) from workers, delivered
+    std::uint64_t clientUnreachable = 0; // answers dropped at once: the client was gone
+    // Answers for clients that do not read (BrokerConfig::maxHeldReplyBytesPerClient): each one
+    // held is later delivered, released when its client turns out gone, or still held.
+    std::uint64_t repliesHeld = 0;          // could not be sent at once: kept, in order
+    std::uint64_t heldRepliesDelivered = 0; // of which sent once the client read
+    std::uint64_t heldRepliesReleased = 0;  // of which dropped: the client was gone for good
+    std::uint64_t refusedUnread = 0;        // answered QueueFull: its client held too much unread
+    // Unanswered: its client sends without reading, and even the refusal (or the error for a
+    // malformed message) would pass twice a bound.
+    std::uint64_t requestsDiscarded = 0;
+    std::uint64_t brokerErrors = 0; // error replies the broker itself sent (all of the above)
+    std::uint64_t workerErrors = 0; // error replies (status 0x01) from workers, delivered
     std::uint64_t workersRegistered = 0;
     std::uint64_t workersPurged = 0;       // silent for longer than the liveness allows
     std::uint64_t workersDisconnected = 0; // sent DISCONNECT for a protocol violation
@@ -58,6 +67,10 @@ struct BrokerCounters {
     std::size_t services = 0;
     std::size_t queuedRequests = 0;
     std::size_t requestsInFlight = 0;
+    std::size_t heldReplies = 0;    // answers waiting for their clients to read
+    std::size_t heldReplyBytes = 0; // their bytes, bookkeeping included
+    std::size_t slowClients = 0;    // clients with answers held
+    std::size_t clientsAtBound = 0; // of which getting QueueFull for new requests
 
     std::uint64_t malformedTotal() const { return malformedFromClients + malformedFromWorkers; }
 };

@@ -101,6 +101,10 @@ struct BrokerEvent {
         WorkerDisconnected, // by the broker, for a protocol violation
         RequestExpired,     // answered Expired or ServiceUnavailable
         ProtocolError,      // a malformed message from a client or worker
+        // Added later: a monitor reading an older broker never sees them.
+        ClientNotReading, // a client's pipe was full: its answers are held until it reads
+        ClientAtBound,    // a client holds too many unread answers: new requests get QueueFull
+        RepliesDropped,   // answers dropped for good: their client was gone, or never read
     };
 
     std::uint64_t sequence = 0; // strictly increasing over the broker's life
@@ -132,6 +136,15 @@ struct BrokerTotals {
     std::uint64_t adminMalformed = 0; // of which refused (malformed, unknown command, too large)
     std::uint64_t requeued = 0;       // idempotent requests sent to another worker after a death
     std::uint64_t lateReplies = 0;    // answers from workers given up on, dropped
+    // Answers for clients that do not read: held until they do (BrokerConfig::socketHwm).
+    std::uint64_t heldReplies = 0;       // now: waiting for their clients to read
+    std::uint64_t heldReplyBytes = 0;    // now: their bytes
+    std::uint64_t slowClients = 0;       // now: clients with answers held
+    std::uint64_t clientsAtBound = 0;    // now: of which refused new requests (QueueFull)
+    std::uint64_t repliesHeld = 0;       // since start: answers that had to wait for their client
+    std::uint64_t repliesDropped = 0;    // since start: answers dropped, their client gone
+    std::uint64_t refusedUnread = 0;     // since start: QueueFull for a client with too much unread
+    std::uint64_t requestsDiscarded = 0; // since start: unanswered, past twice a bound
 
     bool operator==(const BrokerTotals&) const = default;
 };

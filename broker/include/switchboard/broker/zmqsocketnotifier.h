@@ -46,6 +46,14 @@ public:
     [[nodiscard]] SendResult send(Frames& frames);
 
     void setMaxBatch(int maxBatch) noexcept { m_maxBatch = maxBatch > 0 ? maxBatch : 1; }
+    // Called at the start of every drain, before any message is read: the place to retry sends
+    // that found a peer's pipe full. A peer that reads frees room, and libzmq says so with a
+    // command that raises ZMQ_FD, so a drain follows; sends made here need no re-check of their
+    // own, since the drain reads ZMQ_EVENTS after them.
+    void setBeforeDrain(std::function<void()> beforeDrain)
+    {
+        m_beforeDrain = std::move(beforeDrain);
+    }
     // Stops (or resumes) reading; sends still work.
     void setReading(bool reading);
     // Closes the socket after `linger`: frames already sent are still delivered for that long.
@@ -63,6 +71,7 @@ private:
 
     zmq::socket_t m_socket;
     Handler m_handler;
+    std::function<void()> m_beforeDrain;
     QSocketNotifier* m_notifier = nullptr;
     Frames m_frames; // reused for every message, so receiving allocates nothing in steady state
     int m_maxBatch = 256;
