@@ -15,9 +15,12 @@ QColor kindColor(BrokerEvent::Kind kind)
     case BrokerEvent::Kind::WorkerExpired:
     case BrokerEvent::Kind::WorkerDisconnected:
     case BrokerEvent::Kind::ProtocolError:
+    case BrokerEvent::Kind::RepliesDropped:
         return QColor(0xc6, 0x28, 0x28); // red: something broke
     case BrokerEvent::Kind::WorkerEvicted:
     case BrokerEvent::Kind::RequestExpired:
+    case BrokerEvent::Kind::ClientNotReading:
+    case BrokerEvent::Kind::ClientAtBound:
         return QColor(0xe6, 0x51, 0x00); // orange: a request or a worker was lost on purpose
     case BrokerEvent::Kind::WorkerJoined:
     case BrokerEvent::Kind::WorkerLeft:

@@ -231,6 +231,9 @@ void MonitorWindow::buildStatusBar()
     m_endpointsLabel = addLabel(QStringLiteral("endpoints"));
     m_uptimeLabel = addLabel(QStringLiteral("uptime"));
     m_totalsLabel = addLabel(QStringLiteral("totals"));
+    m_heldLabel = addLabel(QStringLiteral("heldReplies"));
+    m_heldLabel->setStyleSheet(QStringLiteral("color: #e65100;"));
+    m_heldLabel->setVisible(false);
 }
 
 void MonitorWindow::restoreSettings()
@@ -475,20 +478,35 @@ void MonitorWindow::showStatus(const BrokerSnapshot& snapshot)
     const auto live =
         std::count_if(snapshot.workers.begin(), snapshot.workers.end(),
                       [](const WorkerStats& w) { return w.state != WorkerStats::State::Expired; });
-    m_totalsLabel->setText(tr("%1 req/s · requests %2 · replies %3 · errors %4 · workers %5")
-                               .arg(units::rate(totals.requestsPerSecond),
-                                    units::count(totals.requests), units::count(totals.replies),
-                                    units::count(totals.errors))
-                               .arg(live));
+    QString text = tr("%1 req/s · requests %2 · replies %3 · errors %4 · workers %5")
+                       .arg(units::rate(totals.requestsPerSecond), units::count(totals.requests),
+                            units::count(totals.replies), units::count(totals.errors))
+                       .arg(live);
+    m_totalsLabel->setText(text);
+    // Answers waiting for clients that stopped reading: seen before the bound refuses their
+    // requests, and gone again once they read.
+    m_heldLabel->setVisible(totals.slowClients > 0);
+    m_heldLabel->setText(
+        tr("%1 answers (%2) held for %3 clients not reading%4")
+            .arg(units::count(totals.heldReplies), units::bytes(totals.heldReplyBytes),
+                 units::count(totals.slowClients),
+                 totals.clientsAtBound > 0
+                     ? tr(", %1 refused new requests").arg(units::count(totals.clientsAtBound))
+                     : QString()));
     m_totalsLabel->setToolTip(
         tr("Expired %1, queue full %2, worker lost %3, malformed %4\n"
            "Workers registered %5, purged %6, evicted %7\n"
-           "Re-dispatched after a worker died %8, late replies dropped %9")
+           "Re-dispatched after a worker died %8, late replies dropped %9\n"
+           "Answers held for clients not reading: %10 now (%11), %12 since start; "
+           "dropped (client gone) %13; requests refused for unread answers %14, discarded %15")
             .arg(units::count(totals.expired), units::count(totals.queueFull),
                  units::count(totals.workerLost), units::count(totals.malformed),
                  units::count(totals.workersRegistered), units::count(totals.workersPurged),
                  units::count(totals.workersEvicted), units::count(totals.requeued),
-                 units::count(totals.lateReplies)));
+                 units::count(totals.lateReplies))
+            .arg(units::count(totals.heldReplies), units::bytes(totals.heldReplyBytes),
+                 units::count(totals.repliesHeld), units::count(totals.repliesDropped),
+                 units::count(totals.refusedUnread), units::count(totals.requestsDiscarded)));
 }
 
 const WorkerStats* MonitorWindow::selectedWorker() const

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 namespace switchboard::units {
 
@@ -88,6 +89,21 @@ QString count(std::uint64_t n)
         digits.insert(at, QLatin1Char(','));
     }
     return digits;
+}
+
+QString bytes(std::uint64_t n)
+{
+    if (n < 1024) {
+        return QStringLiteral("%1 B").arg(n);
+    }
+    static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+    double value = static_cast<double>(n) / 1024;
+    std::size_t unit = 0;
+    while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+        value /= 1024;
+        ++unit;
+    }
+    return threeDigits(value) + QLatin1Char(' ') + QLatin1String(kUnits[unit]);
 }
 
 } // namespace switchboard::units

@@ -18,5 +18,7 @@ QString span(std::int64_t ms);
 QString rate(double perSecond);
 // 1,234,567.
 QString count(std::uint64_t n);
+// 512 B, 12.3 KiB, 64.0 MiB, 1.50 GiB.
+QString bytes(std::uint64_t n);
 
 } // namespace switchboard::units
