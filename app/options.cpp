@@ -142,6 +142,21 @@ CommandLine parseCommandLine(const QStringList& arguments)
                        "QueueFull. Takes K, M, G (default %1M).")
             .arg(defaults.maxQueuedBytes >> 20),
         QStringLiteral("bytes"), QStringLiteral("%1M").arg(defaults.maxQueuedBytes >> 20));
+    const QCommandLineOption maxHeldBytesPerClient(
+        QStringLiteral("max-held-reply-bytes-per-client"),
+        QStringLiteral("Bytes of answers the broker holds for one client that does not read "
+                       "them (its socket-hwm pipe is full); past it, the client's new requests "
+                       "get QueueFull until it reads. Takes K, M, G (default %1M).")
+            .arg(defaults.maxHeldReplyBytesPerClient >> 20),
+        QStringLiteral("bytes"),
+        QStringLiteral("%1M").arg(defaults.maxHeldReplyBytesPerClient >> 20));
+    const QCommandLineOption maxHeldBytes(
+        QStringLiteral("max-held-reply-bytes"),
+        QStringLiteral("The same bound for all clients together: past it, every client with "
+                       "answers held gets QueueFull for new requests. Takes K, M, G (default "
+                       "%1M).")
+            .arg(defaults.maxHeldReplyBytes >> 20),
+        QStringLiteral("bytes"), QStringLiteral("%1M").arg(defaults.maxHeldReplyBytes >> 20));
     const QCommandLineOption maxAttempts(
         QStringLiteral("max-attempts"),
         QStringLiteral("How often a request the client marked idempotent is dispatched, the "
@@ -183,11 +198,17 @@ CommandLine parseCommandLine(const QStringList& arguments)
         QStringLiteral("Least severe messages logged: debug, info, warning or error "
                        "(default info)."),
         QStringLiteral("level"), QStringLiteral("info"));
-    parser.addOptions({help,           version,     noGui,          demo,
-                       frontend,       backend,     admin,          noAdmin,
-                       snapshot,       heartbeat,   liveness,       maxQueue,
-                       maxQueuedBytes, maxAttempts, socketHwm,      maxMessageBytes,
-                       requestTimeout, curveKey,    authorizedKeys, logLevel});
+    parser.addOptions({help,           version,
+                       noGui,          demo,
+                       frontend,       backend,
+                       admin,          noAdmin,
+                       snapshot,       heartbeat,
+                       liveness,       maxQueue,
+                       maxQueuedBytes, maxHeldBytesPerClient,
+                       maxHeldBytes,   maxAttempts,
+                       socketHwm,      maxMessageBytes,
+                       requestTimeout, curveKey,
+                       authorizedKeys, logLevel});
 
     if (!parser.parse(arguments)) {
         QString text = parser.errorText();
@@ -279,6 +300,10 @@ CommandLine parseCommandLine(const QStringList& arguments)
     const auto snapshotMs = positiveNumber(parser, snapshot.names().first(), 50, 60000, error);
     const auto queuedBytes =
         sizeValue(parser, maxQueuedBytes.names().first(), 1, std::int64_t{1} << 40, error);
+    const auto heldPerClient =
+        sizeValue(parser, maxHeldBytesPerClient.names().first(), 1, std::int64_t{1} << 40, error);
+    const auto heldTotal =
+        sizeValue(parser, maxHeldBytes.names().first(), 1, std::int64_t{1} << 40, error);
     const auto attempts = positiveNumber(parser, maxAttempts.names().first(), 1, 100, error);
     const auto hwm =
         sizeValue(parser, socketHwm.names().first(), 1, std::numeric_limits<int>::max(), error);
@@ -294,6 +319,8 @@ CommandLine parseCommandLine(const QStringList& arguments)
     options.broker.requestTimeout = std::chrono::milliseconds(*timeoutMs);
     options.broker.snapshotInterval = std::chrono::milliseconds(*snapshotMs);
     options.broker.maxQueuedBytes = static_cast<std::size_t>(*queuedBytes);
+    options.broker.maxHeldReplyBytesPerClient = static_cast<std::size_t>(*heldPerClient);
+    options.broker.maxHeldReplyBytes = static_cast<std::size_t>(*heldTotal);
     options.broker.maxAttempts = static_cast<int>(*attempts);
     options.broker.socketHwm = static_cast<int>(*hwm);
     options.broker.maxMessageBytes = *messageBytes;
