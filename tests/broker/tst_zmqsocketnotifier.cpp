@@ -10,6 +10,7 @@
 #include <QTimer>
 
 #include <atomic>
+#include <deque>
 #include <thread>
 
 using namespace switchboard;
@@ -59,6 +60,8 @@ private Q_SLOTS:
     void manyRequestsInFlightNeverStall();
     void echoUnderFloodKeepsTimersRunning_data();
     void echoUnderFloodKeepsTimersRunning();
+    void peerThatReadsAgainWakesTheNotifier_data();
+    void peerThatReadsAgainWakesTheNotifier();
 };
 
 void TestZmqSocketNotifier::manyRequestsInFlightNeverStall_data()
@@ -178,6 +181,96 @@ void TestZmqSocketNotifier::echoUnderFloodKeepsTimersRunning()
     // No drain read more than its batch, and the event loop still ran the timer meanwhile.
     QVERIFY(notifier.drains() >= std::uint64_t(kMessages / kBatch));
     QVERIFY(ticks > 0);
+}
+
+void TestZmqSocketNotifier::peerThatReadsAgainWakesTheNotifier_data()
+{
+    QTest::addColumn<QString>("endpoint");
+    QTest::newRow("inproc") << QStringLiteral("inproc://notifier-full-peer");
+    QTest::newRow("tcp") << QStringLiteral("tcp://127.0.0.1:*");
+}
+
+// The broker holds answers for a client whose pipe is full and sends them from setBeforeDrain()
+// when the client reads. That relies on libzmq raising ZMQ_FD when a full pipe gets room (its
+// activate-write command), with no other traffic and no timer: checked here.
+void TestZmqSocketNotifier::peerThatReadsAgainWakesTheNotifier()
+{
+    QFETCH(QString, endpoint);
+    zmq::context_t context;
+    zmq::socket_t router(context, zmq::socket_type::router);
+    router.set(zmq::sockopt::linger, 0);
+    router.set(zmq::sockopt::sndhwm, 10);
+    router.set(zmq::sockopt::router_mandatory, 1);
+    router.bind(endpoint.toStdString());
+    const auto bound = router.get(zmq::sockopt::last_endpoint);
+
+    std::string peerIdentity;
+    ZmqSocketNotifier notifier(std::move(router), [&](Frames& frames) {
+        peerIdentity = std::string(frameView(frames[0]));
+    });
+    std::deque<std::string> pending;
+    int retries = 0;
+    notifier.setBeforeDrain([&] {
+        ++retries;
+        while (!pending.empty()) {
+            Frames frames;
+            frames.emplace_back(peerIdentity.data(), peerIdentity.size());
+            frames.emplace_back(pending.front().data(), pending.front().size());
+            if (notifier.send(frames) != ZmqSocketNotifier::SendResult::Sent) {
+                return;
+            }
+            pending.pop_front();
+        }
+    });
+
+    std::atomic<bool> read{false};
+    std::atomic<bool> done{false};
+    std::vector<std::string> received;
+    std::thread peerThread([&] {
+        zmq::socket_t peer(context, zmq::socket_type::dealer);
+        peer.set(zmq::sockopt::linger, 0);
+        peer.set(zmq::sockopt::rcvhwm, 10);
+        peer.connect(bound);
+        peer.send(zmq::str_buffer("hello"));
+        read.wait(false); // the test fills the pipe meanwhile
+        zmq::pollitem_t item{peer.handle(), 0, ZMQ_POLLIN, 0};
+        while (zmq::poll(&item, 1, 10000ms) > 0) {
+            zmq::message_t message;
+            (void)peer.recv(message);
+            received.push_back(message.to_string());
+            if (received.back() == "last") {
+                break;
+            }
+        }
+        done = true;
+    });
+    QTRY_VERIFY(!peerIdentity.empty());
+
+    // Fill the pipe (and, over tcp, the kernel's buffers) until the send would block.
+    const std::string body(64 * 1024, 'x');
+    int sent = 0;
+    for (; sent < 100000; ++sent) {
+        Frames frames;
+        frames.emplace_back(peerIdentity.data(), peerIdentity.size());
+        frames.emplace_back(body.data(), body.size());
+        if (notifier.send(frames) == ZmqSocketNotifier::SendResult::WouldBlock) {
+            break;
+        }
+    }
+    QVERIFY2(sent < 100000, "the pipe never filled");
+    pending = {"first held", "last"};
+    // The drain that follows the failed send retries once, and cannot send either.
+    QTRY_VERIFY(retries >= 1);
+    QCOMPARE(pending.size(), std::size_t(2));
+
+    read = true;
+    read.notify_one();
+    QTRY_VERIFY_WITH_TIMEOUT(done.load(), 20000);
+    peerThread.join();
+    QVERIFY(pending.empty());
+    QCOMPARE(received.size(), std::size_t(sent) + 2);
+    QCOMPARE(received[received.size() - 2], std::string("first held"));
+    QCOMPARE(received.back(), std::string("last"));
 }
 
 QTEST_GUILESS_MAIN(TestZmqSocketNotifier)
