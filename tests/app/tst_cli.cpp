@@ -149,11 +149,27 @@ void TstCli::help()
 {
     const Outcome outcome = run({QStringLiteral("--help")});
     QVERIFY2(outcome.finished && outcome.exitCode == 0, qPrintable(describe(outcome)));
-    for (const char* option :
-         {"--no-gui", "--demo", "--frontend", "--backend", "--admin", "--no-admin", "--snapshot-ms",
-          "--heartbeat-ms", "--liveness", "--max-queue", "--request-timeout-ms", "--log-level",
-          "--help", "--version", "switchboard monitor", "--curve-key", "--authorized-keys",
-          "switchboard keygen", "SIGHUP"}) {
+    for (const char* option : {"--no-gui",
+                               "--demo",
+                               "--frontend",
+                               "--backend",
+                               "--admin",
+                               "--no-admin",
+                               "--snapshot-ms",
+                               "--heartbeat-ms",
+                               "--liveness",
+                               "--max-queue",
+                               "--request-timeout-ms",
+                               "--log-level",
+                               "--help",
+                               "--version",
+                               "switchboard monitor",
+                               "--curve-key",
+                               "--authorized-keys",
+                               "switchboard keygen",
+                               "SIGHUP",
+                               "--max-held-per-client",
+                               "--max-held-bytes"}) {
         QVERIFY2(outcome.out.contains(QLatin1String(option)),
                  qPrintable(QStringLiteral("--help does not mention %1").arg(option)));
     }
@@ -201,6 +217,11 @@ void TstCli::badArguments_data()
         << (QStringList{"--no-gui", "--max-attempts", "0"} + wildcards) << "max-attempts";
     QTest::newRow("queued bytes with an unknown suffix")
         << (QStringList{"--no-gui", "--max-queued-bytes", "12T"} + wildcards) << "max-queued-bytes";
+    QTest::newRow("held reply bytes zero")
+        << (QStringList{"--no-gui", "--max-held-per-client", "0"} + wildcards)
+        << "max-held-per-client";
+    QTest::newRow("held reply bytes not a size")
+        << (QStringList{"--no-gui", "--max-held-bytes", "lots"} + wildcards) << "max-held-bytes";
     QTest::newRow("socket hwm negative")
         << (QStringList{"--no-gui", "--socket-hwm", "-1"} + wildcards) << "socket-hwm";
     QTest::newRow("message size below 1 KiB")

@@ -167,6 +167,12 @@ void TestMonitorModels::humanUnits_data()
     QTest::newRow("large rate") << units::rate(12'500.4) << QStringLiteral("12,500");
     QTest::newRow("count") << units::count(1'234'567) << QStringLiteral("1,234,567");
     QTest::newRow("small count") << units::count(999) << QStringLiteral("999");
+    QTest::newRow("bytes") << units::bytes(512) << QStringLiteral("512 B");
+    QTest::newRow("kibibytes") << units::bytes(12'700) << QStringLiteral("12.4 KiB");
+    QTest::newRow("mebibytes") << units::bytes(std::uint64_t{64} << 20)
+                               << QStringLiteral("64.0 MiB");
+    QTest::newRow("gibibytes") << units::bytes(std::uint64_t{3} << 29)
+                               << QStringLiteral("1.50 GiB");
 }
 
 void TestMonitorModels::humanUnits()

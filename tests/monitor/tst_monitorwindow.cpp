@@ -415,6 +415,27 @@ void TestMonitorWindow::statusBarShowsBrokerFigures()
     QVERIFY2(totals.contains(QStringLiteral("replies 123,400")), qPrintable(totals));
     QVERIFY2(totals.contains(QStringLiteral("errors 56")), qPrintable(totals));
     QVERIFY2(totals.contains(QStringLiteral("workers 3")), qPrintable(totals)); // not the expired
+    // Nobody is slow: nothing about held answers.
+    QVERIFY(label(window, "heldReplies")->isHidden());
+
+    // A client stops reading: the operator sees its answers pile up, then its refusals.
+    BrokerSnapshot slow = fourWorkers(2);
+    slow.totals.heldReplies = 1'500;
+    slow.totals.heldReplyBytes = 6 * 1024 * 1024;
+    slow.totals.slowClients = 2;
+    slow.totals.clientsAtBound = 1;
+    slow.totals.repliesHeld = 4'000;
+    slow.totals.repliesDropped = 7;
+    link.deliver(slow);
+    QVERIFY(!label(window, "heldReplies")->isHidden());
+    QCOMPARE(label(window, "heldReplies")->text(),
+             QStringLiteral("1,500 answers (6.00 MiB) held for 2 clients not reading, 1 refused "
+                            "new requests"));
+    QVERIFY(label(window, "totals")->toolTip().contains(QStringLiteral("dropped (client gone) 7")));
+
+    // It read them all: the label goes away again.
+    link.deliver(fourWorkers(3));
+    QVERIFY(label(window, "heldReplies")->isHidden());
 }
 
 void TestMonitorWindow::chartsDrawTheHistoryModels()
