@@ -143,7 +143,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
             .arg(defaults.maxQueuedBytes >> 20),
         QStringLiteral("bytes"), QStringLiteral("%1M").arg(defaults.maxQueuedBytes >> 20));
     const QCommandLineOption maxHeldBytesPerClient(
-        QStringLiteral("max-held-reply-bytes-per-client"),
+        QStringLiteral("max-held-per-client"),
         QStringLiteral("Bytes of answers the broker holds for one client that does not read "
                        "them (its socket-hwm pipe is full); past it, the client's new requests "
                        "get QueueFull until it reads. Takes K, M, G (default %1M).")
@@ -151,7 +151,7 @@ CommandLine parseCommandLine(const QStringList& arguments)
         QStringLiteral("bytes"),
         QStringLiteral("%1M").arg(defaults.maxHeldReplyBytesPerClient >> 20));
     const QCommandLineOption maxHeldBytes(
-        QStringLiteral("max-held-reply-bytes"),
+        QStringLiteral("max-held-bytes"),
         QStringLiteral("The same bound for all clients together: past it, every client with "
                        "answers held gets QueueFull for new requests. Takes K, M, G (default "
                        "%1M).")

@@ -652,10 +652,10 @@ bool Broker::Router::admitFromClient(const Frames& frames, const mdp::ClientMess
     const std::string text =
         decision.admission == Admission::RefuseClient
             ? "this client has " + std::to_string(decision.clientBytes) +
-                  " bytes of answers it has not read (--max-held-reply-bytes-per-client " +
+                  " bytes of answers it has not read (--max-held-per-client " +
                   std::to_string(limits.perClientBytes) + "): read them before sending more"
             : "clients that do not read hold " + std::to_string(m_held.bytes()) +
-                  " bytes of answers in the broker (--max-held-reply-bytes " +
+                  " bytes of answers in the broker (--max-held-bytes " +
                   std::to_string(limits.totalBytes) + "), " + std::to_string(decision.clientBytes) +
                   " of them this client's: read them before sending more";
     replyError(client, message.version, service, requestIdOf(frames, message.bodyBegin),
