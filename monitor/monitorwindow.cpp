@@ -77,6 +77,16 @@ MonitorWindow::MonitorWindow(BrokerLink& link, QWidget* parent)
     m_staleBanner->setWordWrap(true);
     m_staleBanner->hide();
     layout->addWidget(m_staleBanner);
+    // Answers waiting for clients that stopped reading: seen before the bound refuses their
+    // requests, gone again once they read. The status bar has no room left for a sentence.
+    m_heldBanner = new QLabel(central);
+    m_heldBanner->setObjectName(QStringLiteral("heldBanner"));
+    m_heldBanner->setMargin(6);
+    m_heldBanner->setWordWrap(true);
+    m_heldBanner->setStyleSheet(
+        QStringLiteral("background: #fff3e0; color: #e65100; border: 1px solid #e65100;"));
+    m_heldBanner->hide();
+    layout->addWidget(m_heldBanner);
 
     auto* mainSplitter = makeSplitter(Qt::Vertical, QStringLiteral("mainSplitter"), central);
     m_splitters.push_back(mainSplitter);
@@ -231,9 +241,6 @@ void MonitorWindow::buildStatusBar()
     m_endpointsLabel = addLabel(QStringLiteral("endpoints"));
     m_uptimeLabel = addLabel(QStringLiteral("uptime"));
     m_totalsLabel = addLabel(QStringLiteral("totals"));
-    m_heldLabel = addLabel(QStringLiteral("heldReplies"));
-    m_heldLabel->setStyleSheet(QStringLiteral("color: #e65100;"));
-    m_heldLabel->setVisible(false);
 }
 
 void MonitorWindow::restoreSettings()
@@ -478,21 +485,29 @@ void MonitorWindow::showStatus(const BrokerSnapshot& snapshot)
     const auto live =
         std::count_if(snapshot.workers.begin(), snapshot.workers.end(),
                       [](const WorkerStats& w) { return w.state != WorkerStats::State::Expired; });
-    QString text = tr("%1 req/s · requests %2 · replies %3 · errors %4 · workers %5")
-                       .arg(units::rate(totals.requestsPerSecond), units::count(totals.requests),
-                            units::count(totals.replies), units::count(totals.errors))
-                       .arg(live);
-    m_totalsLabel->setText(text);
-    // Answers waiting for clients that stopped reading: seen before the bound refuses their
-    // requests, and gone again once they read.
-    m_heldLabel->setVisible(totals.slowClients > 0);
-    m_heldLabel->setText(
-        tr("%1 answers (%2) held for %3 clients not reading%4")
-            .arg(units::count(totals.heldReplies), units::bytes(totals.heldReplyBytes),
-                 units::count(totals.slowClients),
-                 totals.clientsAtBound > 0
-                     ? tr(", %1 refused new requests").arg(units::count(totals.clientsAtBound))
-                     : QString()));
+    m_totalsLabel->setText(tr("%1 req/s · requests %2 · replies %3 · errors %4 · workers %5")
+                               .arg(units::rate(totals.requestsPerSecond),
+                                    units::count(totals.requests), units::count(totals.replies),
+                                    units::count(totals.errors))
+                               .arg(live));
+    m_heldBanner->setVisible(totals.slowClients > 0);
+    if (totals.slowClients > 0) {
+        const auto clients = [](std::uint64_t n) {
+            return n == 1 ? tr("1 client") : tr("%1 clients").arg(units::count(n));
+        };
+        QString held = tr("%1 answers (%2) are held for %3 not reading; they go out as soon as "
+                          "%4.")
+                           .arg(units::count(totals.heldReplies),
+                                units::bytes(totals.heldReplyBytes), clients(totals.slowClients),
+                                totals.slowClients == 1 ? tr("it reads") : tr("they read"));
+        if (totals.clientsAtBound > 0) {
+            held += tr(" %1 at the bound of unread answers (--max-held-per-client, "
+                       "--max-held-bytes) %2 QueueFull for new requests.")
+                        .arg(clients(totals.clientsAtBound),
+                             totals.clientsAtBound == 1 ? tr("gets") : tr("get"));
+        }
+        m_heldBanner->setText(held);
+    }
     m_totalsLabel->setToolTip(
         tr("Expired %1, queue full %2, worker lost %3, malformed %4\n"
            "Workers registered %5, purged %6, evicted %7\n"

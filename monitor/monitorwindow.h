@@ -111,7 +111,7 @@ private:
     QLabel* m_endpointsLabel = nullptr;
     QLabel* m_uptimeLabel = nullptr;
     QLabel* m_totalsLabel = nullptr;
-    QLabel* m_heldLabel = nullptr; // shown while answers wait for clients that do not read
+    QLabel* m_heldBanner = nullptr; // while answers wait for clients that do not read
     QTimer* m_freshnessTimer = nullptr;
 
     Confirmation m_confirm;

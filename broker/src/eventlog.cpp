@@ -20,10 +20,10 @@ QString heldText(BrokerEvent::Kind kind, std::uint64_t held, const QString& serv
             .arg(held)
             .arg(where);
     case BrokerEvent::Kind::ClientNotReading:
-        return QStringLiteral("%1 more clients stopped reading within a second").arg(held);
+        return QStringLiteral("clients stopped reading %1 more times within a second").arg(held);
     case BrokerEvent::Kind::ClientAtBound:
-        return QStringLiteral("%1 more clients reached their bound of unread answers within a "
-                              "second")
+        return QStringLiteral("clients reached their bound of unread answers %1 more times within "
+                              "a second")
             .arg(held);
     case BrokerEvent::Kind::RepliesDropped:
         return QStringLiteral("%1 more drops of answers or requests for clients that do not read "

@@ -19,7 +19,7 @@ bool HeldReplies::isHolding(std::string_view client) const
     return !m_clients.empty() && m_clients.find(client) != m_clients.end();
 }
 
-bool HeldReplies::hold(Frames&& reply)
+bool HeldReplies::hold(Frames&& reply, Kind kind)
 {
     const auto client = frameView(reply.front());
     auto found = m_clients.find(client);
@@ -29,23 +29,25 @@ bool HeldReplies::hold(Frames&& reply)
     }
     Backlog& backlog = found->second;
     const std::size_t bytes = footprint(reply);
-    backlog.replies.push_back({std::move(reply), bytes});
+    backlog.replies.push_back({std::move(reply), bytes, kind});
     backlog.bytes += bytes;
     ++m_replies;
     m_bytes += bytes;
+    if (kind == Kind::Refusal) {
+        backlog.refusalBytes += bytes;
+        m_refusalBytes += bytes;
+    }
     return first;
 }
 
 HeldReplies::Admission HeldReplies::admissionOf(const Backlog& backlog) const noexcept
 {
-    if (backlog.bytes >= 2 * m_limits.perClientBytes || m_bytes >= 2 * m_limits.totalBytes) {
-        return Admission::Discard;
-    }
     if (backlog.bytes >= m_limits.perClientBytes) {
-        return Admission::RefuseClient;
+        return backlog.refusalBytes >= m_limits.perClientBytes ? Admission::Discard
+                                                               : Admission::RefuseClient;
     }
     if (m_bytes >= m_limits.totalBytes) {
-        return Admission::RefuseTotal;
+        return m_refusalBytes >= m_limits.totalBytes ? Admission::Discard : Admission::RefuseTotal;
     }
     return Admission::Accept;
 }
@@ -92,6 +94,10 @@ HeldReplies::FlushReport HeldReplies::flush(const std::function<Delivery(Frames&
             ++report.delivered;
             backlog.bytes -= next.bytes;
             m_bytes -= next.bytes;
+            if (next.kind == Kind::Refusal) {
+                backlog.refusalBytes -= next.bytes;
+                m_refusalBytes -= next.bytes;
+            }
             --m_replies;
             backlog.replies.pop_front();
         }
@@ -99,6 +105,7 @@ HeldReplies::FlushReport HeldReplies::flush(const std::function<Delivery(Frames&
             report.released.push_back({it->first, backlog.replies.size(), backlog.bytes});
             m_replies -= backlog.replies.size();
             m_bytes -= backlog.bytes;
+            m_refusalBytes -= backlog.refusalBytes;
             it = m_clients.erase(it);
         } else if (backlog.replies.empty()) {
             it = m_clients.erase(it); // reading again: its answers go straight out
@@ -122,6 +129,7 @@ std::vector<HeldReplies::Released> HeldReplies::releaseAll()
     m_clients.clear();
     m_replies = 0;
     m_bytes = 0;
+    m_refusalBytes = 0;
     return released;
 }
 

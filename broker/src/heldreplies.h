@@ -22,13 +22,18 @@ namespace switchboard {
 //
 // Bounded without throwing work away: past its bound a client's *new* requests are refused
 // (admit()), while answers of work already accepted are always kept. The refusals are answers
-// too and are kept as well, up to twice the bound; beyond that a request is discarded, since a
-// client that sends that much without reading cannot be answered in any way.
+// too and are kept as well, until the refusals alone fill as much again; beyond that a request
+// is discarded, since a client that sends that much without reading cannot be answered at all.
 class HeldReplies {
 public:
     struct Limits {
         std::size_t perClientBytes;
         std::size_t totalBytes;
+    };
+
+    enum class Kind {
+        Answer,  // of work accepted: kept whatever the bounds
+        Refusal, // an error for a request refused at intake (or a malformed one): bounded
     };
 
     // What a send did with one answer.
@@ -43,7 +48,7 @@ public:
         Accept,
         RefuseClient, // this client holds its bound or more: answer QueueFull
         RefuseTotal,  // all clients together hold the broker-wide bound, this one some of it
-        Discard,      // past twice a bound: not even a refusal can be kept
+        Discard,      // at a bound, and its refusals alone fill as much: not even one more
     };
 
     // A client found gone with answers held: they are dropped.
@@ -75,7 +80,7 @@ public:
 
     // Keeps an answer ([client identity, frames...]) behind the client's others. True if the
     // client had none held before: it has just stopped reading.
-    bool hold(Frames&& reply);
+    bool hold(Frames&& reply, Kind kind = Kind::Answer);
 
     // Decides on a new request from `client`. A client that was refused before and is still
     // over its bound is not `newlyAtBound`.
@@ -85,7 +90,7 @@ public:
         std::size_t clientBytes = 0;
     };
     Decision admit(std::string_view client);
-    // Whether even an error for `client` can no longer be kept: it is past twice a bound.
+    // Whether even an error for `client` can no longer be kept (Admission::Discard).
     bool isPastHardBound(std::string_view client) const;
 
     // Sends what each client can take now, oldest first, until its pipe is full again. Clients
@@ -107,11 +112,13 @@ private:
     struct Held {
         Frames frames;
         std::size_t bytes = 0; // footprint()
+        Kind kind = Kind::Answer;
     };
     struct Backlog {
         std::deque<Held> replies;
         std::size_t bytes = 0;
-        bool atBound = false; // refused a request since it last had room
+        std::size_t refusalBytes = 0; // of which refusals
+        bool atBound = false;         // refused a request since it last had room
     };
 
     Admission admissionOf(const Backlog& backlog) const noexcept;
@@ -120,6 +127,7 @@ private:
     StringMap<Backlog> m_clients;
     std::size_t m_replies = 0;
     std::size_t m_bytes = 0;
+    std::size_t m_refusalBytes = 0;
 };
 
 } // namespace switchboard

@@ -382,7 +382,7 @@ void Broker::Router::onClientMessage(Frames& frames)
             }
             replyError(frameView(frames[0]), message.version, serviceName,
                        requestIdOf(frames, message.bodyBegin), rpc::errortype::kMalformedRequest,
-                       error.what());
+                       error.what(), HeldReplies::Kind::Refusal);
             return;
         }
     }
@@ -492,35 +492,34 @@ void Broker::Router::onMalformedClientMessage(Frames& frames, const ProtocolErro
         return;
     }
     replyError(peer, *version, serviceOk ? service : std::string_view{}, {},
-               rpc::errortype::kMalformedRequest, error.what());
+               rpc::errortype::kMalformedRequest, error.what(), HeldReplies::Kind::Refusal);
 }
 
 void Broker::Router::replyError(std::string_view clientIdentity, mdp::Version version,
                                 std::string_view service, std::string_view requestId,
-                                std::string_view type, std::string message, std::string detail)
+                                std::string_view type, std::string message, HeldReplies::Kind kind)
 {
     ++m_counters.brokerErrors;
     m_out.clear();
     m_out.emplace_back(clientIdentity.data(), clientIdentity.size());
     mdp::appendClientHeader(m_out, version, finalCommand(version));
     m_out.emplace_back(service.data(), service.size());
-    rpc::appendErrorReply(m_out, requestId,
-                          {std::string(type), std::move(message), std::move(detail)});
-    deliverToClient();
+    rpc::appendErrorReply(m_out, requestId, {std::string(type), std::move(message), {}});
+    deliverToClient(kind);
 }
 
-void Broker::Router::deliverToClient()
+void Broker::Router::deliverToClient(HeldReplies::Kind kind)
 {
     // Behind the answers already held for this client, never before them.
     if (!m_held.empty() && m_held.isHolding(frameView(m_out.front()))) {
-        holdReply();
+        holdReply(kind);
         return;
     }
     switch (m_frontend->send(m_out)) {
     case ZmqSocketNotifier::SendResult::Sent:
         return;
     case ZmqSocketNotifier::SendResult::WouldBlock:
-        holdReply();
+        holdReply(kind);
         return;
     case ZmqSocketNotifier::SendResult::Unroutable:
         ++m_counters.clientUnreachable;
@@ -528,11 +527,11 @@ void Broker::Router::deliverToClient()
     }
 }
 
-void Broker::Router::holdReply()
+void Broker::Router::holdReply(HeldReplies::Kind kind)
 {
     const std::string client(frameView(m_out.front()));
     ++m_counters.repliesHeld;
-    if (m_held.hold(std::move(m_out))) {
+    if (m_held.hold(std::move(m_out), kind)) {
         const auto now = Clock::now();
         m_events.addCoalesced(BrokerEvent::Kind::ClientNotReading, {}, now, [&] {
             return QStringLiteral("client %1 is not reading: its answers are held until it "
@@ -637,7 +636,7 @@ bool Broker::Router::admitFromClient(const Frames& frames, const mdp::ClientMess
         }
     }
     if (decision.admission == Admission::Discard) {
-        // Even its refusals fill twice the bound: nothing more can be kept for it.
+        // Its refusals alone fill a bound: nothing more can be kept for it.
         ++m_counters.requestsDiscarded;
         m_events.addCoalesced(BrokerEvent::Kind::RepliesDropped, {}, now, [&] {
             return QStringLiteral("discarded a request of client %1 unanswered: it sends without "
@@ -659,7 +658,7 @@ bool Broker::Router::admitFromClient(const Frames& frames, const mdp::ClientMess
                   std::to_string(limits.totalBytes) + "), " + std::to_string(decision.clientBytes) +
                   " of them this client's: read them before sending more";
     replyError(client, message.version, service, requestIdOf(frames, message.bodyBegin),
-               rpc::errortype::kQueueFull, text);
+               rpc::errortype::kQueueFull, text, HeldReplies::Kind::Refusal);
     return false;
 }
 

@@ -85,16 +85,18 @@ private:
     void answerMmi(Frames& frames, const mdp::ClientMessage& message);
     void acceptRequest(Service& service, Frames& frames, const mdp::ClientMessage& message,
                        const rpc::RequestOptions& options, Clock::time_point now);
+    // `kind` says whether the error ends accepted work (always kept for a client that does not
+    // read) or refuses a request at intake (kept only within the client's bound).
     void replyError(std::string_view clientIdentity, mdp::Version version, std::string_view service,
                     std::string_view requestId, std::string_view type, std::string message,
-                    std::string detail = {});
+                    HeldReplies::Kind kind = HeldReplies::Kind::Answer);
     // Sends m_out (built for a client) on the frontend; holds it if the client is not reading.
-    void deliverToClient();
-    void holdReply();
+    void deliverToClient(HeldReplies::Kind kind = HeldReplies::Kind::Answer);
+    void holdReply(HeldReplies::Kind kind);
     // Sends held answers to the clients that read again; releases those of clients gone.
     void flushHeldReplies();
     // False if the client holds too many unread answers to take a new request: it was refused
-    // (QueueFull) or, past twice the bound, discarded.
+    // (QueueFull) or, once its refusals alone fill the bound, discarded.
     bool admitFromClient(const Frames& frames, const mdp::ClientMessage& message,
                          Clock::time_point now);
     void countReleased(const std::vector<HeldReplies::Released>& released, const char* why,

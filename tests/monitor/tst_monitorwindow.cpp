@@ -416,7 +416,9 @@ void TestMonitorWindow::statusBarShowsBrokerFigures()
     QVERIFY2(totals.contains(QStringLiteral("errors 56")), qPrintable(totals));
     QVERIFY2(totals.contains(QStringLiteral("workers 3")), qPrintable(totals)); // not the expired
     // Nobody is slow: nothing about held answers.
-    QVERIFY(label(window, "heldReplies")->isHidden());
+    auto* held = window.findChild<QLabel*>(QStringLiteral("heldBanner"));
+    QVERIFY(held);
+    QVERIFY(held->isHidden());
 
     // A client stops reading: the operator sees its answers pile up, then its refusals.
     BrokerSnapshot slow = fourWorkers(2);
@@ -427,15 +429,17 @@ void TestMonitorWindow::statusBarShowsBrokerFigures()
     slow.totals.repliesHeld = 4'000;
     slow.totals.repliesDropped = 7;
     link.deliver(slow);
-    QVERIFY(!label(window, "heldReplies")->isHidden());
-    QCOMPARE(label(window, "heldReplies")->text(),
-             QStringLiteral("1,500 answers (6.00 MiB) held for 2 clients not reading, 1 refused "
-                            "new requests"));
+    QVERIFY(!held->isHidden());
+    QCOMPARE(held->text(),
+             QStringLiteral("1,500 answers (6.00 MiB) are held for 2 clients not reading; they go "
+                            "out as soon as they read. 1 client at the bound of unread answers "
+                            "(--max-held-per-client, --max-held-bytes) gets QueueFull for new "
+                            "requests."));
     QVERIFY(label(window, "totals")->toolTip().contains(QStringLiteral("dropped (client gone) 7")));
 
-    // It read them all: the label goes away again.
+    // They read them all: the banner goes away again.
     link.deliver(fourWorkers(3));
-    QVERIFY(label(window, "heldReplies")->isHidden());
+    QVERIFY(held->isHidden());
 }
 
 void TestMonitorWindow::chartsDrawTheHistoryModels()

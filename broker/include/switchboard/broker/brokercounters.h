@@ -28,8 +28,8 @@ struct BrokerCounters {
     std::uint64_t heldRepliesDelivered = 0; // of which sent once the client read
     std::uint64_t heldRepliesReleased = 0;  // of which dropped: the client was gone for good
     std::uint64_t refusedUnread = 0;        // answered QueueFull: its client held too much unread
-    // Unanswered: its client sends without reading, and even the refusal (or the error for a
-    // malformed message) would pass twice a bound.
+    // Unanswered: its client sends without reading, and the refusals held for it alone fill its
+    // bound (the error for a malformed message from it, too).
     std::uint64_t requestsDiscarded = 0;
     std::uint64_t brokerErrors = 0; // error replies the broker itself sent (all of the above)
     std::uint64_t workerErrors = 0; // error replies (status 0x01) from workers, delivered

@@ -144,7 +144,7 @@ struct BrokerTotals {
     std::uint64_t repliesHeld = 0;       // since start: answers that had to wait for their client
     std::uint64_t repliesDropped = 0;    // since start: answers dropped, their client gone
     std::uint64_t refusedUnread = 0;     // since start: QueueFull for a client with too much unread
-    std::uint64_t requestsDiscarded = 0; // since start: unanswered, past twice a bound
+    std::uint64_t requestsDiscarded = 0; // since start: unanswered, refusals fill a bound
 
     bool operator==(const BrokerTotals&) const = default;
 };
