@@ -20,9 +20,12 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kShutdownLinger = 1000ms;
-// Answers held for clients that do not read are retried at every drain of the frontend, and at
-// least this often.
+// Answers held for clients that do not read are retried when the frontend wakes up, and at least
+// this often.
 constexpr auto kHeldRetryInterval = 50ms;
+// The frontend wakes up thousands of times a second under load, and a sweep costs a send per
+// client with answers held: at most one sweep this often, the timer catching up on a skipped one.
+constexpr auto kHeldSweepSpacing = 1ms;
 
 mdp::ClientCommand finalCommand(mdp::Version version) noexcept
 {
@@ -112,8 +115,9 @@ Broker::Router::Router(Broker& owner, BrokerConfig config, zmq::context_t& conte
     QObject::connect(&m_expiryTimer, &QTimer::timeout, &m_owner, [this] { expireQueued(); });
     m_snapshotTimer.setInterval(std::max(m_config.snapshotInterval, std::chrono::milliseconds(10)));
     QObject::connect(&m_snapshotTimer, &QTimer::timeout, &m_owner, [this] { onSnapshotTick(); });
-    m_heldRetryTimer.setInterval(kHeldRetryInterval);
-    QObject::connect(&m_heldRetryTimer, &QTimer::timeout, &m_owner, [this] { flushHeldReplies(); });
+    m_heldRetryTimer.setSingleShot(true);
+    QObject::connect(&m_heldRetryTimer, &QTimer::timeout, &m_owner,
+                     [this] { flushHeldReplies(Clock::now()); });
 }
 
 Broker::Router::~Router() = default;
@@ -205,7 +209,7 @@ void Broker::Router::start()
                 AdminServer::kMaxMessageSize));
         }
         m_frontend = std::move(frontend);
-        m_frontend->setBeforeDrain([this] { flushHeldReplies(); });
+        m_frontend->setBeforeDrain([this] { onFrontendWake(); });
         m_backend = std::move(backend);
         m_admin = std::move(admin);
         watchBackend();
@@ -551,17 +555,39 @@ void Broker::Router::holdReply(HeldReplies::Kind kind)
         }
     }
     m_out = Frames{};
-    if (!m_heldRetryTimer.isActive()) {
-        m_heldRetryTimer.start();
-    }
+    scheduleHeldRetry(Clock::now() + kHeldRetryInterval);
 }
 
-void Broker::Router::flushHeldReplies()
+void Broker::Router::onFrontendWake()
+{
+    if (m_held.empty()) {
+        return;
+    }
+    const auto now = Clock::now();
+    if (now < m_nextHeldSweep) {
+        scheduleHeldRetry(m_nextHeldSweep);
+        return;
+    }
+    flushHeldReplies(now);
+}
+
+void Broker::Router::scheduleHeldRetry(Clock::time_point at)
+{
+    if (m_heldRetryTimer.isActive() && m_heldRetryAt <= at) {
+        return;
+    }
+    m_heldRetryAt = at;
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(at - Clock::now());
+    m_heldRetryTimer.start(std::max(wait, std::chrono::milliseconds(0)));
+}
+
+void Broker::Router::flushHeldReplies(Clock::time_point now)
 {
     if (m_held.empty() || !m_frontend) {
         m_heldRetryTimer.stop();
         return;
     }
+    m_nextHeldSweep = now + kHeldSweepSpacing;
     const HeldReplies::FlushReport report = m_held.flush([this](Frames& frames) {
         switch (m_frontend->send(frames)) {
         case ZmqSocketNotifier::SendResult::Sent:
@@ -575,10 +601,12 @@ void Broker::Router::flushHeldReplies()
     });
     m_counters.heldRepliesDelivered += report.delivered;
     if (!report.released.empty()) {
-        countReleased(report.released, "disconnected", Clock::now());
+        countReleased(report.released, "disconnected", now);
     }
     if (m_held.empty()) {
         m_heldRetryTimer.stop();
+    } else {
+        scheduleHeldRetry(now + kHeldRetryInterval);
     }
 }
 
@@ -1482,7 +1510,7 @@ void Broker::Router::shutdown()
     m_services.forgetUnused();
     // A last chance for clients that do not read; what they still cannot take goes with the
     // broker.
-    flushHeldReplies();
+    flushHeldReplies(now);
     m_heldRetryTimer.stop();
     if (!m_held.empty()) {
         qCWarning(lcBroker) << "dropping" << m_held.replies() << "answers held for"

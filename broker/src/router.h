@@ -94,7 +94,10 @@ private:
     void deliverToClient(HeldReplies::Kind kind = HeldReplies::Kind::Answer);
     void holdReply(HeldReplies::Kind kind);
     // Sends held answers to the clients that read again; releases those of clients gone.
-    void flushHeldReplies();
+    void flushHeldReplies(Clock::time_point now);
+    // Before each drain of the frontend: a client that read may have made room.
+    void onFrontendWake();
+    void scheduleHeldRetry(Clock::time_point at);
     // False if the client holds too many unread answers to take a new request: it was refused
     // (QueueFull) or, once its refusals alone fill the bound, discarded.
     bool admitFromClient(const Frames& frames, const mdp::ClientMessage& message,
@@ -167,6 +170,8 @@ private:
     // another call on the socket (libzmq does not say which pipe has room), and the way a client
     // that disconnected is noticed.
     QTimer m_heldRetryTimer;
+    Clock::time_point m_heldRetryAt; // when m_heldRetryTimer fires, while it is active
+    Clock::time_point m_nextHeldSweep;
     HeldReplies m_held;
     BrokerCounters m_counters;
     Clock::time_point m_startedAt;
