@@ -96,6 +96,25 @@ bool isLocalEndpoint(const QString& endpoint)
            host == QLatin1String("localhost") || host == QLatin1String("lo");
 }
 
+// Logs one warning line if `log` admits it, saying how many similar lines it held back since.
+template <typename Write>
+void warnLimited(RateLimitedLog& log, Write&& write)
+{
+    std::uint64_t suppressed = 0;
+    if (!lcBroker().isWarningEnabled() || !log.admit(suppressed)) {
+        return;
+    }
+    // What qCWarning expands to, as a variable the caller can write to.
+    QDebug line = QMessageLogger(QT_MESSAGELOG_FILE, QT_MESSAGELOG_LINE, QT_MESSAGELOG_FUNC,
+                                 lcBroker().categoryName())
+                      .warning();
+    line.nospace().noquote();
+    write(line);
+    if (suppressed) {
+        line << " (" << suppressed << " similar messages suppressed)";
+    }
+}
+
 } // namespace
 
 Broker::Router::Router(Broker& owner, BrokerConfig config, zmq::context_t& context)
@@ -543,16 +562,10 @@ void Broker::Router::holdReply(HeldReplies::Kind kind)
                 .arg(peerName(client))
                 .arg(m_config.socketHwm);
         });
-        std::uint64_t suppressed = 0;
-        if (m_clientLog.admit(suppressed)) {
-            qCWarning(lcBroker).nospace().noquote()
-                << "client " << peerName(client)
-                << " is not reading: holding its answers until it does"
-                << (suppressed
-                        ? qPrintable(
-                              QStringLiteral(" (%1 similar messages suppressed)").arg(suppressed))
-                        : "");
-        }
+        warnLimited(m_clientLog, [&](QDebug& line) {
+            line << "client " << peerName(client)
+                 << " is not reading: holding its answers until it does";
+        });
     }
     m_out = Frames{};
     scheduleHeldRetry(Clock::now() + kHeldRetryInterval);
@@ -621,16 +634,10 @@ void Broker::Router::countReleased(const std::vector<HeldReplies::Released>& rel
                 .arg(client.bytes)
                 .arg(peerName(client.client), QLatin1String(why));
         });
-        std::uint64_t suppressed = 0;
-        if (m_clientLog.admit(suppressed)) {
-            qCWarning(lcBroker).nospace().noquote()
-                << "dropped " << client.replies << " answers (" << client.bytes
-                << " bytes) held for client " << peerName(client.client) << ": it " << why
-                << (suppressed
-                        ? qPrintable(
-                              QStringLiteral(" (%1 similar messages suppressed)").arg(suppressed))
-                        : "");
-        }
+        warnLimited(m_clientLog, [&](QDebug& line) {
+            line << "dropped " << client.replies << " answers (" << client.bytes
+                 << " bytes) held for client " << peerName(client.client) << ": it " << why;
+        });
     }
 }
 
@@ -652,16 +659,10 @@ bool Broker::Router::admitFromClient(const Frames& frames, const mdp::ClientMess
                 .arg(peerName(client))
                 .arg(decision.clientBytes);
         });
-        std::uint64_t suppressed = 0;
-        if (m_clientLog.admit(suppressed)) {
-            qCWarning(lcBroker).nospace().noquote()
-                << "client " << peerName(client) << " has " << decision.clientBytes
-                << " bytes of answers it has not read: refusing its new requests (QueueFull)"
-                << (suppressed
-                        ? qPrintable(
-                              QStringLiteral(" (%1 similar messages suppressed)").arg(suppressed))
-                        : "");
-        }
+        warnLimited(m_clientLog, [&](QDebug& line) {
+            line << "client " << peerName(client) << " has " << decision.clientBytes
+                 << " bytes of answers it has not read: refusing its new requests (QueueFull)";
+        });
     }
     if (decision.admission == Admission::Discard) {
         // Its refusals alone fill a bound: nothing more can be kept for it.
@@ -911,16 +912,10 @@ void Broker::Router::onWorkerAnswer(WorkerSession& worker, Frames& frames,
 void Broker::Router::disconnectForViolation(WorkerSession& worker, std::string_view why)
 {
     ++m_counters.workersDisconnected;
-    std::uint64_t suppressed = 0;
-    if (m_workerLog.admit(suppressed)) {
-        qCWarning(lcBroker).nospace().noquote()
-            << "disconnecting worker " << peerName(worker.identity()) << " of service "
-            << peerName(worker.service().name()) << ": " << why.data()
-            << (suppressed
-                    ? qPrintable(
-                          QStringLiteral(" (%1 similar messages suppressed)").arg(suppressed))
-                    : "");
-    }
+    warnLimited(m_workerLog, [&](QDebug& line) {
+        line << "disconnecting worker " << peerName(worker.identity()) << " of service "
+             << peerName(worker.service().name()) << ": " << why.data();
+    });
     m_events.add(
         BrokerEvent::Kind::WorkerDisconnected, fromUtf8(worker.service().name()),
         peerName(worker.identity()),
@@ -1454,16 +1449,10 @@ void Broker::Router::countMalformed(const ProtocolError& error, bool fromWorker,
             .arg(fromWorker ? QStringLiteral("worker") : QStringLiteral("client"), peerName(peer),
                  QString::fromStdString(error.what()));
     });
-    std::uint64_t suppressed = 0;
-    if (m_malformedLog.admit(suppressed)) {
-        qCWarning(lcBroker).nospace().noquote()
-            << "dropped malformed message from " << (fromWorker ? "worker " : "client ")
-            << peerName(peer) << ": " << error.what()
-            << (suppressed
-                    ? qPrintable(
-                          QStringLiteral(" (%1 similar messages suppressed)").arg(suppressed))
-                    : "");
-    }
+    warnLimited(m_malformedLog, [&](QDebug& line) {
+        line << "dropped malformed message from " << (fromWorker ? "worker " : "client ")
+             << peerName(peer) << ": " << error.what();
+    });
 }
 
 // ---------------------------------------------------------------------------------------------

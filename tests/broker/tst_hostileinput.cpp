@@ -13,6 +13,7 @@
 #include "messageforge.h"
 #include "rawpeer.h"
 #include "rawworker.h"
+#include "residentmemory.h"
 #include "snapshotcodec.h"
 #include "switchboardprocess.h"
 
@@ -48,20 +49,6 @@ std::uint64_t environmentNumber(const char* name, std::uint64_t fallback)
     bool ok = false;
     const auto value = qEnvironmentVariable(name).toULongLong(&ok, 0);
     return ok ? value : fallback;
-}
-
-std::uint64_t residentKiB(qint64 pid)
-{
-    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!status.open(QIODevice::ReadOnly)) {
-        return 0;
-    }
-    for (const QByteArray& line : status.readAll().split('\n')) {
-        if (line.startsWith("VmRSS:")) {
-            return line.mid(6).trimmed().split(' ').first().toULongLong();
-        }
-    }
-    return 0;
 }
 
 // Whether the broker's codec refuses a message, as the broker will see it (identity first).

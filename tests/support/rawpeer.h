@@ -113,6 +113,16 @@ inline ErrorReply unpackError(const std::string& bytes)
 inline const std::string kOk(1, '\x00');
 inline const std::string kError(1, '\x01');
 
+// The error type of an 18/MDP FINAL ["MDPC02", 0x03, service, id, status, payload], "OK", or
+// "INVALID" for anything else.
+inline std::string outcomeOf(const Message& message)
+{
+    if (message.size() != 6 || message[0] != "MDPC02") {
+        return "INVALID";
+    }
+    return message[4] == kError ? unpackError(message[5]).type : "OK";
+}
+
 // 7/MDP (RFC 7) and 18/MDP (RFC 18) messages, as a DEALER peer sends them.
 namespace mdp01 {
 inline Message request(const std::string& service, const Message& body)
