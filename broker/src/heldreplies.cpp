@@ -42,11 +42,17 @@ bool HeldReplies::hold(Frames&& reply, Kind kind)
 
 HeldReplies::Admission HeldReplies::admissionOf(const Backlog& backlog) const noexcept
 {
-    if (backlog.bytes >= m_limits.perClientBytes) {
+    // Once refused, a client stays refused until it has read down to half the bound: while it
+    // does not read, libzmq still moves a little of what is held into its pipe now and then,
+    // and without the margin it would see OK, QueueFull and OK again in turn.
+    const std::size_t perClient =
+        backlog.atBound ? m_limits.perClientBytes / 2 : m_limits.perClientBytes;
+    const std::size_t total = backlog.atBound ? m_limits.totalBytes / 2 : m_limits.totalBytes;
+    if (backlog.bytes >= perClient) {
         return backlog.refusalBytes >= m_limits.perClientBytes ? Admission::Discard
                                                                : Admission::RefuseClient;
     }
-    if (m_bytes >= m_limits.totalBytes) {
+    if (m_bytes >= total) {
         return m_refusalBytes >= m_limits.totalBytes ? Admission::Discard : Admission::RefuseTotal;
     }
     return Admission::Accept;

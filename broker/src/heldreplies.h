@@ -21,7 +21,8 @@ namespace switchboard {
 // the client reading again. Plain C++: the caller says how to send and when to retry.
 //
 // Bounded without throwing work away: past its bound a client's *new* requests are refused
-// (admit()), while answers of work already accepted are always kept. The refusals are answers
+// (admit()) until it has read down to half of it, while answers of work already accepted are
+// always kept. The refusals are answers
 // too and are kept as well, until the refusals alone fill as much again; beyond that a request
 // is discarded, since a client that sends that much without reading cannot be answered at all.
 class HeldReplies {

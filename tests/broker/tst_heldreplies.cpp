@@ -136,15 +136,22 @@ void TestHeldReplies::refusesNewRequestsPastTheClientBound()
     }
     QCOMPARE(held.replies(), std::size_t(13));
 
-    // Once it reads below the bound, it is served again.
+    // Just below the bound is not enough: it would flap between OK and QueueFull while libzmq
+    // moves a little now and then. Below half of it, it is served again.
     FakeFrontend frontend;
     frontend.rooms["c"] = 11;
     flush(held, frontend);
     QCOMPARE(held.replies(), std::size_t(2));
+    QCOMPARE(held.admit("c").admission, Admission::RefuseClient);
+    QCOMPARE(held.clientsAtBound(), std::size_t(1));
+    frontend.rooms["c"] = 1;
+    flush(held, frontend);
+    QCOMPARE(held.replies(), std::size_t(1));
     QCOMPARE(held.clientsAtBound(), std::size_t(0));
     decision = held.admit("c");
     QCOMPARE(decision.admission, Admission::Accept);
     QVERIFY(!decision.newlyAtBound);
+    held.hold(reply("c", body));
     held.hold(reply("c", body));
     QVERIFY(held.admit("c").newlyAtBound); // a new episode is news again
 }
@@ -184,11 +191,14 @@ void TestHeldReplies::discardsOnceRefusalsFillTheBound()
     QVERIFY(held.isPastHardBound("c"));
     QVERIFY(!held.isPastHardBound("other"));
 
-    // Reading the refusals makes room for refusals again.
+    // Reading makes room for refusals again, and then for requests.
     FakeFrontend frontend;
     frontend.rooms["c"] = 11; // ten answers and a refusal
     flush(held, frontend);
     QCOMPARE(held.replies(), std::size_t(1));
+    QCOMPARE(held.admit("c").admission, Admission::RefuseClient);
+    frontend.rooms["c"] = 1;
+    flush(held, frontend);
     QCOMPARE(held.admit("c").admission, Admission::Accept);
 }
 
