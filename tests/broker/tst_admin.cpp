@@ -133,7 +133,8 @@ BrokerSnapshot fullSnapshot()
     snapshot.adminEndpoints = {QStringLiteral("tcp://127.0.0.1:5557")};
     snapshot.heartbeatIntervalMs = 2500;
     snapshot.liveness = 3;
-    snapshot.totals = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 123.25, 11, 12, 13, 14};
+    snapshot.totals = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 123.25, 11,
+                       12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22};
     snapshot.services = {{QStringLiteral("échos"), 1, 2, 3, 4.5, 0.25, 100, 7, 3},
                          {QStringLiteral("zeta"), 0, 0, 0, 0, 0, 0, 0, 0}};
     MethodStats method;
@@ -175,6 +176,27 @@ BrokerSnapshot fullSnapshot()
          {},
          QStringLiteral("12 more requests expired"),
          12},
+        {43,
+         1764612001000,
+         BrokerEvent::Kind::ClientNotReading,
+         {},
+         {},
+         QStringLiteral("client 006b8b4567 is not reading"),
+         1},
+        {44,
+         1764612001000,
+         BrokerEvent::Kind::ClientAtBound,
+         {},
+         {},
+         QStringLiteral("client 006b8b4567 has 67108864 bytes of answers it has not read"),
+         1},
+        {45,
+         1764612002000,
+         BrokerEvent::Kind::RepliesDropped,
+         {},
+         {},
+         QStringLiteral("dropped 12 answers held for client 006b8b4567"),
+         3},
     };
     return snapshot;
 }
