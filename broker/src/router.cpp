@@ -127,16 +127,8 @@ Broker::Router::Router(Broker& owner, BrokerConfig config, zmq::context_t& conte
 {
     m_heartbeatTimer.setInterval(m_config.heartbeatInterval);
     QObject::connect(&m_heartbeatTimer, &QTimer::timeout, &m_owner, [this] { onHeartbeatTick(); });
-    // Fires at the earliest deadline of a queued request (scheduleExpiry), precisely: a client
-    // that asked for 50 ms must not wait for a coarse timer's 5 %.
-    m_expiryTimer.setSingleShot(true);
-    m_expiryTimer.setTimerType(Qt::PreciseTimer);
-    QObject::connect(&m_expiryTimer, &QTimer::timeout, &m_owner, [this] { expireQueued(); });
     m_snapshotTimer.setInterval(std::max(m_config.snapshotInterval, std::chrono::milliseconds(10)));
     QObject::connect(&m_snapshotTimer, &QTimer::timeout, &m_owner, [this] { onSnapshotTick(); });
-    m_heldRetryTimer.setSingleShot(true);
-    QObject::connect(&m_heldRetryTimer, &QTimer::timeout, &m_owner,
-                     [this] { flushHeldReplies(Clock::now()); });
 }
 
 Broker::Router::~Router() = default;
@@ -482,7 +474,7 @@ void Broker::Router::acceptRequest(Service& service, Frames& frames,
     service.pushBack({std::move(waiting), message, terms, bytes});
     ++m_queued;
     m_queuedBytes += bytes;
-    scheduleExpiry(terms.deadline);
+    m_expiryTimer.arm(terms.deadline);
 }
 
 void Broker::Router::answerMmi(Frames& frames, const mdp::ClientMessage& message)
@@ -568,7 +560,7 @@ void Broker::Router::holdReply(HeldReplies::Kind kind)
         });
     }
     m_out = Frames{};
-    scheduleHeldRetry(Clock::now() + kHeldRetryInterval);
+    m_heldRetryTimer.arm(Clock::now() + kHeldRetryInterval);
 }
 
 void Broker::Router::onFrontendWake()
@@ -578,20 +570,10 @@ void Broker::Router::onFrontendWake()
     }
     const auto now = Clock::now();
     if (now < m_nextHeldSweep) {
-        scheduleHeldRetry(m_nextHeldSweep);
+        m_heldRetryTimer.arm(m_nextHeldSweep);
         return;
     }
     flushHeldReplies(now);
-}
-
-void Broker::Router::scheduleHeldRetry(Clock::time_point at)
-{
-    if (m_heldRetryTimer.isActive() && m_heldRetryAt <= at) {
-        return;
-    }
-    m_heldRetryAt = at;
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(at - Clock::now());
-    m_heldRetryTimer.start(std::max(wait, std::chrono::milliseconds(0)));
 }
 
 void Broker::Router::flushHeldReplies(Clock::time_point now)
@@ -619,7 +601,7 @@ void Broker::Router::flushHeldReplies(Clock::time_point now)
     if (m_held.empty()) {
         m_heldRetryTimer.stop();
     } else {
-        scheduleHeldRetry(now + kHeldRetryInterval);
+        m_heldRetryTimer.arm(now + kHeldRetryInterval);
     }
 }
 
@@ -1167,19 +1149,9 @@ void Broker::Router::expireQueued()
     if (m_queued != 0 && next != Clock::time_point::max()) {
         // Not sooner than 5 ms from now: a burst of deadlines a few microseconds apart is
         // answered in one pass, not one pass each.
-        scheduleExpiry(std::max(next, now + 5ms));
+        m_expiryTimer.arm(std::max(next, now + 5ms));
     }
     sweepServices();
-}
-
-void Broker::Router::scheduleExpiry(Clock::time_point deadline)
-{
-    if (m_expiryTimer.isActive() && m_expiryAt <= deadline) {
-        return;
-    }
-    m_expiryAt = deadline;
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    m_expiryTimer.start(std::max(wait, std::chrono::milliseconds(0)));
 }
 
 void Broker::Router::answerExpired(Service& service, const QueuedRequest& request,
@@ -1234,7 +1206,7 @@ bool Broker::Router::requeue(Service& service, InFlightRequest& request, Clock::
     m_queuedBytes += bytes;
     ++m_counters.requeued;
     m_requeued = true;
-    scheduleExpiry(request.terms.deadline);
+    m_expiryTimer.arm(request.terms.deadline);
     return true;
 }
 

@@ -3,6 +3,7 @@
 #include "adminserver.h"
 #include "brokerstatistics.h"
 #include "curveauthenticator.h"
+#include "deadlinetimer.h"
 #include "eventlog.h"
 #include "heldreplies.h"
 #include "mmiresponder.h"
@@ -97,7 +98,6 @@ private:
     void flushHeldReplies(Clock::time_point now);
     // Before each drain of the frontend: a client that read may have made room.
     void onFrontendWake();
-    void scheduleHeldRetry(Clock::time_point at);
     // False if the client holds too many unread answers to take a new request: it was refused
     // (QueueFull) or, once its refusals alone fill the bound, discarded.
     bool admitFromClient(const Frames& frames, const mdp::ClientMessage& message,
@@ -133,7 +133,6 @@ private:
     // Timers
     void onHeartbeatTick();
     void expireQueued();
-    void scheduleExpiry(Clock::time_point deadline);
     void answerExpired(Service& service, const QueuedRequest& request, Clock::time_point now);
     void sweepServices();
     void onSnapshotTick();
@@ -164,13 +163,13 @@ private:
     MmiResponder m_mmi{m_services};
     Frames m_out; // every outgoing message is built here, so sending allocates nothing
     QTimer m_heartbeatTimer;
-    QTimer m_expiryTimer;
+    // Fires at the earliest deadline of a queued request.
+    DeadlineTimer m_expiryTimer{&m_owner, [this] { expireQueued(); }};
     QTimer m_snapshotTimer;
     // While answers are held: a retry in case the edge that said a client read was consumed by
     // another call on the socket (libzmq does not say which pipe has room), and the way a client
     // that disconnected is noticed.
-    QTimer m_heldRetryTimer;
-    Clock::time_point m_heldRetryAt; // when m_heldRetryTimer fires, while it is active
+    DeadlineTimer m_heldRetryTimer{&m_owner, [this] { flushHeldReplies(Clock::now()); }};
     Clock::time_point m_nextHeldSweep;
     HeldReplies m_held;
     BrokerCounters m_counters;
@@ -179,8 +178,7 @@ private:
     std::size_t m_queued = 0;
     std::size_t m_queuedBytes = 0;
     std::size_t m_inFlight = 0;
-    Clock::time_point m_expiryAt; // when m_expiryTimer fires, while it is active
-    bool m_requeued = false;      // dispatchRequeued() has work
+    bool m_requeued = false; // dispatchRequeued() has work
     bool m_sweepNeeded = false;
     bool m_shutDown = false;
     RateLimitedLog m_malformedLog;
