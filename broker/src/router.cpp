@@ -391,10 +391,6 @@ void Broker::Router::onClientMessage(Frames& frames)
             options = rpc::requestOptionsOf(frames, message.bodyBegin);
         } catch (const ProtocolError& error) {
             countMalformed(error, false, frameView(frames[0]), serviceName);
-            if (!m_held.empty() && m_held.isPastHardBound(frameView(frames[0]))) {
-                ++m_counters.requestsDiscarded; // it reads nothing, and its errors would pile up
-                return;
-            }
             replyError(frameView(frames[0]), message.version, serviceName,
                        requestIdOf(frames, message.bodyBegin), rpc::errortype::kMalformedRequest,
                        error.what(), HeldReplies::Kind::Refusal);
@@ -502,10 +498,6 @@ void Broker::Router::onMalformedClientMessage(Frames& frames, const ProtocolErro
     if (!version) {
         return; // not MDP at all: there is no way to answer
     }
-    if (!m_held.empty() && m_held.isPastHardBound(peer)) {
-        ++m_counters.requestsDiscarded; // it reads nothing, and its errors would pile up
-        return;
-    }
     replyError(peer, *version, serviceOk ? service : std::string_view{}, {},
                rpc::errortype::kMalformedRequest, error.what(), HeldReplies::Kind::Refusal);
 }
@@ -514,6 +506,11 @@ void Broker::Router::replyError(std::string_view clientIdentity, mdp::Version ve
                                 std::string_view service, std::string_view requestId,
                                 std::string_view type, std::string message, HeldReplies::Kind kind)
 {
+    if (kind == HeldReplies::Kind::Refusal && !m_held.empty() &&
+        m_held.isPastHardBound(clientIdentity)) {
+        ++m_counters.requestsDiscarded; // it reads nothing, and its errors would pile up
+        return;
+    }
     ++m_counters.brokerErrors;
     m_out.clear();
     m_out.emplace_back(clientIdentity.data(), clientIdentity.size());

@@ -87,7 +87,8 @@ private:
     void acceptRequest(Service& service, Frames& frames, const mdp::ClientMessage& message,
                        const rpc::RequestOptions& options, Clock::time_point now);
     // `kind` says whether the error ends accepted work (always kept for a client that does not
-    // read) or refuses a request at intake (kept only within the client's bound).
+    // read) or refuses a request at intake (kept only within the client's bound: past it, the
+    // error is discarded and counted).
     void replyError(std::string_view clientIdentity, mdp::Version version, std::string_view service,
                     std::string_view requestId, std::string_view type, std::string message,
                     HeldReplies::Kind kind = HeldReplies::Kind::Answer);

@@ -31,7 +31,8 @@ struct BrokerConfig {
     int socketHwm = 1000;
     // Answers a client could not take yet (its pipe was at socketHwm) are held, in order, until
     // it reads. Once a client holds this many bytes of them, its new requests are answered
-    // QueueFull before any worker runs them; work already done is never thrown away for room.
+    // QueueFull before any worker runs them, until it has read down to half of it; work already
+    // done is never thrown away for room.
     std::size_t maxHeldReplyBytesPerClient = std::size_t{64} << 20;
     // The same bound over all clients together: past it, every client with held answers gets
     // QueueFull for its new requests, while clients that read keep being served.
