@@ -1,7 +1,7 @@
 #include <switchboard/broker/broker.h>
 
+#include "brokershell.h"
 #include "logging.h"
-#include "router.h"
 
 namespace switchboard {
 
@@ -13,7 +13,7 @@ BindError::BindError(QString endpoint, QString reason)
 
 Broker::Broker(BrokerConfig config, zmq::context_t& context, QObject* parent)
     : QObject(parent)
-    , m_router(std::make_unique<Router>(*this, std::move(config), context))
+    , m_shell(std::make_unique<Shell>(*this, std::move(config), context))
 {
     // Monitors on other threads take snapshots through queued connections.
     qRegisterMetaType<BrokerSnapshot>();
@@ -23,42 +23,42 @@ Broker::~Broker() = default;
 
 void Broker::start()
 {
-    m_router->start();
+    m_shell->start();
 }
 
 QStringList Broker::frontendEndpoints() const
 {
-    return m_router->frontendEndpoints;
+    return m_shell->frontendEndpoints;
 }
 
 QStringList Broker::backendEndpoints() const
 {
-    return m_router->backendEndpoints;
+    return m_shell->backendEndpoints;
 }
 
 QStringList Broker::adminEndpoints() const
 {
-    return m_router->adminEndpoints;
+    return m_shell->adminEndpoints;
 }
 
 const BrokerConfig& Broker::config() const noexcept
 {
-    return m_router->config();
+    return m_shell->config();
 }
 
 BrokerCounters Broker::counters() const
 {
-    return m_router->counters();
+    return m_shell->counters();
 }
 
 bool Broker::isShutDown() const noexcept
 {
-    return m_router->isShutDown();
+    return m_shell->isShutDown();
 }
 
 BrokerSnapshot Broker::snapshot() const
 {
-    return m_router->snapshot();
+    return m_shell->snapshot();
 }
 
 bool Broker::evictWorker(const QByteArray& identity)
@@ -66,7 +66,7 @@ bool Broker::evictWorker(const QByteArray& identity)
     // A slot: nothing may escape into the event loop. Sends only throw once the context is
     // being torn down.
     try {
-        return m_router
+        return m_shell
             ->evictWorker(
                 std::string_view(identity.constData(), static_cast<std::size_t>(identity.size())))
             .has_value();
@@ -78,15 +78,15 @@ bool Broker::evictWorker(const QByteArray& identity)
 
 QString Broker::reloadKeys()
 {
-    return m_router->reloadKeys();
+    return m_shell->reloadKeys();
 }
 
 void Broker::shutdown()
 {
-    if (m_router->isShutDown()) {
+    if (m_shell->isShutDown()) {
         return;
     }
-    m_router->shutdown();
+    m_shell->shutdown();
     Q_EMIT shutDown();
 }
 

@@ -3,7 +3,7 @@
 #include "methodmeter.h"
 #include "ratewindow.h"
 #include "servicemeter.h"
-#include "stringmap.h"
+#include <switchboard/routing/stringmap.h>
 
 #include <chrono>
 #include <cstddef>

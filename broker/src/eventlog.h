@@ -1,6 +1,6 @@
 #pragma once
 
-#include "stringmap.h"
+#include <switchboard/routing/stringmap.h>
 
 #include <switchboard/broker/brokersnapshot.h>
 

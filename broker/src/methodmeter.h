@@ -3,6 +3,7 @@
 #include "latencyhistogram.h"
 #include "latencywindow.h"
 #include "ratewindow.h"
+#include <switchboard/routing/routingobserver.h>
 
 #include <switchboard/broker/brokersnapshot.h>
 
@@ -15,7 +16,7 @@ namespace switchboard {
 // The statistics of one method of one service. Recording is O(1) and never allocates: a few
 // counter increments and six histogram buckets (window and since start, for queue wait, service
 // time and their sum). About 67 KiB each, which is why BrokerStatistics bounds their number.
-class MethodMeter {
+class MethodMeter : public MeterSlot {
 public:
     using Clock = std::chrono::steady_clock;
 

@@ -2,7 +2,8 @@
 
 #include "methodmeter.h"
 #include "ratewindow.h"
-#include "stringmap.h"
+#include <switchboard/routing/routingobserver.h>
+#include <switchboard/routing/stringmap.h>
 
 #include <switchboard/broker/brokersnapshot.h>
 
@@ -18,7 +19,7 @@ namespace switchboard {
 // the Service itself, so that it survives the broker forgetting the service for a moment (all
 // workers restarting at once) and an operator still sees what happened after the service is
 // gone; each live Service holds a link to it (see BrokerStatistics).
-class ServiceMeter {
+class ServiceMeter : public MeterSlot {
 public:
     using Clock = std::chrono::steady_clock;
 

@@ -1,7 +1,7 @@
 // HeldReplies: the rules for answers a client could not take yet, without sockets. A fake
 // client pipe with room for a given number of messages stands in for the frontend.
 
-#include "heldreplies.h"
+#include <switchboard/routing/heldreplies.h>
 
 #include <QTest>
 

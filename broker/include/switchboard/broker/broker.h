@@ -78,8 +78,8 @@ Q_SIGNALS:
     void snapshotReady(const switchboard::BrokerSnapshot& snapshot);
 
 private:
-    class Router;
-    std::unique_ptr<Router> m_router;
+    class Shell;
+    std::unique_ptr<Shell> m_shell;
 };
 
 } // namespace switchboard

@@ -23,6 +23,12 @@ enum class ClientCommand : std::uint8_t {
     Final,   // 18/MDP only
 };
 
+// The command that ends an answer to a client: 7/MDP's only REPLY, or 18/MDP's FINAL.
+constexpr ClientCommand finalCommand(Version version) noexcept
+{
+    return version == Version::V01 ? ClientCommand::Reply : ClientCommand::Final;
+}
+
 enum class WorkerCommand : std::uint8_t {
     Ready,
     Request,

@@ -1,6 +1,7 @@
 #pragma once
 
-#include "requestterms.h"
+#include <switchboard/routing/clientrequest.h>
+#include <switchboard/routing/requestterms.h>
 
 #include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/mdp.h>
@@ -15,7 +16,6 @@
 
 namespace switchboard {
 
-class MethodMeter;
 class Service;
 
 // A method name held without allocating, for the worker's row in a snapshot: what it is running.
@@ -37,7 +37,6 @@ private:
 struct InFlightRequest {
     std::string clientIdentity;
     std::string requestId; // empty when the request had none we could echo
-    mdp::Version clientVersion = mdp::Version::V02;
     std::chrono::steady_clock::time_point dispatchedAt;
     // A 7/MDP client cannot take a stream: it got StreamingUnsupported at the first PARTIAL
     // and the rest of the stream is dropped.
@@ -50,17 +49,21 @@ struct InFlightRequest {
     // Only for an idempotent request with attempts left: the message as received, to queue it
     // again if the worker dies. The frames share their buffers with those sent (zmq_msg_copy).
     Frames retained;
-    mdp::ClientMessage message{};
+    // The request as read at intake: its version, and where its body begins in `retained`.
+    ClientRequest request;
+
+    mdp::Version clientVersion() const noexcept { return request.version(); }
 };
 
-// One registered worker, as the broker sees it. MDP workers hold one request at a time; the
-// in-flight list and `capacity` let a later protocol extension hold more without reshaping.
-class WorkerSession {
+// A worker that said READY, as the broker sees it: its service, its connection, the requests it
+// holds and what it has served. MDP workers hold one request at a time; the in-flight list and
+// `capacity` let a later protocol extension hold more without reshaping.
+class RegisteredWorker {
 public:
     using Clock = std::chrono::steady_clock;
 
-    WorkerSession(std::string identity, mdp::Version version, Service& service,
-                  Clock::time_point now)
+    RegisteredWorker(std::string identity, mdp::Version version, Service& service,
+                     Clock::time_point now)
         : m_identity(std::move(identity))
         , m_version(version)
         , m_service(&service)
@@ -109,8 +112,8 @@ public:
 
     // Links of the service's idle list (see IdleWorkerList), kept here so that joining,
     // leaving and rotating the list never allocates.
-    WorkerSession* idlePrev = nullptr;
-    WorkerSession* idleNext = nullptr;
+    RegisteredWorker* idlePrev = nullptr;
+    RegisteredWorker* idleNext = nullptr;
     bool idleLinked = false;
 
 private:

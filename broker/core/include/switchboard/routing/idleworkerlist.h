@@ -1,6 +1,6 @@
 #pragma once
 
-#include "workersession.h"
+#include <switchboard/routing/registeredworker.h>
 
 #include <cstddef>
 
@@ -13,9 +13,9 @@ class IdleWorkerList {
 public:
     bool empty() const noexcept { return m_head == nullptr; }
     std::size_t size() const noexcept { return m_size; }
-    WorkerSession* front() const noexcept { return m_head; }
+    RegisteredWorker* front() const noexcept { return m_head; }
 
-    void pushBack(WorkerSession& worker) noexcept
+    void pushBack(RegisteredWorker& worker) noexcept
     {
         if (worker.idleLinked) {
             return;
@@ -32,7 +32,7 @@ public:
         ++m_size;
     }
 
-    void remove(WorkerSession& worker) noexcept
+    void remove(RegisteredWorker& worker) noexcept
     {
         if (!worker.idleLinked) {
             return;
@@ -44,9 +44,9 @@ public:
         --m_size;
     }
 
-    WorkerSession* popFront() noexcept
+    RegisteredWorker* popFront() noexcept
     {
-        WorkerSession* worker = m_head;
+        RegisteredWorker* worker = m_head;
         if (worker) {
             remove(*worker);
         }
@@ -54,8 +54,8 @@ public:
     }
 
 private:
-    WorkerSession* m_head = nullptr;
-    WorkerSession* m_tail = nullptr;
+    RegisteredWorker* m_head = nullptr;
+    RegisteredWorker* m_tail = nullptr;
     std::size_t m_size = 0;
 };
 

@@ -1,16 +1,18 @@
 #pragma once
 
-#include "service.h"
-#include "stringmap.h"
+#include <switchboard/routing/service.h>
+#include <switchboard/routing/stringmap.h>
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace switchboard {
 
 // Services by name, created on demand and forgotten once no worker and no request refers to them,
-// so that a client asking for a million made-up names cannot grow the broker without bound.
+// so that a client asking for a million made-up names cannot grow the broker without bound. It
+// also keeps what all their queues hold together.
 class ServiceRegistry {
 public:
     Service* find(std::string_view name) noexcept
@@ -24,22 +26,34 @@ public:
         return it == m_services.end() ? nullptr : &it->second;
     }
 
-    Service& findOrCreate(std::string_view name)
+    // The service and whether it was just created.
+    std::pair<Service&, bool> findOrCreate(std::string_view name)
     {
         auto it = m_services.find(name);
-        if (it == m_services.end()) {
-            it = m_services.try_emplace(std::string(name), std::string(name)).first;
+        const bool created = it == m_services.end();
+        if (created) {
+            it = m_services.try_emplace(std::string(name), std::string(name), m_totals).first;
         }
-        return it->second;
+        return {it->second, created};
     }
 
-    // Forgets every service that no worker and no request refers to.
-    void forgetUnused()
+    // Forgets every service that no worker and no request refers to, calling
+    // onForgotten(service) for each before it goes.
+    template <typename OnForgotten>
+    void forgetUnused(OnForgotten&& onForgotten)
     {
-        std::erase_if(m_services, [](const auto& entry) { return entry.second.isUnused(); });
+        std::erase_if(m_services, [&](auto& entry) {
+            if (!entry.second.isUnused()) {
+                return false;
+            }
+            onForgotten(entry.second);
+            return true;
+        });
     }
 
     std::size_t size() const noexcept { return m_services.size(); }
+    // Requests and bytes queued in all services.
+    const QueueTotals& queued() const noexcept { return m_totals; }
 
     template <typename Fn>
     void forEach(Fn&& fn)
@@ -60,6 +74,8 @@ public:
     std::vector<std::pair<std::string, std::size_t>> workerCounts() const;
 
 private:
+    // Before m_services: each Service updates it until it is destroyed.
+    QueueTotals m_totals;
     StringMap<Service> m_services;
 };
 

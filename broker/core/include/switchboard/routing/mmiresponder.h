@@ -1,7 +1,8 @@
 #pragma once
 
-#include "serviceregistry.h"
+#include <switchboard/routing/serviceregistry.h>
 
+#include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/frames.h>
 
 #include <cstddef>
@@ -25,8 +26,8 @@ public:
     void answer(std::string_view service, Frames& frames, std::size_t bodyBegin, Frames& out) const;
 
 private:
-    void answerEnvelope(std::string_view service, Frames& frames, std::size_t bodyBegin,
-                        Frames& out) const;
+    void answerEnvelope(std::string_view service, const rpc::RequestEnvelope& envelope,
+                        Frames& frames, Frames& out) const;
     void answerRaw(std::string_view service, Frames& frames, std::size_t bodyBegin,
                    Frames& out) const;
 

@@ -1,6 +1,7 @@
 #pragma once
 
-#include "stringmap.h"
+#include <switchboard/routing/outbox.h>
+#include <switchboard/routing/stringmap.h>
 
 #include <switchboard/protocol/frames.h>
 
@@ -37,12 +38,8 @@ public:
         Refusal, // an error for a request refused at intake (or a malformed one): bounded
     };
 
-    // What a send did with one answer.
-    enum class Delivery {
-        Sent,
-        WouldBlock, // the client's pipe is full: try again when it reads
-        Gone,       // no such client any more
-    };
+    // What a send did with one answer (the outbox's result).
+    using Delivery = switchboard::Delivery;
 
     // What to do with a new request from a client.
     enum class Admission {

@@ -1,4 +1,4 @@
-#include "serviceregistry.h"
+#include <switchboard/routing/serviceregistry.h>
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "heldreplies.h"
+#include <switchboard/routing/heldreplies.h>
 
 #include <iterator>
 #include <utility>

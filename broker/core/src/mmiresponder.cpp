@@ -1,4 +1,4 @@
-#include "mmiresponder.h"
+#include <switchboard/routing/mmiresponder.h>
 
 #include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/error.h>
@@ -40,19 +40,19 @@ bool hasLiveWorkers(const ServiceRegistry& registry, std::string_view name)
 void MmiResponder::answer(std::string_view service, Frames& frames, std::size_t bodyBegin,
                           Frames& out) const
 {
+    rpc::RequestEnvelope envelope;
     try {
-        (void)rpc::parseRequest(frames, bodyBegin);
+        envelope = rpc::parseRequest(frames, bodyBegin);
     } catch (const ProtocolError&) {
         answerRaw(service, frames, bodyBegin, out);
         return;
     }
-    answerEnvelope(service, frames, bodyBegin, out);
+    answerEnvelope(service, envelope, frames, out);
 }
 
-void MmiResponder::answerEnvelope(std::string_view service, Frames& frames, std::size_t bodyBegin,
-                                  Frames& out) const
+void MmiResponder::answerEnvelope(std::string_view service, const rpc::RequestEnvelope& envelope,
+                                  Frames& frames, Frames& out) const
 {
-    const auto envelope = rpc::parseRequest(frames, bodyBegin);
     const std::string requestId(frameView(frames[envelope.requestIdFrame]));
     const auto malformed = [&](std::string message) {
         rpc::appendErrorReply(

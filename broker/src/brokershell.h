@@ -1,0 +1,89 @@
+#pragma once
+
+#include "adminserver.h"
+#include "brokerreporter.h"
+#include "curveauthenticator.h"
+#include "deadlinetimer.h"
+
+#include <switchboard/broker/broker.h>
+#include <switchboard/broker/zmqsocketnotifier.h>
+#include <switchboard/routing/outbox.h>
+#include <switchboard/routing/routingcore.h>
+
+#include <QTimer>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+namespace switchboard {
+
+// What a Broker is besides its routing rules: the sockets (clients, workers, admin) and their
+// notifiers, binding and the CURVE policy, the backend's socket monitor, one timer that drives
+// RoutingCore::tick(), and the snapshot timer. It is the core's Outbox; BrokerReporter is its
+// observer. Everything runs on the broker's thread; nothing here is locked.
+class Broker::Shell final : public Outbox {
+public:
+    Shell(Broker& owner, BrokerConfig config, zmq::context_t& context);
+    ~Shell();
+
+    void start();
+    void shutdown();
+    QString reloadKeys();
+
+    const BrokerConfig& config() const noexcept { return m_config; }
+    BrokerCounters counters() const;
+    bool isShutDown() const noexcept { return m_core.isShutDown(); }
+    BrokerSnapshot snapshot() const;
+    std::optional<std::size_t> evictWorker(std::string_view identity);
+
+    QStringList frontendEndpoints;
+    QStringList backendEndpoints;
+    QStringList adminEndpoints;
+
+    // Outbox
+    Delivery sendToClient(Frames& frames) override;
+    Delivery sendToWorker(Frames& frames) override;
+    PeerConnection connectionOf(const Frames& frames) override;
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    std::unique_ptr<ZmqSocketNotifier> bindRouter(const QStringList& endpoints,
+                                                  QStringList& resolved,
+                                                  ZmqSocketNotifier::Handler handler,
+                                                  CurveAuthenticator::Role role,
+                                                  std::int64_t maxMessageSize);
+    void startCurve();
+    // The socket monitor of the backend: a worker whose connection drops is purged at once
+    // instead of after the liveness.
+    void watchBackend();
+    void readBackendEvents();
+    void onBackendEvent(const Frames& frames);
+    // After every input: the core may have work due sooner than the timer is set for.
+    void armTick();
+    void onTick();
+    void onSnapshotTick();
+
+    Broker& m_owner;
+    BrokerConfig m_config;
+    zmq::context_t& m_context;
+    std::unique_ptr<ZmqSocketNotifier> m_frontend;
+    std::unique_ptr<ZmqSocketNotifier> m_backend;
+    std::unique_ptr<ZmqSocketNotifier> m_backendEvents; // PAIR on the backend's socket monitor
+    std::unique_ptr<AdminServer> m_admin;
+    // After the sockets it secures, so it is destroyed first: it stops watching them before
+    // they close.
+    std::unique_ptr<CurveAuthenticator> m_curve;
+    // Before the core, which hands it the meters it holds until then.
+    BrokerReporter m_reporter;
+    RoutingCore m_core;
+    DeadlineTimer m_tickTimer;
+    QTimer m_snapshotTimer;
+    Clock::time_point m_startedAt;
+    mutable std::uint64_t m_snapshotSequence = 0;
+};
+
+} // namespace switchboard
