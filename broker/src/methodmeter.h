@@ -4,7 +4,7 @@
 #include "latencywindow.h"
 #include "ratewindow.h"
 
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 
 #include <chrono>
 #include <cstdint>

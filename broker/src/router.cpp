@@ -1,7 +1,8 @@
 #include "router.h"
 
 #include "logging.h"
-#include "peername.h"
+
+#include <switchboard/monitoring/peername.h>
 
 #include <QDateTime>
 #include <QMetaMethod>

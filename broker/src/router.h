@@ -12,9 +12,9 @@
 #include "workersession.h"
 
 #include <switchboard/broker/broker.h>
-#include <switchboard/broker/zmqsocketnotifier.h>
 #include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/mdp.h>
+#include <switchboard/qtzmq/zmqsocketnotifier.h>
 
 #include <QTimer>
 

@@ -4,7 +4,7 @@
 #include "ratewindow.h"
 #include "stringmap.h"
 
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 
 #include <chrono>
 #include <cstddef>
