@@ -2,12 +2,12 @@
 
 #include "clientcommand.h"
 #include "keygencommand.h"
+#include "localbrokerlink.h"
 #include "monitorcommand.h"
 #include "options.h"
 #include "unixsignalwatcher.h"
 
 #include <demotraffic.h>
-#include <localbrokerlink.h>
 #include <monitorwindow.h>
 #include <remotebrokerlink.h>
 

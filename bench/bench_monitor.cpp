@@ -14,9 +14,9 @@
 #include "loadclient.h"
 #include "runstats.h"
 
-#include <switchboard/broker/adminclient.h>
 #include <switchboard/broker/broker.h>
 #include <switchboard/broker/brokerthread.h>
+#include <switchboard/monitoring/adminclient.h>
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

@@ -1,11 +1,13 @@
-// libFuzzer target for the admin codec (broker/src/adminprotocol.h, which needs no Qt): requests
-// as the broker's ROUTER reads them (behind the identity, and behind a REQ peer's empty
-// delimiter), replies as AdminClient reads them, and error payloads, with the builders as the
-// oracle for whatever parses.
+// libFuzzer target for the monitoring library's codecs (adminprotocol.h, snapshotcodec.h):
+// requests as the broker's ROUTER reads them (behind the identity, and behind a REQ peer's empty
+// delimiter), replies as AdminClient reads them, error payloads and snapshots, with the builders
+// and encoders as the oracle for whatever parses.
 
-#include "adminprotocol.h"
 #include "fuzzframes.h"
 #include "invariant.h"
+
+#include <switchboard/monitoring/adminprotocol.h>
+#include <switchboard/monitoring/snapshotcodec.h>
 
 #include <array>
 #include <cstddef>
@@ -100,6 +102,22 @@ void checkFailure(const zmq::message_t& payload)
     FUZZ_REQUIRE(again == *failure);
 }
 
+// A snapshot decodes or is refused with ProtocolError, never anything else; one that decodes
+// encodes to bytes that decode and encode to the same bytes again (byte-wise, as NaN != NaN).
+void checkSnapshot(const zmq::message_t& payload)
+{
+    const auto snapshot =
+        parseOrReject("snapshotcodec::decode", [&] { return snapshotcodec::decode(payload); });
+    if (!snapshot) {
+        return;
+    }
+    const std::string encoded =
+        mustSucceed("snapshotcodec::encode", [&] { return snapshotcodec::encode(*snapshot); });
+    const BrokerSnapshot again =
+        mustSucceed("snapshotcodec::decode", [&] { return snapshotcodec::decode(encoded); });
+    FUZZ_REQUIRE(snapshotcodec::encode(again) == encoded);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -115,6 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     checkReply(frames);
     for (std::size_t i = 0; i < frames.size() && i < 4; ++i) {
         checkFailure(frames[i]);
+        checkSnapshot(frames[i]);
     }
     return 0;
 }

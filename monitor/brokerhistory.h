@@ -2,7 +2,7 @@
 
 #include "timeseriesmodel.h"
 
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 
 #include <QObject>
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 
 #include <QObject>
 #include <QString>
@@ -13,7 +13,8 @@ namespace switchboard {
 class BrokerLink : public QObject {
     Q_OBJECT
 public:
-    enum class State { Connecting, Connected, Disconnected };
+    // Incompatible: the broker answers in a snapshot format this monitor cannot read.
+    enum class State { Connecting, Connected, Disconnected, Incompatible };
     Q_ENUM(State)
 
     using QObject::QObject;
@@ -21,6 +22,8 @@ public:
     virtual State state() const = 0;
     // For the status bar: "in-process" or the admin endpoint.
     virtual QString description() const = 0;
+    // In state Incompatible, why ("incompatible broker version: ..."); else empty.
+    virtual QString problem() const { return {}; }
 
     // Asks the broker to evict a worker; the outcome arrives as commandFinished().
     virtual void evictWorker(const QByteArray& identity) = 0;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 
 #include <QAbstractTableModel>
 #include <QVector>

@@ -2,7 +2,7 @@
 
 #include "snapshottablemodel.h"
 
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 
 namespace switchboard {
 

@@ -397,6 +397,10 @@ void MonitorWindow::showLinkState()
         state = tr("Disconnected from %1, reconnecting").arg(description);
         style = QStringLiteral("background: #c62828; color: white; font-weight: bold;");
         break;
+    case BrokerLink::State::Incompatible:
+        state = tr("Cannot read %1: %2").arg(description, m_link.problem());
+        style = QStringLiteral("background: #c62828; color: white; font-weight: bold;");
+        break;
     }
     m_connectionLabel->setText(state);
     m_connectionLabel->setStyleSheet(style);
@@ -421,6 +425,7 @@ void MonitorWindow::showLinkState()
         banner = state + QStringLiteral(". ") + since;
     }
     const bool alarming = m_link.state() == BrokerLink::State::Disconnected ||
+                          m_link.state() == BrokerLink::State::Incompatible ||
                           (m_link.state() == BrokerLink::State::Connected && m_freshSinceConnect);
     m_staleBanner->setText(banner);
     m_staleBanner->setStyleSheet(alarming ? QStringLiteral("background: #c62828; color: white; "

@@ -2,7 +2,7 @@
 
 #include "brokerlink.h"
 
-#include <switchboard/broker/adminclient.h>
+#include <switchboard/monitoring/adminclient.h>
 
 namespace switchboard {
 
@@ -16,11 +16,15 @@ public:
 
     State state() const override;
     QString description() const override;
+    QString problem() const override;
     void evictWorker(const QByteArray& identity) override;
 
 private:
     AdminClient m_client;
+    void setState(State state);
+
     State m_state = State::Connecting;
+    QString m_problem;
 };
 
 } // namespace switchboard

@@ -1,10 +1,10 @@
 #include "adminserver.h"
 
-#include "adminprotocol.h"
 #include "logging.h"
-#include "peername.h"
-#include "snapshotcodec.h"
 
+#include <switchboard/monitoring/adminprotocol.h>
+#include <switchboard/monitoring/peername.h>
+#include <switchboard/monitoring/snapshotcodec.h>
 #include <switchboard/protocol/error.h>
 #include <switchboard/protocol/payload.h>
 
@@ -146,7 +146,7 @@ void AdminServer::handle(Frames& frames, std::size_t first)
         return;
     }
     if (command == admin::command::kSnapshot) {
-        answerSnapshot(id);
+        answerSnapshot(id, decoded.get().via.map);
     } else if (command == admin::command::kEvict) {
         answerEvict(id, decoded.get().via.map);
     } else {
@@ -155,8 +155,22 @@ void AdminServer::handle(Frames& frames, std::size_t first)
     }
 }
 
-void AdminServer::answerSnapshot(std::string_view id)
+void AdminServer::answerSnapshot(std::string_view id, const msgpack::object_map& args)
 {
+    const std::optional<std::uint64_t> format = snapshotcodec::requestedFormat(args);
+    if (!format) {
+        refuse(id, admin::errortype::kMalformedRequest,
+               "snapshot takes {\"format\": the snapshot format its reader reads, uint}");
+        return;
+    }
+    if (*format != snapshotcodec::kFormat) {
+        // Not malformed: a monitor of another release. It shows this message to its operator.
+        reply(id, false,
+              admin::encodeFailure(
+                  {std::string(admin::errortype::kIncompatibleVersion),
+                   snapshotcodec::IncompatibleFormat(snapshotcodec::kFormat, *format).what()}));
+        return;
+    }
     const auto now = Clock::now();
     m_lastAsked = now;
     reply(id, true, sharedFrame(encodedSnapshot(now)));

@@ -2,8 +2,8 @@
 
 #include "ratelimitedlog.h"
 
-#include <switchboard/broker/brokersnapshot.h>
-#include <switchboard/broker/zmqsocketnotifier.h>
+#include <switchboard/monitoring/brokersnapshot.h>
+#include <switchboard/qtzmq/zmqsocketnotifier.h>
 
 #include <msgpack.hpp>
 
@@ -65,7 +65,7 @@ public:
 
 private:
     void handle(Frames& frames, std::size_t first);
-    void answerSnapshot(std::string_view id);
+    void answerSnapshot(std::string_view id, const msgpack::object_map& args);
     void answerEvict(std::string_view id, const msgpack::object_map& args);
     void refuse(std::string_view id, std::string_view type, const std::string& message);
     void reply(std::string_view id, bool ok, zmq::message_t payload);

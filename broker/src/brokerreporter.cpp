@@ -1,7 +1,7 @@
 #include "brokerreporter.h"
 
 #include "logging.h"
-#include "peername.h"
+#include <switchboard/monitoring/peername.h>
 
 #include <switchboard/routing/registeredworker.h>
 #include <switchboard/routing/service.h>

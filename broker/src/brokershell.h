@@ -6,7 +6,7 @@
 #include "deadlinetimer.h"
 
 #include <switchboard/broker/broker.h>
-#include <switchboard/broker/zmqsocketnotifier.h>
+#include <switchboard/qtzmq/zmqsocketnotifier.h>
 #include <switchboard/routing/outbox.h>
 #include <switchboard/routing/routingcore.h>
 

@@ -1,7 +1,8 @@
 #include "curveauthenticator.h"
 
 #include "logging.h"
-#include "peername.h"
+
+#include <switchboard/monitoring/peername.h>
 
 #include <QDir>
 #include <QFileInfo>

@@ -2,8 +2,8 @@
 
 #include "ratelimitedlog.h"
 
-#include <switchboard/broker/zmqsocketnotifier.h>
 #include <switchboard/protocol/curvekey.h>
+#include <switchboard/qtzmq/zmqsocketnotifier.h>
 
 #include <QFileSystemWatcher>
 #include <QObject>

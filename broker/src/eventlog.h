@@ -2,7 +2,7 @@
 
 #include <switchboard/routing/stringmap.h>
 
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 
 #include <QString>
 #include <QVector>

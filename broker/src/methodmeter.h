@@ -5,7 +5,7 @@
 #include "ratewindow.h"
 #include <switchboard/routing/routingobserver.h>
 
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 
 #include <chrono>
 #include <cstdint>

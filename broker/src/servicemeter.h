@@ -5,7 +5,7 @@
 #include <switchboard/routing/routingobserver.h>
 #include <switchboard/routing/stringmap.h>
 
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 
 #include <chrono>
 #include <cstddef>

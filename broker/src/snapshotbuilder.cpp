@@ -1,7 +1,7 @@
 #include "snapshotbuilder.h"
 
 #include "brokerreporter.h"
-#include "peername.h"
+#include <switchboard/monitoring/peername.h>
 
 #include <switchboard/routing/routingcore.h>
 

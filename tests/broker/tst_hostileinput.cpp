@@ -8,15 +8,15 @@
 // broker's memory and statistics after every batch.
 
 #include "../chaos/parentdeath.h"
-#include "adminprotocol.h"
 #include "brokerstatistics.h"
 #include "messageforge.h"
 #include "rawpeer.h"
 #include "rawworker.h"
 #include "residentmemory.h"
-#include "snapshotcodec.h"
 #include "switchboardprocess.h"
 
+#include <switchboard/monitoring/adminprotocol.h>
+#include <switchboard/monitoring/snapshotcodec.h>
 #include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/error.h>
 #include <switchboard/protocol/frames.h>

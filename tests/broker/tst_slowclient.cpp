@@ -11,7 +11,7 @@
 #include "residentmemory.h"
 #include "switchboardprocess.h"
 
-#include <switchboard/broker/adminclient.h>
+#include <switchboard/monitoring/adminclient.h>
 
 #include <QCoreApplication>
 #include <QDateTime>

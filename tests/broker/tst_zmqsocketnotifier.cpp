@@ -4,7 +4,7 @@
 #include "rawpeer.h"
 #include "testbroker.h"
 
-#include <switchboard/broker/zmqsocketnotifier.h>
+#include <switchboard/qtzmq/zmqsocketnotifier.h>
 
 #include <QTest>
 #include <QTimer>

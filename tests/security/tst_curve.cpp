@@ -5,8 +5,8 @@
 #include "rawpeer.h"
 #include "testbroker.h"
 
-#include <switchboard/broker/adminclient.h>
 #include <switchboard/client.h>
+#include <switchboard/monitoring/adminclient.h>
 #include <switchboard/protocol/curvekey.h>
 #include <switchboard/worker.h>
 

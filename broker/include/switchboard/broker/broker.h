@@ -2,7 +2,7 @@
 
 #include <switchboard/broker/brokerconfig.h>
 #include <switchboard/broker/brokercounters.h>
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 #include <switchboard/protocol/error.h>
 
 #include <QObject>

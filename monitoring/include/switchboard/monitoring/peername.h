@@ -8,8 +8,9 @@
 
 namespace switchboard {
 
-// A peer identity (or any frame) fit for a log line or the monitor: as text when every byte is
-// printable ASCII, else as hex (libzmq's generated identities are 5 binary bytes).
+// A peer identity (or any frame) fit for a log line or the monitor, as snapshots name workers
+// (WorkerStats::name): as text when every byte is printable ASCII, else as hex (libzmq's
+// generated identities are 5 binary bytes).
 inline QString peerName(std::string_view bytes)
 {
     const bool text = std::all_of(bytes.begin(), bytes.end(), [](char c) {
@@ -17,6 +18,12 @@ inline QString peerName(std::string_view bytes)
     });
     const QByteArray raw(bytes.data(), static_cast<qsizetype>(bytes.size()));
     return text ? QString::fromLatin1(raw) : QString::fromLatin1(raw.toHex());
+}
+
+inline QString peerName(const QByteArray& identity)
+{
+    return peerName(
+        std::string_view(identity.constData(), static_cast<std::size_t>(identity.size())));
 }
 
 inline QString fromUtf8(std::string_view bytes)

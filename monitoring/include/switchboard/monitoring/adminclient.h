@@ -1,6 +1,6 @@
 #pragma once
 
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 #include <switchboard/protocol/curvekey.h>
 
 #include <QObject>
@@ -51,6 +51,10 @@ Q_SIGNALS:
     // On every change, and also when the very first request goes unanswered, so that a broker
     // that was never reachable is reported as such.
     void connectedChanged(bool connected);
+    // The broker answers, but in a snapshot format this client does not read (a broker of an
+    // older or newer release): message starts "incompatible broker version". Emitted once per
+    // such broker; polling goes on, so an upgraded broker is picked up by itself.
+    void brokerIncompatible(const QString& message);
     // ok is false when the broker refused (no such worker) or did not answer; message says why.
     void evictFinished(const QByteArray& identity, bool ok, const QString& message);
 

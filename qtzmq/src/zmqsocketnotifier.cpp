@@ -1,4 +1,4 @@
-#include <switchboard/broker/zmqsocketnotifier.h>
+#include <switchboard/qtzmq/zmqsocketnotifier.h>
 
 #include <iterator>
 #include <utility>

@@ -12,7 +12,8 @@
 //   request: ["SBADM1", request id, command, args]      args: a msgpack map
 //   reply:   ["SBADM1", request id, status, payload]    status 0x00: payload is the result
 //                                                        status 0x01: payload {"type", "message"}
-// Both sides use these functions; the broker's AdminServer and AdminClient.
+// Both sides use these functions: the broker's AdminServer and the monitoring library's
+// AdminClient.
 namespace switchboard::admin {
 
 inline constexpr std::string_view kHeader = "SBADM1";
@@ -28,6 +29,8 @@ namespace errortype {
 inline constexpr std::string_view kMalformedRequest = "MalformedRequest";
 inline constexpr std::string_view kUnknownCommand = "UnknownCommand";
 inline constexpr std::string_view kNoSuchWorker = "NoSuchWorker";
+// A "snapshot" request for a format this broker does not write (snapshotcodec::kFormat).
+inline constexpr std::string_view kIncompatibleVersion = "IncompatibleVersion";
 } // namespace errortype
 
 enum class Status : std::uint8_t { Ok = 0x00, Error = 0x01 };

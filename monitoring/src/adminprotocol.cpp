@@ -1,4 +1,4 @@
-#include "adminprotocol.h"
+#include <switchboard/monitoring/adminprotocol.h>
 
 #include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/error.h>

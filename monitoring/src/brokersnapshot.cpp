@@ -1,4 +1,4 @@
-#include <switchboard/broker/brokersnapshot.h>
+#include <switchboard/monitoring/brokersnapshot.h>
 
 namespace switchboard {
 

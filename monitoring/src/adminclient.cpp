@@ -1,13 +1,13 @@
-#include <switchboard/broker/adminclient.h>
+#include <switchboard/monitoring/adminclient.h>
 
-#include "adminprotocol.h"
 #include "logging.h"
-#include "peername.h"
-#include "snapshotcodec.h"
 
-#include <switchboard/broker/zmqsocketnotifier.h>
+#include <switchboard/monitoring/adminprotocol.h>
+#include <switchboard/monitoring/peername.h>
+#include <switchboard/monitoring/snapshotcodec.h>
 #include <switchboard/protocol/error.h>
 #include <switchboard/protocol/payload.h>
+#include <switchboard/qtzmq/zmqsocketnotifier.h>
 
 #include <msgpack.hpp>
 
@@ -94,7 +94,7 @@ private:
         try {
             fn();
         } catch (const std::exception& error) {
-            qCWarning(lcBroker).noquote()
+            qCWarning(lcMonitoring).noquote()
                 << "admin client for" << m_endpoint << ":" << error.what();
         }
     }
@@ -115,7 +115,7 @@ private:
             return entry.second.kind == Pending::Kind::Snapshot;
         });
         if (!asking) {
-            send(admin::command::kSnapshot, zmq::message_t("\x80", 1),
+            send(admin::command::kSnapshot, snapshotcodec::encodeRequest(),
                  {Pending::Kind::Snapshot, {}, {}});
         }
     }
@@ -180,8 +180,8 @@ private:
         try {
             reply = admin::parseReply(frames);
         } catch (const ProtocolError& error) {
-            qCWarning(lcBroker).noquote() << "admin client for" << m_endpoint
-                                          << ": dropped a malformed reply:" << error.what();
+            qCWarning(lcMonitoring).noquote() << "admin client for" << m_endpoint
+                                              << ": dropped a malformed reply:" << error.what();
             return;
         }
         const auto found = m_pending.find(std::string(frameView(frames[reply.idFrame])));
@@ -205,23 +205,29 @@ private:
         try {
             if (status == admin::Status::Error) {
                 const admin::Failure failure = admin::decodeFailure(payload);
-                qCWarning(lcBroker).noquote()
+                if (failure.type == admin::errortype::kIncompatibleVersion) {
+                    setIncompatible(QString::fromStdString(failure.message));
+                    return;
+                }
+                qCWarning(lcMonitoring).noquote()
                     << "admin client for" << m_endpoint
                     << ": snapshot refused:" << failure.type.c_str() << failure.message.c_str();
                 return;
             }
             const BrokerSnapshot snapshot = snapshotcodec::decode(payload);
+            m_incompatibility.clear();
             Q_EMIT m_owner.snapshotReceived(snapshot);
+        } catch (const snapshotcodec::IncompatibleFormat& error) {
+            setIncompatible(QString::fromUtf8(error.what()));
         } catch (const ProtocolError& error) {
-            qCWarning(lcBroker).noquote()
+            qCWarning(lcMonitoring).noquote()
                 << "admin client for" << m_endpoint << ": unreadable snapshot:" << error.what();
         }
     }
 
     void onEvicted(const QByteArray& identity, admin::Status status, const zmq::message_t& payload)
     {
-        const QString name = peerName(
-            std::string_view(identity.constData(), static_cast<std::size_t>(identity.size())));
+        const QString name = peerName(identity);
         if (status == admin::Status::Ok) {
             QString message = QStringLiteral("evicted worker %1").arg(name);
             try {
@@ -254,12 +260,25 @@ private:
         Q_EMIT m_owner.evictFinished(identity, false, message);
     }
 
+    void setIncompatible(const QString& message)
+    {
+        if (message == m_incompatibility) {
+            return;
+        }
+        m_incompatibility = message;
+        qCWarning(lcMonitoring).noquote() << "admin client for" << m_endpoint << ":" << message;
+        Q_EMIT m_owner.brokerIncompatible(message);
+    }
+
     void setLink(Link link)
     {
         if (link == m_link) {
             return;
         }
         m_link = link;
+        if (link == Link::Down) {
+            m_incompatibility.clear(); // whatever answers next may be another broker
+        }
         Q_EMIT m_owner.connectedChanged(link == Link::Up);
     }
 
@@ -273,6 +292,7 @@ private:
     QTimer m_pollTimer;
     QTimer m_deadlineTimer;
     Link m_link = Link::Unknown;
+    QString m_incompatibility; // the last "incompatible broker version" reported, if any
 };
 
 AdminClient::AdminClient(QString endpoint, zmq::context_t& context, Options options,

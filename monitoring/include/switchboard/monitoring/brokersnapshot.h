@@ -6,7 +6,9 @@
 #include <QStringList>
 #include <QVector>
 
+#include <array>
 #include <cstdint>
+#include <string_view>
 
 namespace switchboard {
 
@@ -15,6 +17,15 @@ namespace switchboard {
 // value travels to a remote monitor over the admin endpoint (docs/PROTOCOL.md, "Admin
 // protocol"). Times are milliseconds, latencies microseconds; "window" figures cover the last
 // LatencyWindow::kSpanMs, "total" ones the broker's whole life.
+//
+// The wire schema is declared here, once: each record's fields() names its keys in order, and
+// snapshotcodec derives both the encoder and the decoder from it (docs/PROTOCOL.md §14 documents
+// the same keys). A new counter is a member plus one line in its record's fields(); a reader
+// tells an older broker's snapshot by its missing keys, so fields added after a format was
+// released are marked Presence::Optional (read as their default when absent).
+
+// Whether a reader requires a key, or takes the member's default when it is missing.
+enum class Presence : std::uint8_t { Required, Optional };
 
 // Percentiles of one latency distribution, in microseconds. All zero when count is 0.
 struct LatencySummary {
@@ -25,6 +36,18 @@ struct LatencySummary {
     std::uint64_t maxUs = 0;
 
     bool operator==(const LatencySummary&) const = default;
+
+    // A fixed tuple, so on the wire an array [count, p50, p95, p99, max] rather than a map.
+    static constexpr bool kPositional = true;
+    template <typename Self, typename Visit>
+    static void fields(Self& self, Visit&& visit)
+    {
+        visit("count", self.count);
+        visit("p50Us", self.p50Us);
+        visit("p95Us", self.p95Us);
+        visit("p99Us", self.p99Us);
+        visit("maxUs", self.maxUs);
+    }
 };
 
 // The three latencies of a request: queue wait (received -> dispatched to a worker), service time
@@ -35,6 +58,14 @@ struct LatencyBreakdown {
     LatencySummary serviceTime;
 
     bool operator==(const LatencyBreakdown&) const = default;
+
+    template <typename Self, typename Visit>
+    static void fields(Self& self, Visit&& visit)
+    {
+        visit("total", self.total);
+        visit("queueWait", self.queueWait);
+        visit("serviceTime", self.serviceTime);
+    }
 };
 
 struct ServiceStats {
@@ -49,6 +80,20 @@ struct ServiceStats {
     std::uint64_t expired = 0;    // since start: answered Expired or ServiceUnavailable
 
     bool operator==(const ServiceStats&) const = default;
+
+    template <typename Self, typename Visit>
+    static void fields(Self& self, Visit&& visit)
+    {
+        visit("name", self.name);
+        visit("queueDepth", self.queueDepth);
+        visit("idleWorkers", self.idleWorkers);
+        visit("busyWorkers", self.busyWorkers);
+        visit("requestsPerSecond", self.requestsPerSecond);
+        visit("errorsPerSecond", self.errorsPerSecond);
+        visit("requests", self.requests);
+        visit("errors", self.errors);
+        visit("expired", self.expired);
+    }
 };
 
 // One method of one service, as named by the envelope's method frame. Requests whose body has no
@@ -64,6 +109,19 @@ struct MethodStats {
     LatencyBreakdown sinceStart;
 
     bool operator==(const MethodStats&) const = default;
+
+    template <typename Self, typename Visit>
+    static void fields(Self& self, Visit&& visit)
+    {
+        visit("service", self.service);
+        visit("method", self.method);
+        visit("calls", self.calls);
+        visit("errors", self.errors);
+        visit("callsPerSecond", self.callsPerSecond);
+        visit("errorsPerSecond", self.errorsPerSecond);
+        visit("window", self.window);
+        visit("sinceStart", self.sinceStart);
+    }
 };
 
 struct WorkerStats {
@@ -90,6 +148,24 @@ struct WorkerStats {
     std::int64_t connectedForMs = 0;
 
     bool operator==(const WorkerStats&) const = default;
+
+    template <typename Self, typename Visit>
+    static void fields(Self& self, Visit&& visit)
+    {
+        visit("identity", self.identity);
+        visit("name", self.name);
+        visit("peerAddress", self.peerAddress);
+        visit("service", self.service);
+        visit("protocol", self.protocol);
+        visit("state", self.state);
+        visit("currentMethod", self.currentMethod);
+        visit("busyForMs", self.busyForMs);
+        visit("served", self.served);
+        visit("errors", self.errors);
+        visit("lastSeenAgeMs", self.lastSeenAgeMs);
+        visit("livenessLeft", self.livenessLeft);
+        visit("connectedForMs", self.connectedForMs);
+    }
 };
 
 struct BrokerEvent {
@@ -118,6 +194,18 @@ struct BrokerEvent {
     std::uint64_t count = 1;
 
     bool operator==(const BrokerEvent&) const = default;
+
+    template <typename Self, typename Visit>
+    static void fields(Self& self, Visit&& visit)
+    {
+        visit("sequence", self.sequence);
+        visit("timeMs", self.timeMs);
+        visit("kind", self.kind);
+        visit("service", self.service);
+        visit("worker", self.worker);
+        visit("text", self.text);
+        visit("count", self.count);
+    }
 };
 
 struct BrokerTotals {
@@ -147,6 +235,35 @@ struct BrokerTotals {
     std::uint64_t requestsDiscarded = 0; // since start: unanswered, refusals fill a bound
 
     bool operator==(const BrokerTotals&) const = default;
+
+    template <typename Self, typename Visit>
+    static void fields(Self& self, Visit&& visit)
+    {
+        constexpr auto later = Presence::Optional; // newer than the first brokers with totals
+        visit("requests", self.requests);
+        visit("replies", self.replies);
+        visit("errors", self.errors);
+        visit("expired", self.expired);
+        visit("queueFull", self.queueFull);
+        visit("workerLost", self.workerLost);
+        visit("malformed", self.malformed);
+        visit("workersRegistered", self.workersRegistered);
+        visit("workersPurged", self.workersPurged);
+        visit("workersEvicted", self.workersEvicted);
+        visit("requestsPerSecond", self.requestsPerSecond);
+        visit("adminRequests", self.adminRequests);
+        visit("adminMalformed", self.adminMalformed);
+        visit("requeued", self.requeued, later);
+        visit("lateReplies", self.lateReplies, later);
+        visit("heldReplies", self.heldReplies, later);
+        visit("heldReplyBytes", self.heldReplyBytes, later);
+        visit("slowClients", self.slowClients, later);
+        visit("clientsAtBound", self.clientsAtBound, later);
+        visit("repliesHeld", self.repliesHeld, later);
+        visit("repliesDropped", self.repliesDropped, later);
+        visit("refusedUnread", self.refusedUnread, later);
+        visit("requestsDiscarded", self.requestsDiscarded, later);
+    }
 };
 
 // Where the messages that reached the frontend and the backend went. Each message read lands in
@@ -166,6 +283,22 @@ struct MessageIntake {
     std::uint64_t workerIgnored = 0; // DISCONNECT from a worker the broker did not know
 
     bool operator==(const MessageIntake&) const = default;
+
+    template <typename Self, typename Visit>
+    static void fields(Self& self, Visit&& visit)
+    {
+        visit("clientMessages", self.clientMessages);
+        visit("clientRequests", self.clientRequests);
+        visit("clientMalformed", self.clientMalformed);
+        visit("workerMessages", self.workerMessages);
+        visit("workerMalformed", self.workerMalformed);
+        visit("workerReady", self.workerReady);
+        visit("workerHeartbeats", self.workerHeartbeats);
+        visit("workerAnswers", self.workerAnswers);
+        visit("workerLeft", self.workerLeft);
+        visit("workerRefused", self.workerRefused);
+        visit("workerIgnored", self.workerIgnored);
+    }
 };
 
 struct BrokerSnapshot {
@@ -186,10 +319,47 @@ struct BrokerSnapshot {
     QVector<BrokerEvent> events;    // the newest of the event ring, oldest first
 
     bool operator==(const BrokerSnapshot&) const = default;
+
+    template <typename Self, typename Visit>
+    static void fields(Self& self, Visit&& visit)
+    {
+        visit("sequence", self.sequence);
+        visit("timeMs", self.timeMs);
+        visit("uptimeMs", self.uptimeMs);
+        visit("version", self.version);
+        visit("frontendEndpoints", self.frontendEndpoints);
+        visit("backendEndpoints", self.backendEndpoints);
+        visit("adminEndpoints", self.adminEndpoints);
+        visit("heartbeatIntervalMs", self.heartbeatIntervalMs);
+        visit("liveness", self.liveness);
+        visit("totals", self.totals);
+        visit("intake", self.intake);
+        visit("services", self.services);
+        visit("methods", self.methods);
+        visit("workers", self.workers);
+        visit("events", self.events);
+    }
 };
 
 QString toString(WorkerStats::State state);
 QString toString(BrokerEvent::Kind kind);
+
+// The names the wire uses for the enumerations (docs/PROTOCOL.md §14), in declaration order.
+// An unknown state makes a snapshot unreadable; an event of an unknown kind is skipped, so a
+// broker may add kinds without a new format.
+inline constexpr std::array<std::string_view, 4> kWorkerStateNames{"idle", "busy", "late",
+                                                                   "expired"};
+inline constexpr std::array<std::string_view, 10> kEventKindNames{
+    "WorkerJoined",   "WorkerLeft",    "WorkerExpired",    "WorkerEvicted", "WorkerDisconnected",
+    "RequestExpired", "ProtocolError", "ClientNotReading", "ClientAtBound", "RepliesDropped"};
+constexpr const auto& wireNames(WorkerStats::State) noexcept
+{
+    return kWorkerStateNames;
+}
+constexpr const auto& wireNames(BrokerEvent::Kind) noexcept
+{
+    return kEventKindNames;
+}
 
 } // namespace switchboard
 

@@ -1,8 +1,7 @@
 #include "localbrokerlink.h"
 
-#include "workername.h"
-
 #include <switchboard/broker/broker.h>
+#include <switchboard/monitoring/peername.h>
 
 namespace switchboard {
 
@@ -29,7 +28,7 @@ QString LocalBrokerLink::description() const
 
 void LocalBrokerLink::evictWorker(const QByteArray& identity)
 {
-    const QString command = tr("evict %1").arg(workerName(identity));
+    const QString command = tr("evict %1").arg(peerName(identity));
     if (!m_broker) {
         Q_EMIT commandFinished(command, false, tr("the broker has stopped"));
         return;
