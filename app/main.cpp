@@ -122,16 +122,27 @@ void reloadKeys(switchboard::Broker& broker)
     });
 }
 
+// Starts a Broker or BrokerThread; an endpoint that cannot be bound or an unusable key is said in
+// one line.
+template <typename Broker>
+bool started(Broker& broker, QTextStream& err)
+{
+    try {
+        broker.start();
+        return true;
+    } catch (const switchboard::Error& error) {
+        err << "switchboard: " << QString::fromStdString(error.what()) << Qt::endl;
+        return false;
+    }
+}
+
 int runHeadless(const switchboard::Options& options, QTextStream& out, QTextStream& err)
 {
     // Declared before the broker so it outlives it: destroying the context waits (up to the
     // sockets' linger) for the last replies and DISCONNECTs to leave.
     zmq::context_t context;
     switchboard::Broker broker(options.broker, context);
-    try {
-        broker.start();
-    } catch (const switchboard::Error& error) {
-        err << "switchboard: " << QString::fromStdString(error.what()) << Qt::endl;
+    if (!started(broker, err)) {
         return kUsageError;
     }
 
@@ -176,10 +187,7 @@ int runWithMonitor(int& argc, char** argv, const switchboard::Options& options, 
     setApplicationNames();
     zmq::context_t context;
     switchboard::BrokerThread brokerThread(options.broker, context);
-    try {
-        brokerThread.start();
-    } catch (const switchboard::Error& error) {
-        err << "switchboard: " << QString::fromStdString(error.what()) << Qt::endl;
+    if (!started(brokerThread, err)) {
         return kUsageError;
     }
     printReady(out, brokerThread.frontendEndpoints(), brokerThread.backendEndpoints(),
