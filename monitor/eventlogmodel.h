@@ -1,8 +1,8 @@
 #pragma once
 
-#include "snapshottablemodel.h"
-
 #include <switchboard/broker/brokersnapshot.h>
+
+#include "snapshottablemodel.h"
 
 namespace switchboard {
 
