@@ -1,5 +1,6 @@
 #include "clientcommand.h"
 
+#include "clientkeyoptions.h"
 #include "jsonmsgpack.h"
 
 #include <switchboard/client.h>
@@ -19,13 +20,13 @@ namespace {
 
 constexpr int kSuccess = 0;
 constexpr int kRemoteError = 1;
-constexpr int kUsageError = 2;
 constexpr int kNoAnswer = 3;
 
 const QString kDefaultBroker = QStringLiteral("tcp://127.0.0.1:5555");
 constexpr int kDefaultTimeoutMs = 5000;
 
 struct Subcommand {
+    ClientCommandOptions::Command command;
     QString name;
     QString usage;       // after "switchboard NAME "
     QString description; // what it does, shown by --help
@@ -36,7 +37,8 @@ const std::map<QString, Subcommand>& subcommands()
 {
     static const std::map<QString, Subcommand> all{
         {QStringLiteral("call"),
-         {QStringLiteral("call"), QStringLiteral("[options] SERVICE METHOD [ARG ...]"),
+         {ClientCommandOptions::Command::Call, QStringLiteral("call"),
+          QStringLiteral("[options] SERVICE METHOD [ARG ...]"),
           QStringLiteral("Calls METHOD of SERVICE through the broker and prints the result as "
                          "JSON. Each ARG is a JSON value (2, 1.5, true, null, \"text\", [1,2], "
                          "{\"k\":1}); an ARG that is not JSON is sent as a string, so hello means "
@@ -47,12 +49,14 @@ const std::map<QString, Subcommand>& subcommands()
                          "  switchboard call --broker tcp://10.0.0.5:5555 store put key "
                          "'{\"size\": 3}'\n")}},
         {QStringLiteral("services"),
-         {QStringLiteral("services"), QStringLiteral("[options]"),
+         {ClientCommandOptions::Command::Services, QStringLiteral("services"),
+          QStringLiteral("[options]"),
           QStringLiteral("Lists the services the broker knows, with their live workers "
                          "(8/MMI mmi.workers)."),
           QStringLiteral("  switchboard services\n  switchboard services --json\n")}},
         {QStringLiteral("describe"),
-         {QStringLiteral("describe"), QStringLiteral("[options] SERVICE"),
+         {ClientCommandOptions::Command::Describe, QStringLiteral("describe"),
+          QStringLiteral("[options] SERVICE"),
           QStringLiteral("Prints the methods a service's worker offers, with their argument and "
                          "result types (the reserved method switchboard.describe, which every "
                          "worker built with Switchboard::worker answers)."),
@@ -98,22 +102,9 @@ int fail(QTextStream& err, int code, const QString& message)
     return code;
 }
 
-int usageError(QTextStream& err, const QString& name, const QString& message)
-{
-    return fail(err, kUsageError,
-                QStringLiteral("%1 (see switchboard %2 --help)").arg(message, name));
-}
-
-// Which broker to ask, and how.
-struct Target {
-    QString endpoint;
-    int timeoutMs = kDefaultTimeoutMs;
-    curve::ClientCredentials curve;
-};
-
 // Runs `body` with a client, turning every way a call can fail into a message and exit code.
 template <typename Body>
-int withClient(const Target& target, QTextStream& err, Body body)
+int withClient(const ClientCommandOptions& target, QTextStream& err, Body body)
 {
     const QString& endpoint = target.endpoint;
     std::optional<Client> client;
@@ -160,15 +151,9 @@ int withClient(const Target& target, QTextStream& err, Body body)
     }
 }
 
-int runCall(const QCommandLineParser& parser, const Target& target, bool compact, QTextStream& out,
-            QTextStream& err)
+int runCall(const ClientCommandOptions& options, QTextStream& out, QTextStream& err)
 {
-    const QStringList positional = parser.positionalArguments();
-    if (positional.size() < 2) {
-        return usageError(err, QStringLiteral("call"),
-                          positional.isEmpty() ? QStringLiteral("missing SERVICE and METHOD")
-                                               : QStringLiteral("missing METHOD"));
-    }
+    const QStringList& positional = options.arguments;
     const std::string service = positional[0].toStdString();
     const std::string method = positional[1].toStdString();
     msgpack::sbuffer buffer;
@@ -177,21 +162,20 @@ int runCall(const QCommandLineParser& parser, const Target& target, bool compact
     for (qsizetype i = 2; i < positional.size(); ++i) {
         jsonmsgpack::packJson(packer, jsonmsgpack::parseArgument(positional[i]));
     }
-    return withClient(target, err, [&](Client& client) {
-        CallOptions options;
+    return withClient(options, err, [&](Client& client) {
         auto result = client.callPacked(
-            {service, method, zmq::message_t(buffer.data(), buffer.size()), options});
-        out << jsonmsgpack::format(jsonmsgpack::toJson(result.get()), compact) << Qt::endl;
+            {service, method, zmq::message_t(buffer.data(), buffer.size()), CallOptions{}});
+        out << jsonmsgpack::format(jsonmsgpack::toJson(result.get()), options.compact) << Qt::endl;
         return kSuccess;
     });
 }
 
-int runServices(const Target& target, bool json, QTextStream& out, QTextStream& err)
+int runServices(const ClientCommandOptions& options, QTextStream& out, QTextStream& err)
 {
-    return withClient(target, err, [&](Client& client) {
+    return withClient(options, err, [&](Client& client) {
         const auto workers =
             client.call<std::map<std::string, std::size_t>>(idempotent(), "mmi.workers", "list");
-        if (json) {
+        if (options.json) {
             QJsonObject object;
             for (const auto& [name, count] : workers) {
                 object.insert(QString::fromStdString(name), static_cast<qint64>(count));
@@ -230,21 +214,13 @@ QString describeMethod(const QJsonObject& method)
                  : returns);
 }
 
-int runDescribe(const QCommandLineParser& parser, const Target& target, bool json, QTextStream& out,
-                QTextStream& err)
+int runDescribe(const ClientCommandOptions& options, QTextStream& out, QTextStream& err)
 {
-    const QStringList positional = parser.positionalArguments();
-    if (positional.size() != 1) {
-        return usageError(err, QStringLiteral("describe"),
-                          positional.isEmpty()
-                              ? QStringLiteral("missing SERVICE")
-                              : QStringLiteral("unexpected argument '%1'").arg(positional[1]));
-    }
-    return withClient(target, err, [&](Client& client) {
+    return withClient(options, err, [&](Client& client) {
         const auto reply =
-            client.call(idempotent(), positional[0].toStdString(), rpc::kDescribeMethod);
+            client.call(idempotent(), options.arguments[0].toStdString(), rpc::kDescribeMethod);
         const QJsonValue description = jsonmsgpack::toJson(reply.get());
-        if (json) {
+        if (options.json) {
             out << jsonmsgpack::format(description, false) << Qt::endl;
             return kSuccess;
         }
@@ -260,6 +236,33 @@ int runDescribe(const QCommandLineParser& parser, const Target& target, bool jso
     });
 }
 
+// Why the positional arguments do not fit the subcommand, empty when they do.
+QString argumentsError(const ClientCommandOptions& options)
+{
+    const QStringList& arguments = options.arguments;
+    switch (options.command) {
+    case ClientCommandOptions::Command::Call:
+        if (arguments.size() < 2) {
+            return arguments.isEmpty() ? QStringLiteral("missing SERVICE and METHOD")
+                                       : QStringLiteral("missing METHOD");
+        }
+        return {};
+    case ClientCommandOptions::Command::Services:
+        if (!arguments.isEmpty()) {
+            return QStringLiteral("unexpected argument '%1'").arg(arguments.first());
+        }
+        return {};
+    case ClientCommandOptions::Command::Describe:
+        if (arguments.size() != 1) {
+            return arguments.isEmpty()
+                       ? QStringLiteral("missing SERVICE")
+                       : QStringLiteral("unexpected argument '%1'").arg(arguments[1]);
+        }
+        return {};
+    }
+    return {};
+}
+
 } // namespace
 
 bool isClientCommand(const QStringList& arguments)
@@ -267,18 +270,17 @@ bool isClientCommand(const QStringList& arguments)
     return arguments.size() > 1 && subcommands().contains(arguments[1]);
 }
 
-int runClientCommand(const QStringList& arguments, QTextStream& out, QTextStream& err)
+CommandLine<ClientCommandOptions> parseClientCommandLine(const QStringList& arguments)
 {
     const Subcommand& command = subcommands().at(arguments[1]);
-    QCommandLineParser parser;
-    parser.setApplicationDescription(wrapped(command.description));
-    if (command.name == QLatin1String("call")) {
+    CommandParser parser(QStringLiteral("switchboard"),
+                         QStringLiteral("switchboard ") + command.name,
+                         wrapped(command.description));
+    if (command.command == ClientCommandOptions::Command::Call) {
         // Everything after SERVICE is the call's, including "-5" and "--x".
         parser.setOptionsAfterPositionalArgumentsMode(
             QCommandLineParser::ParseAsPositionalArguments);
     }
-    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")},
-                                  QStringLiteral("Show this help and exit."));
     const QCommandLineOption broker(
         QStringLiteral("broker"),
         QStringLiteral("The broker's client endpoint (default %1).").arg(kDefaultBroker),
@@ -288,78 +290,68 @@ int runClientCommand(const QStringList& arguments, QTextStream& out, QTextStream
         QStringLiteral("How long to wait for the answer, in ms (default %1).")
             .arg(kDefaultTimeoutMs),
         QStringLiteral("ms"), QString::number(kDefaultTimeoutMs));
+    const ClientKeyOptions keys(QStringLiteral("client"));
     const QCommandLineOption compact(QStringLiteral("compact"),
                                      QStringLiteral("Print the result on one line."));
     const QCommandLineOption json(QStringLiteral("json"),
                                   QStringLiteral("Print the answer as JSON, for scripts."));
-    const QCommandLineOption serverKey(
-        QStringLiteral("server-key"),
-        QStringLiteral("With CURVE: the broker's public key file (its .pub)."),
-        QStringLiteral("file"));
-    const QCommandLineOption ownKey(
-        QStringLiteral("key"),
-        QStringLiteral("With CURVE: this client's key pair (a .key from switchboard keygen)."),
-        QStringLiteral("file"));
-    parser.addOptions({help, broker, timeout, serverKey, ownKey});
-    if (command.name == QLatin1String("call")) {
-        parser.addOption(compact);
-    } else {
-        parser.addOption(json);
-    }
+    parser.addOptions({broker, timeout});
+    parser.addOptions(keys.options());
+    parser.addOption(command.command == ClientCommandOptions::Command::Call ? compact : json);
 
     QStringList forParser = arguments.mid(1);
     forParser[0] = QStringLiteral("switchboard ") + command.name;
-    if (!parser.parse(forParser)) {
-        QString text = parser.errorText();
-        if (text.endsWith(QLatin1Char('.'))) {
-            text.chop(1);
-        }
-        return usageError(err, command.name, text);
-    }
-    if (parser.isSet(help)) {
+    const auto help = [&parser, &command] {
         QString text = parser.helpText();
         text = text.mid(text.indexOf(QLatin1Char('\n')) + 1); // our own usage line instead
-        out << "Usage: switchboard " << command.name << ' ' << command.usage << '\n'
-            << text << "\nExamples:\n"
-            << command.examples
-            << "\nExit codes: 0 success, 1 the service answered with an error, 2 usage error, "
-               "3 no answer (timeout, no worker, broker unreachable).\n";
-        out.flush();
-        return kSuccess;
+        return QStringLiteral("Usage: switchboard %1 %2\n").arg(command.name, command.usage) +
+               text + QStringLiteral("\nExamples:\n") + command.examples +
+               QStringLiteral("\nExit codes: 0 success, 1 the service answered with an error, 2 "
+                              "usage error, 3 no answer (timeout, no worker, broker "
+                              "unreachable).\n");
+    };
+    if (auto exit = parser.parseOrExit(forParser, help)) {
+        return *exit;
     }
+    ClientCommandOptions options;
+    options.command = command.command;
+    options.endpoint = parser.value(broker);
     bool ok = false;
-    const int timeoutMs = parser.value(timeout).toInt(&ok);
-    if (!ok || timeoutMs < 1) {
-        return usageError(err, command.name,
-                          QStringLiteral("--timeout takes a whole number of ms from 1, not '%1'")
-                              .arg(parser.value(timeout)));
+    options.timeoutMs = parser.value(timeout).toInt(&ok);
+    if (!ok || options.timeoutMs < 1) {
+        return parser.usageError(
+            QStringLiteral("--timeout takes a whole number of ms from 1, not '%1'")
+                .arg(parser.value(timeout)));
     }
-    Target target{parser.value(broker), timeoutMs, {}};
-    if (parser.isSet(serverKey) != parser.isSet(ownKey)) {
-        return usageError(err, command.name,
-                          QStringLiteral("--server-key and --key go together: CURVE needs the "
-                                         "broker's public key and this client's key pair"));
+    if (const QString error = keys.pairError(parser); !error.isEmpty()) {
+        return parser.usageError(error);
     }
-    if (parser.isSet(serverKey)) {
-        try {
-            target.curve = curve::ClientCredentials::fromFiles(
-                parser.value(serverKey).toStdString(), parser.value(ownKey).toStdString());
-        } catch (const curve::KeyError& error) {
-            return fail(err, kUsageError, what(error));
-        }
+    auto credentials = keys.read(parser);
+    if (const auto* error = std::get_if<QString>(&credentials)) {
+        return parser.failure(*error); // the file is wrong, not the command line
     }
-    if (command.name == QLatin1String("call")) {
-        return runCall(parser, target, parser.isSet(compact), out, err);
+    options.curve = std::get<curve::ClientCredentials>(std::move(credentials));
+    const bool isCall = command.command == ClientCommandOptions::Command::Call;
+    options.compact = isCall && parser.isSet(compact); // each option exists for its commands only
+    options.json = !isCall && parser.isSet(json);
+    options.arguments = parser.positionalArguments();
+    if (const QString error = argumentsError(options); !error.isEmpty()) {
+        return parser.usageError(error);
     }
-    if (command.name == QLatin1String("services")) {
-        if (!parser.positionalArguments().isEmpty()) {
-            return usageError(err, command.name,
-                              QStringLiteral("unexpected argument '%1'")
-                                  .arg(parser.positionalArguments().first()));
-        }
-        return runServices(target, parser.isSet(json), out, err);
+    return options;
+}
+
+int runClientCommand(const ClientCommandOptions& options, QTextStream& out, QTextStream& err)
+{
+    switch (options.command) {
+    case ClientCommandOptions::Command::Call:
+        return runCall(options, out, err);
+    case ClientCommandOptions::Command::Services:
+        return runServices(options, out, err);
+    case ClientCommandOptions::Command::Describe:
+        return runDescribe(options, out, err);
     }
-    return runDescribe(parser, target, parser.isSet(json), out, err);
+    return kUsageError;
 }
 
 } // namespace switchboard

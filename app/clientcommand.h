@@ -1,5 +1,9 @@
 #pragma once
 
+#include "commandline.h"
+
+#include <switchboard/protocol/curvekey.h>
+
 #include <QStringList>
 #include <QTextStream>
 
@@ -7,11 +11,26 @@
 // so an operator can poke a service without writing a program.
 namespace switchboard {
 
+struct ClientCommandOptions {
+    enum class Command { Call, Services, Describe };
+    Command command = Command::Call;
+    QString endpoint; // --broker
+    int timeoutMs = 0;
+    curve::ClientCredentials curve; // --server-key and --key
+    bool compact = false;           // call --compact
+    bool json = false;              // services/describe --json
+    QStringList arguments;          // call: SERVICE METHOD ARG...; describe: SERVICE
+};
+
 // Whether the command line names a client subcommand rather than the broker's options.
 bool isClientCommand(const QStringList& arguments);
 
+// What to ask the broker, or the exit after --help or a usage error.
+CommandLine<ClientCommandOptions> parseClientCommandLine(const QStringList& arguments);
+
 // Runs the subcommand and returns the process exit code: 0 success, 1 the worker (or broker)
-// answered with an error, 2 usage error, 3 no answer (timeout, no worker, broker unreachable).
-int runClientCommand(const QStringList& arguments, QTextStream& out, QTextStream& err);
+// answered with an error, 2 the endpoint or a key is unusable, 3 no answer (timeout, no worker,
+// broker unreachable).
+int runClientCommand(const ClientCommandOptions& options, QTextStream& out, QTextStream& err);
 
 } // namespace switchboard

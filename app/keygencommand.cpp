@@ -2,7 +2,6 @@
 
 #include <switchboard/protocol/curvekey.h>
 
-#include <QCommandLineParser>
 #include <QFileInfo>
 #include <QSaveFile>
 
@@ -11,13 +10,6 @@ namespace switchboard {
 namespace {
 
 constexpr int kWriteFailed = 1;
-constexpr int kUsageError = 2;
-
-int usageError(QTextStream& err, const QString& message)
-{
-    err << "switchboard keygen: " << message << " (see switchboard keygen --help)" << Qt::endl;
-    return kUsageError;
-}
 
 // Written whole or not at all (QSaveFile renames into place), with the permissions set before
 // the secret is in it.
@@ -42,58 +34,51 @@ bool isKeygenCommand(const QStringList& arguments)
     return arguments.size() > 1 && arguments.at(1) == QLatin1String("keygen");
 }
 
-int runKeygenCommand(const QStringList& arguments, QTextStream& out, QTextStream& err)
+CommandLine<KeygenOptions> parseKeygenCommandLine(const QStringList& arguments)
 {
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Makes a CURVE key pair for a broker, a client or a worker: NAME.key holds both keys "
-        "(readable by its owner only: keep it secret), NAME.pub the public key alone, to hand "
-        "to the other side. Both are in ZeroMQ's certificate format (CZMQ zcert), so keys of "
-        "other ZeroMQ tools work too. See docs/SECURITY.md."));
-    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")},
-                                  QStringLiteral("Show this help and exit."));
+    CommandParser parser(
+        QStringLiteral("switchboard keygen"), QStringLiteral("switchboard keygen"),
+        QStringLiteral(
+            "Makes a CURVE key pair for a broker, a client or a worker: NAME.key holds both "
+            "keys (readable by its owner only: keep it secret), NAME.pub the public key alone, "
+            "to hand to the other side. Both are in ZeroMQ's certificate format (CZMQ zcert), "
+            "so keys of other ZeroMQ tools work too. See docs/SECURITY.md."));
     const QCommandLineOption force(
         QStringLiteral("force"), QStringLiteral("Overwrite NAME.key and NAME.pub if they exist."));
-    parser.addOptions({help, force});
+    parser.addOption(force);
     parser.addPositionalArgument(QStringLiteral("NAME"),
                                  QStringLiteral("Path and name of the files, without extension."));
-    QStringList rest = arguments;
-    rest.removeAt(1); // "keygen"
-    if (!parser.parse(rest)) {
-        QString text = parser.errorText();
-        if (text.endsWith(QLatin1Char('.'))) {
-            text.chop(1);
-        }
-        return usageError(err, text);
-    }
-    if (parser.isSet(help)) {
-        out << parser.helpText().replace(QStringLiteral("[options]"),
-                                         QStringLiteral("keygen [options]"))
-            << QStringLiteral("\nExamples:\n"
-                              "  switchboard keygen broker\n"
-                              "      Writes broker.key and broker.pub here.\n"
-                              "  switchboard keygen /etc/switchboard/authorized/clients/billing\n"
-                              "      A client's key pair, its .pub already where the broker "
-                              "looks.\n"
-                              "\nExit codes: 0 done, 1 a file exists (without --force) or "
-                              "cannot be written, 2 usage error.\n");
-        out.flush();
-        return 0;
+    const QString helpTail =
+        QStringLiteral("\nExamples:\n"
+                       "  switchboard keygen broker\n"
+                       "      Writes broker.key and broker.pub here.\n"
+                       "  switchboard keygen /etc/switchboard/authorized/clients/billing\n"
+                       "      A client's key pair, its .pub already where the broker "
+                       "looks.\n"
+                       "\nExit codes: 0 done, 1 a file exists (without --force) or "
+                       "cannot be written, 2 usage error.\n");
+    if (auto exit = parser.parseSubcommandOrExit(arguments, QStringLiteral("keygen"), helpTail)) {
+        return *exit;
     }
     const QStringList names = parser.positionalArguments();
     if (names.size() != 1) {
-        return usageError(err,
-                          names.isEmpty()
-                              ? QStringLiteral("keygen takes the NAME of the key files")
-                              : QStringLiteral("keygen takes one NAME, got %1").arg(names.size()));
+        return parser.usageError(
+            names.isEmpty() ? QStringLiteral("keygen takes the NAME of the key files")
+                            : QStringLiteral("keygen takes one NAME, got %1").arg(names.size()));
     }
     const QString name = names.first();
     if (name.isEmpty() || name.endsWith(QLatin1Char('/'))) {
-        return usageError(err, QStringLiteral("'%1' is not a file name").arg(name));
+        return parser.usageError(QStringLiteral("'%1' is not a file name").arg(name));
     }
+    return KeygenOptions{name, parser.isSet(force)};
+}
+
+int runKeygenCommand(const KeygenOptions& options, QTextStream& out, QTextStream& err)
+{
+    const QString& name = options.name;
     const QString secretPath = name + QLatin1String(".key");
     const QString publicPath = name + QLatin1String(".pub");
-    if (!parser.isSet(force)) {
+    if (!options.force) {
         for (const QString& path : {secretPath, publicPath}) {
             if (QFileInfo::exists(path)) {
                 err << "switchboard keygen: " << path

@@ -27,7 +27,7 @@
 
 namespace {
 
-constexpr int kUsageError = 2;
+using switchboard::kUsageError;
 
 void applyLogLevel(const QString& level)
 {
@@ -122,16 +122,27 @@ void reloadKeys(switchboard::Broker& broker)
     });
 }
 
+// Starts a Broker or BrokerThread; an endpoint that cannot be bound or an unusable key is said in
+// one line.
+template <typename Broker>
+bool started(Broker& broker, QTextStream& err)
+{
+    try {
+        broker.start();
+        return true;
+    } catch (const switchboard::Error& error) {
+        err << "switchboard: " << QString::fromStdString(error.what()) << Qt::endl;
+        return false;
+    }
+}
+
 int runHeadless(const switchboard::Options& options, QTextStream& out, QTextStream& err)
 {
     // Declared before the broker so it outlives it: destroying the context waits (up to the
     // sockets' linger) for the last replies and DISCONNECTs to leave.
     zmq::context_t context;
     switchboard::Broker broker(options.broker, context);
-    try {
-        broker.start();
-    } catch (const switchboard::Error& error) {
-        err << "switchboard: " << QString::fromStdString(error.what()) << Qt::endl;
+    if (!started(broker, err)) {
         return kUsageError;
     }
 
@@ -176,10 +187,7 @@ int runWithMonitor(int& argc, char** argv, const switchboard::Options& options, 
     setApplicationNames();
     zmq::context_t context;
     switchboard::BrokerThread brokerThread(options.broker, context);
-    try {
-        brokerThread.start();
-    } catch (const switchboard::Error& error) {
-        err << "switchboard: " << QString::fromStdString(error.what()) << Qt::endl;
+    if (!started(brokerThread, err)) {
         return kUsageError;
     }
     printReady(out, brokerThread.frontendEndpoints(), brokerThread.backendEndpoints(),
@@ -244,45 +252,38 @@ int main(int argc, char* argv[])
     QTextStream err(stderr);
     const QStringList arguments = QCoreApplication::arguments();
     if (switchboard::isKeygenCommand(arguments)) {
-        return switchboard::runKeygenCommand(arguments, out, err);
+        return switchboard::runOrExit(
+            switchboard::parseKeygenCommandLine(arguments), out, err,
+            [&](const auto& options) { return switchboard::runKeygenCommand(options, out, err); });
     }
     if (switchboard::isClientCommand(arguments)) {
-        return switchboard::runClientCommand(arguments, out, err);
+        return switchboard::runOrExit(
+            switchboard::parseClientCommandLine(arguments), out, err,
+            [&](const auto& options) { return switchboard::runClientCommand(options, out, err); });
     }
     if (switchboard::isMonitorCommand(arguments)) {
-        const auto commandLine = switchboard::parseMonitorCommandLine(arguments);
-        if (!commandLine.options) {
-            out << commandLine.output;
-            if (!commandLine.error.isEmpty()) {
-                err << commandLine.error << Qt::endl;
+        return switchboard::runOrExit(
+            switchboard::parseMonitorCommandLine(arguments), out, err, [&](const auto& options) {
+                if (!hasDisplay(err, QStringLiteral("run switchboard monitor on a desktop"))) {
+                    return switchboard::kUsageError;
+                }
+                applyLogLevel(QStringLiteral("info"));
+                parsing.reset();
+                return runAttachedMonitor(argc, argv, options);
+            });
+    }
+    return switchboard::runOrExit(
+        switchboard::parseCommandLine(arguments), out, err, [&](const auto& options) {
+            applyLogLevel(options.logLevel);
+            if (options.noGui) {
+                return runHeadless(options, out, err);
             }
-            return commandLine.exitCode;
-        }
-        if (!hasDisplay(err, QStringLiteral("run switchboard monitor on a desktop"))) {
-            return kUsageError;
-        }
-        applyLogLevel(QStringLiteral("info"));
-        parsing.reset();
-        return runAttachedMonitor(argc, argv, *commandLine.options);
-    }
-
-    const auto commandLine = switchboard::parseCommandLine(arguments);
-    if (!commandLine.options) {
-        out << commandLine.output;
-        if (!commandLine.error.isEmpty()) {
-            err << commandLine.error << Qt::endl;
-        }
-        return commandLine.exitCode;
-    }
-    const auto& options = *commandLine.options;
-    applyLogLevel(options.logLevel);
-    if (options.noGui) {
-        return runHeadless(options, out, err);
-    }
-    if (!hasDisplay(err, QStringLiteral("run the broker headless with --no-gui (and watch it "
-                                        "from a desktop with switchboard monitor --attach)"))) {
-        return kUsageError;
-    }
-    parsing.reset();
-    return runWithMonitor(argc, argv, options, out, err);
+            if (!hasDisplay(err, QStringLiteral("run the broker headless with --no-gui (and "
+                                                "watch it from a desktop with switchboard "
+                                                "monitor --attach)"))) {
+                return switchboard::kUsageError;
+            }
+            parsing.reset();
+            return runWithMonitor(argc, argv, options, out, err);
+        });
 }

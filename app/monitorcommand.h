@@ -1,12 +1,13 @@
 #pragma once
 
+#include "commandline.h"
+
 #include <switchboard/protocol/curvekey.h>
 
 #include <QString>
 #include <QStringList>
 
 #include <chrono>
-#include <optional>
 
 // `switchboard monitor [--attach EP]`: the monitor window alone, attached to a broker that runs
 // elsewhere (usually headless) through its admin endpoint.
@@ -18,15 +19,9 @@ struct MonitorOptions {
     curve::ClientCredentials curve; // --server-key and --key
 };
 
-struct MonitorCommandLine {
-    std::optional<MonitorOptions> options; // set when the window should open
-    int exitCode = 0;                      // otherwise: 0 after --help, 2 on a usage error
-    QString output;
-    QString error;
-};
-
 bool isMonitorCommand(const QStringList& arguments);
 
-MonitorCommandLine parseMonitorCommandLine(const QStringList& arguments);
+// The options to open the window with, or the exit after --help or a usage error.
+CommandLine<MonitorOptions> parseMonitorCommandLine(const QStringList& arguments);
 
 } // namespace switchboard

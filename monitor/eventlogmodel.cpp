@@ -31,10 +31,6 @@ QColor kindColor(BrokerEvent::Kind kind)
 
 } // namespace
 
-EventLogModel::EventLogModel(QObject* parent)
-    : QAbstractTableModel(parent)
-{}
-
 void EventLogModel::update(const BrokerSnapshot& snapshot)
 {
     // A broker that restarted counts its events from the start again; what it had said before
@@ -60,10 +56,7 @@ void EventLogModel::update(const BrokerSnapshot& snapshot)
         fresh.remove(0, fresh.size() - m_capacity);
     }
     trimTo(m_capacity - static_cast<int>(fresh.size()));
-    const auto first = static_cast<int>(m_events.size());
-    beginInsertRows({}, first, first + static_cast<int>(fresh.size()) - 1);
-    m_events.append(fresh);
-    endInsertRows();
+    appendRows(fresh);
 }
 
 void EventLogModel::setCapacity(int capacity)
@@ -74,54 +67,33 @@ void EventLogModel::setCapacity(int capacity)
 
 void EventLogModel::trimTo(int rows)
 {
-    const auto excess = static_cast<int>(m_events.size()) - std::max(rows, 0);
-    if (excess <= 0) {
-        return;
-    }
-    beginRemoveRows({}, 0, excess - 1);
-    m_events.remove(0, excess);
-    endRemoveRows();
+    removeFirstRows(rowCount() - std::max(rows, 0));
 }
 
-int EventLogModel::rowCount(const QModelIndex& parent) const
+CellValue EventLogModel::value(const BrokerEvent& event, int column)
 {
-    return parent.isValid() ? 0 : static_cast<int>(m_events.size());
-}
-
-int EventLogModel::columnCount(const QModelIndex& parent) const
-{
-    return parent.isValid() ? 0 : ColumnCount;
-}
-
-QVariant EventLogModel::data(const QModelIndex& index, int role) const
-{
-    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) {
+    switch (column) {
+    case Time:
+        // Events of one millisecond keep the broker's order.
+        return {QDateTime::fromMSecsSinceEpoch(event.timeMs).toString(QStringLiteral("HH:mm:ss")),
+                static_cast<qint64>(event.timeMs) * 1000 +
+                    static_cast<qint64>(event.sequence % 1000)};
+    case Kind:
+        return {toString(event.kind)};
+    case Service:
+        return {event.service};
+    case Worker:
+        return {event.worker};
+    case Text:
+        return {event.text};
+    default:
         return {};
     }
-    const BrokerEvent& event = m_events[index.row()];
-    const int column = index.column();
+}
+
+QVariant EventLogModel::cell(const BrokerEvent& event, int column, int role) const
+{
     switch (role) {
-    case Qt::DisplayRole:
-        switch (column) {
-        case Time:
-            return QDateTime::fromMSecsSinceEpoch(event.timeMs)
-                .toString(QStringLiteral("HH:mm:ss"));
-        case Kind:
-            return toString(event.kind);
-        case Service:
-            return event.service;
-        case Worker:
-            return event.worker;
-        case Text:
-            return event.text;
-        default:
-            return {};
-        }
-    case SortRole:
-        // Events of one millisecond keep the broker's order.
-        return column == Time ? QVariant(static_cast<qint64>(event.timeMs) * 1000 +
-                                         static_cast<qint64>(event.sequence % 1000))
-                              : data(index, Qt::DisplayRole);
     case SequenceRole:
         return static_cast<qulonglong>(event.sequence);
     case KindRole:
@@ -142,25 +114,10 @@ QVariant EventLogModel::data(const QModelIndex& index, int role) const
     }
 }
 
-QVariant EventLogModel::headerData(int section, Qt::Orientation orientation, int role) const
-{
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) {
-        return {};
-    }
-    switch (section) {
-    case Time:
-        return tr("Time");
-    case Kind:
-        return tr("Event");
-    case Service:
-        return tr("Service");
-    case Worker:
-        return tr("Worker");
-    case Text:
-        return tr("Details");
-    default:
-        return {};
-    }
-}
+// Titles and tooltips, by Column.
+const ColumnHeader EventLogModel::kColumnHeaders[ColumnCount] = {
+    {QT_TR_NOOP("Time")},   {QT_TR_NOOP("Event")},   {QT_TR_NOOP("Service")},
+    {QT_TR_NOOP("Worker")}, {QT_TR_NOOP("Details")},
+};
 
 } // namespace switchboard

@@ -2,15 +2,14 @@
 
 #include <switchboard/monitoring/brokersnapshot.h>
 
-#include <QAbstractTableModel>
-#include <QVector>
+#include "snapshottablemodel.h"
 
 namespace switchboard {
 
 // The broker's events as they arrive, oldest first, bounded to the newest `capacity`. Each
 // snapshot repeats the newest part of the broker's event ring; only events with a sequence
 // beyond the last one seen are appended.
-class EventLogModel : public QAbstractTableModel {
+class EventLogModel : public SnapshotTableModel<BrokerEvent, EventLogModel> {
     Q_OBJECT
 public:
     enum Column { Time, Kind, Service, Worker, Text, ColumnCount };
@@ -24,7 +23,7 @@ public:
 
     static constexpr int kDefaultCapacity = 1000;
 
-    explicit EventLogModel(QObject* parent = nullptr);
+    using SnapshotTableModel::SnapshotTableModel;
 
     void update(const BrokerSnapshot& snapshot);
 
@@ -32,16 +31,14 @@ public:
     // Drops the oldest rows beyond the new capacity at once.
     void setCapacity(int capacity);
 
-    int rowCount(const QModelIndex& parent = {}) const override;
-    int columnCount(const QModelIndex& parent = {}) const override;
-    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
-
 private:
+    friend SnapshotTableModel;
+    static CellValue value(const BrokerEvent& event, int column);
+    QVariant cell(const BrokerEvent& event, int column, int role) const;
+    static const ColumnHeader kColumnHeaders[ColumnCount]; // by Column
+
     void trimTo(int rows);
 
-    QVector<BrokerEvent> m_events;
     int m_capacity = kDefaultCapacity;
     std::uint64_t m_lastSequence = 0;
     bool m_seenAny = false;

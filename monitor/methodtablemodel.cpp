@@ -55,14 +55,9 @@ QString latencyToolTip(const MethodStats& method)
 
 } // namespace
 
-MethodTableModel::MethodTableModel(QObject* parent)
-    : SnapshotTableModel(parent)
-{}
-
 void MethodTableModel::update(const BrokerSnapshot& snapshot)
 {
-    syncRows(m_methods, snapshot.methods,
-             [](const MethodStats& m) { return std::pair(m.service, m.method); });
+    syncRows(snapshot.methods, [](const MethodStats& m) { return std::pair(m.service, m.method); });
 }
 
 QString MethodTableModel::displayName(const QString& method)
@@ -70,71 +65,38 @@ QString MethodTableModel::displayName(const QString& method)
     return method.isEmpty() ? tr("(no method)") : method;
 }
 
-int MethodTableModel::rowCount(const QModelIndex& parent) const
+CellValue MethodTableModel::value(const MethodStats& method, int column)
 {
-    return parent.isValid() ? 0 : static_cast<int>(m_methods.size());
-}
-
-int MethodTableModel::columnCount(const QModelIndex& parent) const
-{
-    return parent.isValid() ? 0 : ColumnCount;
-}
-
-QVariant MethodTableModel::data(const QModelIndex& index, int role) const
-{
-    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) {
+    switch (column) {
+    case Service:
+        return {method.service};
+    case Method:
+        return {displayName(method.method), method.method};
+    case Calls:
+        return countCell(method.calls);
+    case Errors:
+        return countCell(method.errors);
+    case P50:
+    case P95:
+    case P99:
+    case Max:
+        if (latency(method).count == 0) {
+            return {QStringLiteral("–"), qlonglong{-1}};
+        }
+        return {units::fromMicroseconds(percentile(latency(method), column)),
+                static_cast<qlonglong>(percentile(latency(method), column))};
+    case CallsPerSecond:
+        return rateCell(method.callsPerSecond);
+    case ErrorsPerSecond:
+        return rateCell(method.errorsPerSecond);
+    default:
         return {};
     }
-    const MethodStats& method = m_methods[index.row()];
-    const int column = index.column();
-    const bool hasWindow = latency(method).count > 0;
+}
+
+QVariant MethodTableModel::cell(const MethodStats& method, int column, int role) const
+{
     switch (role) {
-    case Qt::DisplayRole:
-        switch (column) {
-        case Service:
-            return method.service;
-        case Method:
-            return displayName(method.method);
-        case Calls:
-            return units::count(method.calls);
-        case Errors:
-            return units::count(method.errors);
-        case P50:
-        case P95:
-        case P99:
-        case Max:
-            return hasWindow ? units::fromMicroseconds(percentile(latency(method), column))
-                             : QStringLiteral("–");
-        case CallsPerSecond:
-            return units::rate(method.callsPerSecond);
-        case ErrorsPerSecond:
-            return units::rate(method.errorsPerSecond);
-        default:
-            return {};
-        }
-    case SortRole:
-        switch (column) {
-        case Service:
-            return method.service;
-        case Method:
-            return method.method;
-        case Calls:
-            return static_cast<qulonglong>(method.calls);
-        case Errors:
-            return static_cast<qulonglong>(method.errors);
-        case P50:
-        case P95:
-        case P99:
-        case Max:
-            return hasWindow ? static_cast<qlonglong>(percentile(latency(method), column))
-                             : qlonglong{-1};
-        case CallsPerSecond:
-            return method.callsPerSecond;
-        case ErrorsPerSecond:
-            return method.errorsPerSecond;
-        default:
-            return {};
-        }
     case ServiceRole:
         return method.service;
     case MethodRole:
@@ -144,12 +106,7 @@ QVariant MethodTableModel::data(const QModelIndex& index, int role) const
     case Qt::TextAlignmentRole:
         return column == Service || column == Method ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
                                                      : QVariant(Qt::AlignRight | Qt::AlignVCenter);
-    case Qt::BackgroundRole:
-        return staleBackground();
     case Qt::ForegroundRole:
-        if (isStale()) {
-            return staleForeground();
-        }
         if ((column == Errors && method.errors > 0) ||
             (column == ErrorsPerSecond && method.errorsPerSecond > 0)) {
             return QBrush(QColor(0xc6, 0x28, 0x28));
@@ -160,57 +117,23 @@ QVariant MethodTableModel::data(const QModelIndex& index, int role) const
     }
 }
 
-QVariant MethodTableModel::headerData(int section, Qt::Orientation orientation, int role) const
-{
-    if (orientation != Qt::Horizontal) {
-        return {};
-    }
-    if (role == Qt::DisplayRole) {
-        switch (section) {
-        case Service:
-            return tr("Service");
-        case Method:
-            return tr("Method");
-        case Calls:
-            return tr("Calls");
-        case Errors:
-            return tr("Errors");
-        case P50:
-            return tr("p50");
-        case P95:
-            return tr("p95");
-        case P99:
-            return tr("p99");
-        case Max:
-            return tr("Max");
-        case CallsPerSecond:
-            return tr("Calls/s");
-        case ErrorsPerSecond:
-            return tr("Err/s");
-        default:
-            return {};
-        }
-    }
-    if (role == Qt::ToolTipRole) {
-        switch (section) {
-        case Calls:
-            return tr("Calls answered since the broker started");
-        case Errors:
-            return tr("Calls answered with an error since the broker started");
-        case P50:
-        case P95:
-        case P99:
-        case Max:
-            return tr("Latency as the client saw it through the broker (queue wait + service "
-                      "time), over the broker's window");
-        case CallsPerSecond:
-        case ErrorsPerSecond:
-            return tr("Per second, over the broker's window");
-        default:
-            return {};
-        }
-    }
-    return {};
-}
+constexpr const char* kLatencyToolTip =
+    QT_TR_NOOP("Latency as the client saw it through the broker (queue wait + service time), over "
+               "the broker's window");
+constexpr const char* kRateToolTip = QT_TR_NOOP("Per second, over the broker's window");
+
+// Titles and tooltips, by Column.
+const ColumnHeader MethodTableModel::kColumnHeaders[ColumnCount] = {
+    {QT_TR_NOOP("Service")},
+    {QT_TR_NOOP("Method")},
+    {QT_TR_NOOP("Calls"), QT_TR_NOOP("Calls answered since the broker started")},
+    {QT_TR_NOOP("Errors"), QT_TR_NOOP("Calls answered with an error since the broker started")},
+    {QT_TR_NOOP("p50"), kLatencyToolTip},
+    {QT_TR_NOOP("p95"), kLatencyToolTip},
+    {QT_TR_NOOP("p99"), kLatencyToolTip},
+    {QT_TR_NOOP("Max"), kLatencyToolTip},
+    {QT_TR_NOOP("Calls/s"), kRateToolTip},
+    {QT_TR_NOOP("Err/s"), kRateToolTip},
+};
 
 } // namespace switchboard

@@ -8,7 +8,7 @@ namespace switchboard {
 
 // One row per (service, method): calls, errors and the latency percentiles of the broker's
 // window, as the client saw them (queue wait plus service time).
-class MethodTableModel : public SnapshotTableModel {
+class MethodTableModel : public SnapshotTableModel<MethodStats, MethodTableModel> {
     Q_OBJECT
 public:
     enum Column {
@@ -32,21 +32,18 @@ public:
         MethodRole,
     };
 
-    explicit MethodTableModel(QObject* parent = nullptr);
+    using SnapshotTableModel::SnapshotTableModel;
 
     void update(const BrokerSnapshot& snapshot);
 
     // How a method is named to the operator, here and in the charts' legends.
     static QString displayName(const QString& method);
 
-    int rowCount(const QModelIndex& parent = {}) const override;
-    int columnCount(const QModelIndex& parent = {}) const override;
-    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
-
 private:
-    QVector<MethodStats> m_methods;
+    friend SnapshotTableModel;
+    static CellValue value(const MethodStats& method, int column);
+    QVariant cell(const MethodStats& method, int column, int role) const;
+    static const ColumnHeader kColumnHeaders[ColumnCount]; // by Column
 };
 
 } // namespace switchboard

@@ -7,7 +7,7 @@
 namespace switchboard {
 
 // The broker's services, one row per name: how much waits, who serves it, how fast it goes.
-class ServiceTableModel : public SnapshotTableModel {
+class ServiceTableModel : public SnapshotTableModel<ServiceStats, ServiceTableModel> {
     Q_OBJECT
 public:
     enum Column {
@@ -29,21 +29,18 @@ public:
         NameRole,                // the service name, whatever the column
     };
 
-    explicit ServiceTableModel(QObject* parent = nullptr);
+    using SnapshotTableModel::SnapshotTableModel;
 
     void update(const BrokerSnapshot& snapshot);
-
-    int rowCount(const QModelIndex& parent = {}) const override;
-    int columnCount(const QModelIndex& parent = {}) const override;
-    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
 
     // Requests queued and nobody to serve them: the one service state that needs an operator now.
     static bool isStarved(const ServiceStats& service);
 
 private:
-    QVector<ServiceStats> m_services;
+    friend SnapshotTableModel;
+    static CellValue value(const ServiceStats& service, int column);
+    QVariant cell(const ServiceStats& service, int column, int role) const;
+    static const ColumnHeader kColumnHeaders[ColumnCount]; // by Column
 };
 
 } // namespace switchboard

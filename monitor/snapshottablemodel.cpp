@@ -1,35 +1,29 @@
 #include "snapshottablemodel.h"
 
+#include "units.h"
+
 #include <QBrush>
 #include <QColor>
 
 namespace switchboard {
 
-void SnapshotTableModel::setStale(bool stale)
+CellValue countCell(std::uint64_t count)
 {
-    if (m_stale == stale) {
-        return;
-    }
-    m_stale = stale;
-    if (rowCount() > 0) {
-        Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, columnCount() - 1),
-                           {Qt::ForegroundRole, Qt::BackgroundRole});
-    }
+    return {units::count(count), static_cast<qulonglong>(count)};
 }
 
-QVariant SnapshotTableModel::staleForeground() const
+CellValue rateCell(double perSecond)
 {
-    if (!m_stale) {
-        return {};
-    }
+    return {units::rate(perSecond), perSecond};
+}
+
+QVariant staleForeground()
+{
     return QBrush(QColor(0x9e, 0x9e, 0x9e));
 }
 
-QVariant SnapshotTableModel::staleBackground() const
+QVariant staleBackground()
 {
-    if (!m_stale) {
-        return {};
-    }
     return QBrush(QColor(0xee, 0xee, 0xee));
 }
 

@@ -20,28 +20,18 @@ bool isBusy(const WorkerStats& worker)
 
 } // namespace
 
-WorkerTableModel::WorkerTableModel(QObject* parent)
-    : SnapshotTableModel(parent)
-{}
-
 void WorkerTableModel::update(const BrokerSnapshot& snapshot)
 {
     if (snapshot.liveness != m_liveness) {
         m_liveness = snapshot.liveness;
-        if (!m_workers.isEmpty()) {
-            Q_EMIT dataChanged(index(0, LivenessLeft),
-                               index(static_cast<int>(m_workers.size()) - 1, LivenessLeft));
-        }
+        columnChanged(LivenessLeft);
     }
-    syncRows(m_workers, snapshot.workers, [](const WorkerStats& w) { return w.identity; });
+    syncRows(snapshot.workers, [](const WorkerStats& w) { return w.identity; });
 }
 
 const WorkerStats* WorkerTableModel::worker(int row) const
 {
-    if (row < 0 || row >= m_workers.size()) {
-        return nullptr;
-    }
-    return &m_workers[row];
+    return rowAt(row);
 }
 
 QColor WorkerTableModel::stateColor(WorkerStats::State state)
@@ -59,28 +49,9 @@ QColor WorkerTableModel::stateColor(WorkerStats::State state)
     return {};
 }
 
-int WorkerTableModel::rowCount(const QModelIndex& parent) const
+QVariant WorkerTableModel::cell(const WorkerStats& worker, int column, int role) const
 {
-    return parent.isValid() ? 0 : static_cast<int>(m_workers.size());
-}
-
-int WorkerTableModel::columnCount(const QModelIndex& parent) const
-{
-    return parent.isValid() ? 0 : ColumnCount;
-}
-
-QVariant WorkerTableModel::data(const QModelIndex& index, int role) const
-{
-    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) {
-        return {};
-    }
-    const WorkerStats& worker = m_workers[index.row()];
-    const int column = index.column();
     switch (role) {
-    case Qt::DisplayRole:
-        return display(worker, column);
-    case SortRole:
-        return sortKey(worker, column);
     case IdentityRole:
         return worker.identity;
     case StateRole:
@@ -101,17 +72,11 @@ QVariant WorkerTableModel::data(const QModelIndex& index, int role) const
             return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
         }
     case Qt::BackgroundRole:
-        if (isStale()) {
-            return staleBackground();
-        }
         if (column == State) {
             return QBrush(stateColor(worker.state));
         }
         return {};
     case Qt::ForegroundRole:
-        if (isStale()) {
-            return staleForeground();
-        }
         if (column == State) {
             return QBrush(Qt::black); // the state colours are light: dark text on any theme
         }
@@ -127,57 +92,42 @@ QVariant WorkerTableModel::data(const QModelIndex& index, int role) const
     }
 }
 
-QVariant WorkerTableModel::display(const WorkerStats& worker, int column) const
+CellValue WorkerTableModel::value(const WorkerStats& worker, int column) const
 {
     switch (column) {
     case Name:
-        return worker.name;
+        return {worker.name};
     case Service:
-        return worker.service;
+        return {worker.service};
     case State:
-        return toString(worker.state);
+        return {toString(worker.state), severity(worker.state)};
     case Method:
-        return worker.currentMethod;
+        return {worker.currentMethod};
     case BusyFor:
-        return isBusy(worker) ? units::fromMilliseconds(worker.busyForMs) : QString();
+        if (!isBusy(worker)) {
+            return {QString(), qint64{-1}};
+        }
+        return {units::fromMilliseconds(worker.busyForMs), static_cast<qint64>(worker.busyForMs)};
     case Served:
-        return units::count(worker.served);
+        return countCell(worker.served);
     case Errors:
-        return units::count(worker.errors);
+        return countCell(worker.errors);
     case HeartbeatAge:
-        return units::fromMilliseconds(worker.lastSeenAgeMs);
+        return {units::fromMilliseconds(worker.lastSeenAgeMs),
+                static_cast<qint64>(worker.lastSeenAgeMs)};
     case LivenessLeft:
         if (worker.state == WorkerStats::State::Expired) {
-            return QStringLiteral("0");
+            return {QStringLiteral("0"), -1};
         }
-        return m_liveness > 0 ? QStringLiteral("%1 of %2").arg(worker.livenessLeft).arg(m_liveness)
-                              : QString::number(worker.livenessLeft);
+        return {m_liveness > 0 ? QStringLiteral("%1 of %2").arg(worker.livenessLeft).arg(m_liveness)
+                               : QString::number(worker.livenessLeft),
+                worker.livenessLeft};
     case Peer:
-        return worker.peerAddress.isEmpty() ? QStringLiteral("(local)") : worker.peerAddress;
+        return {worker.peerAddress.isEmpty() ? QStringLiteral("(local)") : worker.peerAddress};
     case Protocol:
-        return worker.protocol;
+        return {worker.protocol};
     default:
         return {};
-    }
-}
-
-QVariant WorkerTableModel::sortKey(const WorkerStats& worker, int column) const
-{
-    switch (column) {
-    case State:
-        return severity(worker.state);
-    case BusyFor:
-        return static_cast<qint64>(isBusy(worker) ? worker.busyForMs : -1);
-    case Served:
-        return static_cast<qulonglong>(worker.served);
-    case Errors:
-        return static_cast<qulonglong>(worker.errors);
-    case HeartbeatAge:
-        return static_cast<qint64>(worker.lastSeenAgeMs);
-    case LivenessLeft:
-        return worker.state == WorkerStats::State::Expired ? -1 : worker.livenessLeft;
-    default:
-        return display(worker, column);
     }
 }
 
@@ -188,60 +138,21 @@ QString WorkerTableModel::toolTip(const WorkerStats& worker) const
              QString::fromLatin1(worker.identity.toHex(' ')), units::span(worker.connectedForMs));
 }
 
-QVariant WorkerTableModel::headerData(int section, Qt::Orientation orientation, int role) const
-{
-    if (orientation != Qt::Horizontal) {
-        return {};
-    }
-    if (role == Qt::DisplayRole) {
-        switch (section) {
-        case Name:
-            return tr("Worker");
-        case Service:
-            return tr("Service");
-        case State:
-            return tr("State");
-        case Method:
-            return tr("Method");
-        case BusyFor:
-            return tr("Busy for");
-        case Served:
-            return tr("Served");
-        case Errors:
-            return tr("Errors");
-        case HeartbeatAge:
-            return tr("Last seen");
-        case LivenessLeft:
-            return tr("Liveness");
-        case Peer:
-            return tr("Peer");
-        case Protocol:
-            return tr("Protocol");
-        default:
-            return {};
-        }
-    }
-    if (role == Qt::ToolTipRole) {
-        switch (section) {
-        case Method:
-            return tr("The method of the request in flight");
-        case BusyFor:
-            return tr("How long the request in flight has run");
-        case Served:
-            return tr("Final answers delivered since the worker joined");
-        case Errors:
-            return tr("Of the answers served, how many were errors");
-        case HeartbeatAge:
-            return tr("Time since anything (heartbeat or answer) arrived from the worker");
-        case LivenessLeft:
-            return tr("Heartbeats the worker may still miss before the broker purges it");
-        case Peer:
-            return tr("The worker's address as the broker sees it");
-        default:
-            return {};
-        }
-    }
-    return {};
-}
+// Titles and tooltips, by Column.
+const ColumnHeader WorkerTableModel::kColumnHeaders[ColumnCount] = {
+    {QT_TR_NOOP("Worker")},
+    {QT_TR_NOOP("Service")},
+    {QT_TR_NOOP("State")},
+    {QT_TR_NOOP("Method"), QT_TR_NOOP("The method of the request in flight")},
+    {QT_TR_NOOP("Busy for"), QT_TR_NOOP("How long the request in flight has run")},
+    {QT_TR_NOOP("Served"), QT_TR_NOOP("Final answers delivered since the worker joined")},
+    {QT_TR_NOOP("Errors"), QT_TR_NOOP("Of the answers served, how many were errors")},
+    {QT_TR_NOOP("Last seen"),
+     QT_TR_NOOP("Time since anything (heartbeat or answer) arrived from the worker")},
+    {QT_TR_NOOP("Liveness"),
+     QT_TR_NOOP("Heartbeats the worker may still miss before the broker purges it")},
+    {QT_TR_NOOP("Peer"), QT_TR_NOOP("The worker's address as the broker sees it")},
+    {QT_TR_NOOP("Protocol")},
+};
 
 } // namespace switchboard

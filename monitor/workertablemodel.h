@@ -10,7 +10,7 @@ namespace switchboard {
 
 // The broker's workers, one row per routing identity, expired ones included for as long as the
 // broker keeps reporting them.
-class WorkerTableModel : public SnapshotTableModel {
+class WorkerTableModel : public SnapshotTableModel<WorkerStats, WorkerTableModel> {
     Q_OBJECT
 public:
     enum Column {
@@ -36,7 +36,7 @@ public:
         StateRole,        // int(WorkerStats::State)
     };
 
-    explicit WorkerTableModel(QObject* parent = nullptr);
+    using SnapshotTableModel::SnapshotTableModel;
 
     void update(const BrokerSnapshot& snapshot);
 
@@ -46,18 +46,13 @@ public:
     // The colour the State column shows each state in; text carries the same meaning.
     static QColor stateColor(WorkerStats::State state);
 
-    int rowCount(const QModelIndex& parent = {}) const override;
-    int columnCount(const QModelIndex& parent = {}) const override;
-    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
-
 private:
-    QVariant display(const WorkerStats& worker, int column) const;
-    QVariant sortKey(const WorkerStats& worker, int column) const;
+    friend SnapshotTableModel;
+    CellValue value(const WorkerStats& worker, int column) const;
+    QVariant cell(const WorkerStats& worker, int column, int role) const;
+    static const ColumnHeader kColumnHeaders[ColumnCount]; // by Column
     QString toolTip(const WorkerStats& worker) const;
 
-    QVector<WorkerStats> m_workers;
     int m_liveness = 0;
 };
 
