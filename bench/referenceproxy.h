@@ -1,5 +1,7 @@
 #pragma once
 
+#include <switchboard/protocol/socketmonitor.h>
+
 #include <zmq.hpp>
 
 #include <chrono>
@@ -33,9 +35,10 @@ public:
 private:
     zmq::socket_t m_frontend;
     zmq::socket_t m_backend;
-    zmq::socket_t m_controlIn;  // used by the proxy thread
-    zmq::socket_t m_controlOut; // used by this thread
-    zmq::socket_t m_backendEvents;
+    zmq::socket_t m_controlIn;     // used by the proxy thread
+    zmq::socket_t m_controlOut;    // used by this thread
+    SocketMonitor m_handshakes;    // counts m_workersSeen
+    zmq::socket_t m_backendEvents; // reads m_backend's monitor, for m_handshakes
     std::string m_frontendEndpoint;
     std::string m_backendEndpoint;
     int m_workersSeen = 0;
