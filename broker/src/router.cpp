@@ -3,13 +3,13 @@
 #include "logging.h"
 #include "peername.h"
 
+#include <switchboard/protocol/socketmonitor.h>
+
 #include <QDateTime>
 #include <QMetaMethod>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <iterator>
 #include <string>
 
@@ -256,21 +256,18 @@ void Broker::Router::start()
 
 void Broker::Router::watchBackend()
 {
-    // One address per router: several brokers may share a context (tests, the chaos run).
-    static std::atomic<std::uint64_t> routers{0};
-    const std::string address = "inproc://switchboard-backend-events-" + std::to_string(++routers);
     // libzmq keeps one monitor per socket: this one also watches handshakes for CURVE.
-    const int mask = ZMQ_EVENT_DISCONNECTED | (m_curve ? CurveAuthenticator::kMonitorEvents : 0);
-    if (zmq_socket_monitor(m_backend->socket().handle(), address.c_str(), mask) != 0) {
-        qCWarning(lcBroker) << "no socket monitor on the backend (" << zmq_strerror(zmq_errno())
+    const int events = ZMQ_EVENT_DISCONNECTED | (m_curve ? CurveAuthenticator::kMonitorEvents : 0);
+    zmq::socket_t reader;
+    try {
+        reader = SocketMonitor::start(m_context, m_backend->socket(), events);
+    } catch (const zmq::error_t& error) {
+        qCWarning(lcBroker) << "no socket monitor on the backend (" << error.what()
                             << "): dead workers are noticed by their missing heartbeats only";
         return;
     }
-    zmq::socket_t events(m_context, zmq::socket_type::pair);
-    events.set(zmq::sockopt::linger, 0);
-    events.connect(address);
     m_backendEvents =
-        std::make_unique<ZmqSocketNotifier>(std::move(events), [this](Frames& frames) {
+        std::make_unique<ZmqSocketNotifier>(std::move(reader), [this](Frames& frames) {
             onBackendEvent(frames);
             sweepServices();
         });
@@ -291,27 +288,23 @@ void Broker::Router::readBackendEvents()
 
 void Broker::Router::onBackendEvent(const Frames& frames)
 {
-    // libzmq's monitor message: a 16-bit event number and a 32-bit value in host order, then
-    // the endpoint. For DISCONNECTED the value is the connection's fd, which ZMQ_SRCFD gave
-    // each worker at READY (registerWorker reads pending events first, so the fd of a new
-    // connection cannot be mistaken for that of an old one).
-    if (frames.empty() || frames[0].size() != 6) {
+    // For DISCONNECTED the value is the connection's fd, which ZMQ_SRCFD gave each worker at
+    // READY (registerWorker reads pending events first, so the fd of a new connection cannot be
+    // mistaken for that of an old one). The other events are failed CURVE handshakes.
+    const std::optional<SocketEvent> event = SocketEvent::decode(frames);
+    if (!event) {
         return;
     }
-    std::uint16_t event = 0;
-    std::uint32_t value = 0;
-    std::memcpy(&event, frames[0].data(), sizeof event);
-    std::memcpy(&value, static_cast<const char*>(frames[0].data()) + sizeof event, sizeof value);
-    if (event != ZMQ_EVENT_DISCONNECTED) {
+    if (event->id != ZMQ_EVENT_DISCONNECTED) {
         if (m_curve) {
-            m_curve->onMonitorEvent(frames);
+            m_curve->onMonitorEvent(*event);
         }
         return;
     }
     if (m_shutDown) {
         return;
     }
-    const int fd = static_cast<int>(value);
+    const int fd = static_cast<int>(event->value);
     if (fd < 0) {
         return;
     }
