@@ -54,9 +54,6 @@ public:
     static constexpr int kMonitorEvents =
         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
     void onMonitorEvent(const SocketEvent& event) const { m_handshakeEvents.dispatch(event); }
-    // The same for a whole libzmq monitor message.
-    // TODO: drop once the router passes SocketEvents (its "router:" commit).
-    void onMonitorEvent(const Frames& frames) const { (void)m_handshakeEvents.dispatch(frames); }
     void close();
 
     // Re-reads the authorized directory; returns a line for the log ("12 keys: ...").
