@@ -192,15 +192,8 @@ WorkerSession::Outcome WorkerSession::serve()
     };
     for (;;) {
         // Input before the stop check: a request that arrived with stop() is still answered.
-        for (;;) {
-            m_in.clear();
-            if (!zmq::recv_multipart(*m_socket, std::back_inserter(m_in),
-                                     zmq::recv_flags::dontwait)) {
-                break;
-            }
-            if (const Outcome outcome = onMessage(m_in); outcome != Outcome::Continue) {
-                return outcome;
-            }
+        if (const Outcome outcome = takeIn(m_in); outcome != Outcome::Continue) {
+            return outcome;
         }
         if (m_core.stopRequested()) {
             return Outcome::Stopped;
@@ -223,6 +216,20 @@ WorkerSession::Outcome WorkerSession::serve()
     }
 }
 
+WorkerSession::Outcome WorkerSession::takeIn(Frames& buffer)
+{
+    for (;;) {
+        buffer.clear();
+        if (!zmq::recv_multipart(*m_socket, std::back_inserter(buffer),
+                                 zmq::recv_flags::dontwait)) {
+            return Outcome::Continue;
+        }
+        if (const Outcome outcome = onMessage(buffer); outcome != Outcome::Continue) {
+            return outcome;
+        }
+    }
+}
+
 WorkerSession::Outcome WorkerSession::onMessage(Frames& frames)
 {
     mdp::WorkerMessage message;
@@ -234,6 +241,7 @@ WorkerSession::Outcome WorkerSession::onMessage(Frames& frames)
     if (message.version != m_version) {
         return Outcome::Continue;
     }
+    // Now rather than when the caller woke up: a handler may have run since.
     m_brokerExpiry = Clock::now() + m_brokerTimeout;
     m_heard = true;
     switch (message.command) {
@@ -243,6 +251,11 @@ WorkerSession::Outcome WorkerSession::onMessage(Frames& frames)
     case mdp::WorkerCommand::Disconnect:
         return Outcome::Disconnected;
     case mdp::WorkerCommand::Request:
+        // While busy none comes: the broker sends the next request only after this one's
+        // answer. One that does all the same is not this session's to serve from here.
+        if (m_busy) {
+            return Outcome::Continue;
+        }
         m_backoff = m_core.options().reconnectMin;
         return onRequest(frames, message);
     default:
@@ -378,28 +391,12 @@ void WorkerSession::keepAlive(Clock::time_point now, Clock::duration slack) noex
         return;
     }
     try {
+        // The same path as between requests, but for REQUEST: a DISCONNECT ends the session
+        // once the handler returns.
         Frames frames;
-        while (
-            zmq::recv_multipart(*m_socket, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
-            mdp::WorkerMessage message;
-            try {
-                message = mdp::parseWorkerMessage(frames, 0);
-            } catch (const ProtocolError&) {
-                frames.clear();
-                continue;
-            }
-            frames.clear();
-            if (message.version != m_version) {
-                continue;
-            }
-            m_brokerExpiry = now + m_brokerTimeout;
-            m_heard = true;
-            if (message.command == mdp::WorkerCommand::Disconnect) {
-                m_lost = true;
-                return;
-            }
-            // HEARTBEAT says the broker lives. A REQUEST cannot come: the broker sends the next
-            // one only after this one's answer.
+        if (takeIn(frames) != Outcome::Continue) {
+            m_lost = true;
+            return;
         }
         if (now >= m_brokerExpiry) {
             m_lost = true;

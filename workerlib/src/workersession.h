@@ -53,6 +53,12 @@ private:
     std::string routingId() const;
     void close(std::chrono::milliseconds linger) noexcept;
     Outcome serve();
+    // Reads and handles, with onMessage(), every message waiting on the socket, into `buffer`;
+    // stops at the first that is not Continue.
+    Outcome takeIn(Frames& buffer);
+    // The one path for what the broker sends, on the session thread between requests and on the
+    // HeartbeatThread (under m_mutex) while a handler runs: parses, checks the version, counts
+    // the broker alive, and says what HEARTBEAT, DISCONNECT and, between requests, REQUEST mean.
     Outcome onMessage(Frames& frames);
     Outcome onRequest(Frames& frames, const mdp::WorkerMessage& message);
     Outcome finish(rpc::Status status, zmq::message_t payload);
