@@ -5,6 +5,7 @@
 
 #include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/mdp.h>
+#include <switchboard/protocol/polluntil.h>
 
 #include <zmq_addon.hpp>
 
@@ -177,16 +178,20 @@ void WorkerSession::sayGoodbye() noexcept
 
 bool WorkerSession::pauseBeforeReconnect()
 {
-    zmq_pollitem_t stop{nullptr, m_core.stopFd(), ZMQ_POLLIN, 0};
-    const int timeout = static_cast<int>(m_backoff.count());
+    zmq::pollitem_t stop{nullptr, m_core.stopFd(), ZMQ_POLLIN, 0};
+    const auto until = Clock::now() + m_backoff;
     m_backoff = std::min(m_backoff * 2, m_core.options().reconnectMax);
-    (void)zmq_poll(&stop, 1, timeout); // EINTR only shortens the pause
+    try {
+        (void)pollUntil(&stop, 1, until);
+    } catch (const zmq::error_t&) {
+        // poll() on one eventfd failed (out of memory): no pause this time.
+    }
     return !m_core.stopRequested();
 }
 
 WorkerSession::Outcome WorkerSession::serve()
 {
-    zmq_pollitem_t items[] = {
+    zmq::pollitem_t items[] = {
         {m_socket->handle(), 0, ZMQ_POLLIN, 0},
         {nullptr, m_core.stopFd(), ZMQ_POLLIN, 0},
     };
@@ -209,10 +214,7 @@ WorkerSession::Outcome WorkerSession::serve()
             }
             m_nextHeartbeat = now + m_heartbeatInterval;
         }
-        const int timeout = clampedMilliseconds(std::min(m_nextHeartbeat, m_brokerExpiry) - now);
-        if (zmq_poll(items, 2, timeout) < 0 && zmq_errno() != EINTR) {
-            throw zmq::error_t();
-        }
+        (void)pollUntil(items, 2, std::min(m_nextHeartbeat, m_brokerExpiry));
     }
 }
 
