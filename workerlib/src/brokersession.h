@@ -14,23 +14,24 @@ namespace switchboard::detail {
 
 class WorkerCore;
 
-// One MDP worker session with the broker: a thread and the DEALER socket it registers with.
+// The worker's MDP session with the broker: a thread and the DEALER socket it registers with
+// (not to be confused with the broker's record of a worker, broker/src).
 //
 // The thread serves requests itself (no hand-off, which would cost a thread wake-up per request).
 // While it waits for the broker it alone uses the socket; while a handler runs ("busy") it leaves
 // the socket to the worker's HeartbeatThread (keepAlive()) and to the handler's StreamWriter,
 // which take turns under m_mutex. The mutex also gives libzmq the full memory barrier it wants
 // when a socket changes threads.
-class WorkerSession final : private ItemSink {
+class BrokerSession final : private ItemSink {
 public:
     using Clock = std::chrono::steady_clock;
 
     // `number` counts from 1, for verbose errors.
-    WorkerSession(WorkerCore& core, int number);
-    ~WorkerSession() override;
+    BrokerSession(WorkerCore& core, int number);
+    ~BrokerSession() override;
 
-    WorkerSession(const WorkerSession&) = delete;
-    WorkerSession& operator=(const WorkerSession&) = delete;
+    BrokerSession(const BrokerSession&) = delete;
+    BrokerSession& operator=(const BrokerSession&) = delete;
 
     void start();
     void join();

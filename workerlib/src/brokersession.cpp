@@ -1,4 +1,4 @@
-#include "workersession.h"
+#include "brokersession.h"
 
 #include "errorreport.h"
 #include "workercore.h"
@@ -42,7 +42,7 @@ bool referenceAll(msgpack::type::object_type, std::size_t, void*)
 
 } // namespace
 
-WorkerSession::WorkerSession(WorkerCore& core, int number)
+BrokerSession::BrokerSession(WorkerCore& core, int number)
     : m_core(core)
     , m_number(number)
     , m_version(core.options().protocol)
@@ -54,24 +54,24 @@ WorkerSession::WorkerSession(WorkerCore& core, int number)
     m_out.reserve(8);
 }
 
-WorkerSession::~WorkerSession()
+BrokerSession::~BrokerSession()
 {
     join();
 }
 
-void WorkerSession::start()
+void BrokerSession::start()
 {
     m_thread = std::thread([this] { run(); });
 }
 
-void WorkerSession::join()
+void BrokerSession::join()
 {
     if (m_thread.joinable()) {
         m_thread.join();
     }
 }
 
-void WorkerSession::run()
+void BrokerSession::run()
 {
     m_core.enterSessionThread();
     while (!m_core.stopRequested()) {
@@ -100,7 +100,7 @@ void WorkerSession::run()
     }
 }
 
-void WorkerSession::open()
+void BrokerSession::open()
 {
     zmq::socket_t socket(m_core.context(), zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, 0);
@@ -127,7 +127,7 @@ void WorkerSession::open()
     m_brokerExpiry = now + m_brokerTimeout;
 }
 
-std::string WorkerSession::routingId() const
+std::string BrokerSession::routingId() const
 {
     // Only a name the user chose: two workers of one process share the default "host:pid", and
     // a ROUTER lets in only the first connection with a given routing id. For the same reason a
@@ -146,7 +146,7 @@ std::string WorkerSession::routingId() const
     return id;
 }
 
-void WorkerSession::close(std::chrono::milliseconds linger) noexcept
+void BrokerSession::close(std::chrono::milliseconds linger) noexcept
 {
     std::lock_guard lock(m_mutex);
     if (m_socket) {
@@ -159,7 +159,7 @@ void WorkerSession::close(std::chrono::milliseconds linger) noexcept
     }
 }
 
-void WorkerSession::sayGoodbye() noexcept
+void BrokerSession::sayGoodbye() noexcept
 {
     try {
         std::lock_guard lock(m_mutex);
@@ -176,7 +176,7 @@ void WorkerSession::sayGoodbye() noexcept
     close(m_heard ? kGoodbyeLinger : 0ms);
 }
 
-bool WorkerSession::pauseBeforeReconnect()
+bool BrokerSession::pauseBeforeReconnect()
 {
     zmq::pollitem_t stop{nullptr, m_core.stopFd(), ZMQ_POLLIN, 0};
     const auto until = Clock::now() + m_backoff;
@@ -189,7 +189,7 @@ bool WorkerSession::pauseBeforeReconnect()
     return !m_core.stopRequested();
 }
 
-WorkerSession::Outcome WorkerSession::serve()
+BrokerSession::Outcome BrokerSession::serve()
 {
     zmq::pollitem_t items[] = {
         {m_socket->handle(), 0, ZMQ_POLLIN, 0},
@@ -218,7 +218,7 @@ WorkerSession::Outcome WorkerSession::serve()
     }
 }
 
-WorkerSession::Outcome WorkerSession::takeIn(Frames& buffer)
+BrokerSession::Outcome BrokerSession::takeIn(Frames& buffer)
 {
     for (;;) {
         buffer.clear();
@@ -232,7 +232,7 @@ WorkerSession::Outcome WorkerSession::takeIn(Frames& buffer)
     }
 }
 
-WorkerSession::Outcome WorkerSession::onMessage(Frames& frames)
+BrokerSession::Outcome BrokerSession::onMessage(Frames& frames)
 {
     mdp::WorkerMessage message;
     try {
@@ -265,7 +265,7 @@ WorkerSession::Outcome WorkerSession::onMessage(Frames& frames)
     }
 }
 
-WorkerSession::Outcome WorkerSession::onRequest(Frames& frames, const mdp::WorkerMessage& message)
+BrokerSession::Outcome BrokerSession::onRequest(Frames& frames, const mdp::WorkerMessage& message)
 {
     m_client = std::move(frames[message.clientFrame]);
     rpc::RequestEnvelope envelope{};
@@ -327,14 +327,14 @@ WorkerSession::Outcome WorkerSession::onRequest(Frames& frames, const mdp::Worke
     return finish(status, std::move(payload));
 }
 
-void WorkerSession::setBusy()
+void BrokerSession::setBusy()
 {
     std::lock_guard lock(m_mutex);
     m_busy = true;
     m_lost = false;
 }
 
-WorkerSession::Outcome WorkerSession::finish(rpc::Status status, zmq::message_t payload)
+BrokerSession::Outcome BrokerSession::finish(rpc::Status status, zmq::message_t payload)
 {
     m_out.clear();
     mdp::appendWorkerHeader(m_out, m_version,
@@ -359,7 +359,7 @@ WorkerSession::Outcome WorkerSession::finish(rpc::Status status, zmq::message_t 
     return Outcome::Continue;
 }
 
-void WorkerSession::send(zmq::message_t item)
+void BrokerSession::send(zmq::message_t item)
 {
     Frames frames;
     frames.reserve(7);
@@ -385,7 +385,7 @@ void WorkerSession::send(zmq::message_t item)
     m_nextHeartbeat = Clock::now() + m_heartbeatInterval;
 }
 
-void WorkerSession::keepAlive(Clock::time_point now, Clock::duration slack) noexcept
+void BrokerSession::keepAlive(Clock::time_point now, Clock::duration slack) noexcept
 {
     std::unique_lock lock(m_mutex, std::try_to_lock);
     // Contended: a StreamWriter is sending, which counts as a heartbeat; try again next tick.
@@ -417,7 +417,7 @@ void WorkerSession::keepAlive(Clock::time_point now, Clock::duration slack) noex
     }
 }
 
-bool WorkerSession::sendFrames(Frames& frames, bool dontwait)
+bool BrokerSession::sendFrames(Frames& frames, bool dontwait)
 {
     for (std::size_t i = 0; i < frames.size(); ++i) {
         const int flags = (i + 1 < frames.size() ? ZMQ_SNDMORE : 0) | (dontwait ? ZMQ_DONTWAIT : 0);
