@@ -1,5 +1,7 @@
 #pragma once
 
+#include "threadcpuclock.h"
+
 #include <switchboard/protocol/socketmonitor.h>
 
 #include <zmq.hpp>
@@ -22,6 +24,8 @@ public:
     ReferenceProxy& operator=(const ReferenceProxy&) = delete;
 
     void start();
+    // The CPU clock of the proxy's thread, from start() until stop().
+    ThreadCpuClock cpuClock() { return ThreadCpuClock(m_thread.native_handle()); }
     // Sends TERMINATE on the control socket and joins. Safe to call twice.
     void stop();
 
