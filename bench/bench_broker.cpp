@@ -1,6 +1,7 @@
 // bench_broker: request/reply through our Majordomo broker and, in the same run, through libzmq's
 // own zmq_proxy with the same client and worker threads, so the ratio says what the broker costs
-// on this machine. One result line per case, medians over repetitions.
+// on this machine. One result line per case, medians over repetitions: throughput, latency, and
+// the CPU time the broker's (or the proxy's) thread spends per request.
 
 #include "benchcase.h"
 #include "benchoptions.h"
@@ -8,6 +9,8 @@
 #include "loadclient.h"
 #include "referenceproxy.h"
 #include "runstats.h"
+#include "startline.h"
+#include "threadcpuclock.h"
 
 #include <switchboard/broker/brokerconfig.h>
 #include <switchboard/broker/brokerthread.h>
@@ -15,17 +18,18 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QLoggingCategory>
+#include <QMetaObject>
 
 #include <msgpack.hpp>
 #include <zmq.hpp>
 
 #include <algorithm>
-#include <barrier>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,7 +97,11 @@ RunStats measure(const BenchCase& benchCase, BenchMode mode, std::size_t request
     std::unique_ptr<ReferenceProxy> proxy;
     std::vector<std::unique_ptr<EchoWorker>> workers;
     std::vector<std::unique_ptr<LoadClient>> clients;
-    std::barrier startLine(benchCase.clients);
+    // The CPU clock of the thread that routes, read when the clients leave the start line and
+    // once they are all done: no other traffic passes in between.
+    std::optional<ThreadCpuClock> routerCpu;
+    std::chrono::nanoseconds cpuFrom{};
+    StartLine startLine(benchCase.clients, StartSignal{[&] { cpuFrom = routerCpu->used(); }});
     std::vector<std::int64_t> latencies;
     try {
         std::string frontend;
@@ -101,11 +109,16 @@ RunStats measure(const BenchCase& benchCase, BenchMode mode, std::size_t request
         if (mode == BenchMode::Broker) {
             broker = std::make_unique<BrokerThread>(benchBrokerConfig(settings), context);
             broker->start();
+            // Asked on the broker's own thread, where its event loop runs every socket.
+            QMetaObject::invokeMethod(
+                broker->broker(), [&] { routerCpu = ThreadCpuClock::ofCurrentThread(); },
+                Qt::BlockingQueuedConnection);
             frontend = broker->frontendEndpoints().value(0).toStdString();
             backend = broker->backendEndpoints().value(0).toStdString();
         } else {
             proxy = std::make_unique<ReferenceProxy>(context);
             proxy->start();
+            routerCpu = proxy->cpuClock();
             frontend = proxy->frontendEndpoint();
             backend = proxy->backendEndpoint();
         }
@@ -145,6 +158,7 @@ RunStats measure(const BenchCase& benchCase, BenchMode mode, std::size_t request
         for (auto& client : clients) {
             client->join();
         }
+        const std::chrono::nanoseconds cpuUsed = routerCpu->used() - cpuFrom;
 
         auto from = std::chrono::steady_clock::time_point::max();
         auto until = std::chrono::steady_clock::time_point::min();
@@ -175,7 +189,12 @@ RunStats measure(const BenchCase& benchCase, BenchMode mode, std::size_t request
                 fail(benchCase, mode, "worker: " + worker->error());
             }
         }
-        return RunStats::compute(latencies, until - from);
+        const auto measured = static_cast<double>(latencies.size());
+        RunStats stats = RunStats::compute(latencies, until - from);
+        stats.cpuUsPerRequest =
+            measured > 0 ? std::chrono::duration<double, std::micro>(cpuUsed).count() / measured
+                         : 0;
+        return stats;
     } catch (const std::exception& e) {
         fail(benchCase, mode, e.what());
     }
@@ -188,11 +207,13 @@ void printResult(const BenchCase& benchCase, std::size_t requests, const RunStat
     std::printf("case=%s clients=%d inflight=%d workers=%d payload=%zu requests=%zu "
                 "broker_rps=%.0f proxy_rps=%.0f rps_ratio=%.2f "
                 "broker_p50_us=%.0f proxy_p50_us=%.0f lat_ratio=%.2f "
-                "broker_p99_us=%.0f proxy_p99_us=%.0f\n",
+                "broker_p99_us=%.0f proxy_p99_us=%.0f "
+                "broker_cpu_us_per_req=%.2f proxy_cpu_us_per_req=%.2f cpu_ratio=%.2f\n",
                 benchCase.name.c_str(), benchCase.clients, benchCase.inflight, benchCase.workers,
                 benchCase.payloadBytes, requests, broker.requestsPerSecond, proxy.requestsPerSecond,
                 ratio(broker.requestsPerSecond, proxy.requestsPerSecond), broker.p50Us, proxy.p50Us,
-                ratio(proxy.p50Us, broker.p50Us), broker.p99Us, proxy.p99Us);
+                ratio(proxy.p50Us, broker.p50Us), broker.p99Us, proxy.p99Us, broker.cpuUsPerRequest,
+                proxy.cpuUsPerRequest, ratio(proxy.cpuUsPerRequest, broker.cpuUsPerRequest));
     std::fflush(stdout);
 }
 
@@ -224,7 +245,8 @@ int main(int argc, char** argv)
     parser.setApplicationDescription(
         QStringLiteral("Echo requests through the Switchboard broker and through zmq_proxy in the "
                        "same run; prints one line per case with medians over the repetitions and "
-                       "the ratios broker/proxy (rps) and proxy/broker (p50), >= 1.0 is good.\n"
+                       "the ratios broker/proxy (rps), proxy/broker (p50) and proxy/broker (CPU "
+                       "time of the routing thread per request), >= 1.0 is good.\n"
                        "Cases:") +
         caseList);
     parser.addHelpOption();
@@ -301,10 +323,12 @@ int main(int argc, char** argv)
                                          brokerFirst ? BenchMode::Proxy : BenchMode::Broker}) {
                 const RunStats stats = measure(benchCase, mode, requests, settings, args);
                 if (settings.verbose) {
-                    std::fprintf(
-                        stderr, "# case=%s rep=%d mode=%s rps=%.0f p50_us=%.0f p99_us=%.0f\n",
-                        benchCase.name.c_str(), rep + 1, std::string(toString(mode)).c_str(),
-                        stats.requestsPerSecond, stats.p50Us, stats.p99Us);
+                    std::fprintf(stderr,
+                                 "# case=%s rep=%d mode=%s rps=%.0f p50_us=%.0f p99_us=%.0f "
+                                 "cpu_us_per_req=%.2f\n",
+                                 benchCase.name.c_str(), rep + 1,
+                                 std::string(toString(mode)).c_str(), stats.requestsPerSecond,
+                                 stats.p50Us, stats.p99Us, stats.cpuUsPerRequest);
                 }
                 (mode == BenchMode::Broker ? brokerRuns : proxyRuns).push_back(stats);
             }

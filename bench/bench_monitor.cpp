@@ -28,7 +28,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <barrier>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -187,7 +186,7 @@ VariantRun measure(const BenchCase& benchCase, Variant variant, std::size_t requ
     load.measuredRequests = requests / static_cast<std::size_t>(benchCase.clients);
     load.warmupRequests = std::max<std::size_t>(500 / static_cast<std::size_t>(benchCase.clients),
                                                 static_cast<std::size_t>(benchCase.inflight));
-    std::barrier startLine(benchCase.clients);
+    StartLine startLine(benchCase.clients);
     std::vector<std::unique_ptr<LoadClient>> clients;
     for (int i = 0; i < benchCase.clients; ++i) {
         clients.push_back(std::make_unique<LoadClient>(

@@ -21,7 +21,6 @@
 #include <zmq.hpp>
 
 #include <algorithm>
-#include <barrier>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -136,7 +135,7 @@ RunStats measure(const RpcCase& benchCase, Peers peers, std::size_t warmup)
     const std::size_t warmupPerClient =
         std::max(warmup / static_cast<std::size_t>(benchCase.clients),
                  static_cast<std::size_t>(benchCase.inflight));
-    std::barrier startLine(benchCase.clients);
+    StartLine startLine(benchCase.clients);
     RunStats stats;
 
     try {

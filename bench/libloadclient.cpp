@@ -19,7 +19,7 @@ std::int64_t nanosecondsSince(Clock::time_point start)
 } // namespace
 
 LibLoadClient::LibLoadClient(Client& client, Load load, const std::vector<char>& blob,
-                             std::barrier<>& startLine)
+                             StartLine& startLine)
     : m_client(client)
     , m_load(load)
     , m_blob(blob)

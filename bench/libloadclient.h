@@ -1,8 +1,9 @@
 #pragma once
 
+#include "startline.h"
+
 #include <switchboard/client.h>
 
-#include <barrier>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -24,8 +25,7 @@ public:
         std::size_t measuredRequests = 0;
     };
 
-    LibLoadClient(Client& client, Load load, const std::vector<char>& blob,
-                  std::barrier<>& startLine);
+    LibLoadClient(Client& client, Load load, const std::vector<char>& blob, StartLine& startLine);
     ~LibLoadClient(); // join()
 
     LibLoadClient(const LibLoadClient&) = delete;
@@ -48,7 +48,7 @@ private:
     Client& m_client;
     Load m_load;
     const std::vector<char>& m_blob;
-    std::barrier<>& m_startLine;
+    StartLine& m_startLine;
     std::thread m_thread;
     std::vector<std::int64_t> m_latenciesNs;
     std::chrono::steady_clock::time_point m_from;

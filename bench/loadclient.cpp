@@ -44,7 +44,7 @@ std::string describeErrorReply(const zmq::message_t& payload)
 } // namespace
 
 LoadClient::LoadClient(zmq::context_t& context, std::string endpoint, Load load,
-                       const std::string& args, std::barrier<>& startLine)
+                       const std::string& args, StartLine& startLine)
     : m_context(context)
     , m_endpoint(std::move(endpoint))
     , m_load(load)

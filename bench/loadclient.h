@@ -1,10 +1,10 @@
 #pragma once
 
 #include "benchcase.h"
+#include "startline.h"
 
 #include <zmq.hpp>
 
-#include <barrier>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -32,7 +32,7 @@ public:
 
     // args is the encoded args frame, shared read-only by every client.
     LoadClient(zmq::context_t& context, std::string endpoint, Load load, const std::string& args,
-               std::barrier<>& startLine);
+               StartLine& startLine);
     ~LoadClient(); // join()
 
     LoadClient(const LoadClient&) = delete;
@@ -57,7 +57,7 @@ private:
     std::string m_endpoint;
     Load m_load;
     const std::string& m_args;
-    std::barrier<>& m_startLine;
+    StartLine& m_startLine;
     std::thread m_thread;
 
     std::vector<zmq::message_t> m_reply;

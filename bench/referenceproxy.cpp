@@ -1,34 +1,19 @@
 #include "referenceproxy.h"
 
+#include <switchboard/protocol/inprocendpoint.h>
+#include <switchboard/protocol/polluntil.h>
+
 #include <pthread.h>
 
-#include <atomic>
-#include <cstdint>
-#include <cstring>
-#include <stdexcept>
-
 namespace switchboard::bench {
-
-namespace {
-
-// inproc names are global to a context; keep them unique across instances anyway.
-std::string uniqueInprocName(const char* what)
-{
-    static std::atomic<int> counter{0};
-    return std::string("inproc://bench-proxy-") + what + "-" + std::to_string(counter++);
-}
-
-} // namespace
 
 ReferenceProxy::ReferenceProxy(zmq::context_t& context)
     : m_frontend(context, zmq::socket_type::router)
     , m_backend(context, zmq::socket_type::dealer)
     , m_controlIn(context, zmq::socket_type::pair)
     , m_controlOut(context, zmq::socket_type::pair)
-    , m_backendEvents(context, zmq::socket_type::pair)
 {
-    for (zmq::socket_t* socket :
-         {&m_frontend, &m_backend, &m_controlIn, &m_controlOut, &m_backendEvents}) {
+    for (zmq::socket_t* socket : {&m_frontend, &m_backend, &m_controlIn, &m_controlOut}) {
         socket->set(zmq::sockopt::linger, 0);
     }
     m_frontend.bind("tcp://127.0.0.1:*");
@@ -36,16 +21,12 @@ ReferenceProxy::ReferenceProxy(zmq::context_t& context)
     m_frontendEndpoint = m_frontend.get(zmq::sockopt::last_endpoint);
     m_backendEndpoint = m_backend.get(zmq::sockopt::last_endpoint);
 
-    const std::string control = uniqueInprocName("control");
+    const std::string control = uniqueInprocEndpoint("bench.proxy.control");
     m_controlIn.bind(control);
     m_controlOut.connect(control);
 
-    const std::string events = uniqueInprocName("events");
-    if (zmq_socket_monitor(m_backend.handle(), events.c_str(), ZMQ_EVENT_HANDSHAKE_SUCCEEDED) !=
-        0) {
-        throw zmq::error_t();
-    }
-    m_backendEvents.connect(events);
+    m_handshakes.on(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, [this](const SocketEvent&) { ++m_workersSeen; });
+    m_backendEvents = SocketMonitor::start(context, m_backend, m_handshakes.events());
 }
 
 ReferenceProxy::~ReferenceProxy()
@@ -74,21 +55,13 @@ void ReferenceProxy::stop()
 
 bool ReferenceProxy::waitForWorkers(int count, std::chrono::milliseconds timeout)
 {
-    m_backendEvents.set(zmq::sockopt::rcvtimeo, static_cast<int>(timeout.count()));
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    zmq::pollitem_t item{m_backendEvents.handle(), 0, ZMQ_POLLIN, 0};
     while (m_workersSeen < count) {
-        // A monitor event is [16-bit event, 32-bit value][endpoint].
-        zmq::message_t event;
-        zmq::message_t endpoint;
-        if (!m_backendEvents.recv(event) || !m_backendEvents.recv(endpoint)) {
+        if (pollUntil(&item, 1, until) == 0) {
             return false;
         }
-        std::uint16_t id = 0;
-        if (event.size() >= sizeof id) {
-            std::memcpy(&id, event.data(), sizeof id);
-        }
-        if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-            ++m_workersSeen;
-        }
+        (void)m_handshakes.drain(m_backendEvents);
     }
     return true;
 }

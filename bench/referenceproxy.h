@@ -1,5 +1,9 @@
 #pragma once
 
+#include "threadcpuclock.h"
+
+#include <switchboard/protocol/socketmonitor.h>
+
 #include <zmq.hpp>
 
 #include <chrono>
@@ -20,6 +24,8 @@ public:
     ReferenceProxy& operator=(const ReferenceProxy&) = delete;
 
     void start();
+    // The CPU clock of the proxy's thread, from start() until stop().
+    ThreadCpuClock cpuClock() { return ThreadCpuClock(m_thread.native_handle()); }
     // Sends TERMINATE on the control socket and joins. Safe to call twice.
     void stop();
 
@@ -33,9 +39,10 @@ public:
 private:
     zmq::socket_t m_frontend;
     zmq::socket_t m_backend;
-    zmq::socket_t m_controlIn;  // used by the proxy thread
-    zmq::socket_t m_controlOut; // used by this thread
-    zmq::socket_t m_backendEvents;
+    zmq::socket_t m_controlIn;     // used by the proxy thread
+    zmq::socket_t m_controlOut;    // used by this thread
+    SocketMonitor m_handshakes;    // counts m_workersSeen
+    zmq::socket_t m_backendEvents; // reads m_backend's monitor, for m_handshakes
     std::string m_frontendEndpoint;
     std::string m_backendEndpoint;
     int m_workersSeen = 0;

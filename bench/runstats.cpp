@@ -46,13 +46,15 @@ RunStats RunStats::compute(std::vector<std::int64_t>& latenciesNs,
 
 RunStats RunStats::median(const std::vector<RunStats>& runs)
 {
-    std::vector<double> rps, p50, p99;
+    std::vector<double> rps, p50, p99, cpu;
     for (const RunStats& run : runs) {
         rps.push_back(run.requestsPerSecond);
         p50.push_back(run.p50Us);
         p99.push_back(run.p99Us);
+        cpu.push_back(run.cpuUsPerRequest);
     }
-    return {medianOf(std::move(rps)), medianOf(std::move(p50)), medianOf(std::move(p99))};
+    return {medianOf(std::move(rps)), medianOf(std::move(p50)), medianOf(std::move(p99)),
+            medianOf(std::move(cpu))};
 }
 
 } // namespace switchboard::bench

@@ -12,6 +12,9 @@ struct RunStats {
     double requestsPerSecond = 0;
     double p50Us = 0;
     double p99Us = 0;
+    // CPU time (user + system) of the thread that routes, the broker's or the proxy's, over the
+    // measured interval divided by the requests; 0 where a program does not measure it.
+    double cpuUsPerRequest = 0;
 
     // latenciesNs is reordered (partial sorts).
     static RunStats compute(std::vector<std::int64_t>& latenciesNs,

@@ -7,9 +7,6 @@
 #include <QMetaMethod>
 
 #include <algorithm>
-#include <atomic>
-#include <cstring>
-#include <iterator>
 #include <string>
 
 namespace switchboard {
@@ -215,59 +212,36 @@ void Broker::Shell::onTick()
 
 void Broker::Shell::watchBackend()
 {
-    // One address per broker: several brokers may share a context (tests, the chaos run).
-    static std::atomic<std::uint64_t> brokers{0};
-    const std::string address = "inproc://switchboard-backend-events-" + std::to_string(++brokers);
-    // libzmq keeps one monitor per socket: this one also watches handshakes for CURVE.
-    const int mask = ZMQ_EVENT_DISCONNECTED | (m_curve ? CurveAuthenticator::kMonitorEvents : 0);
-    if (zmq_socket_monitor(m_backend->socket().handle(), address.c_str(), mask) != 0) {
-        qCWarning(lcBroker) << "no socket monitor on the backend (" << zmq_strerror(zmq_errno())
+    // libzmq keeps one monitor per socket: this one also watches handshakes for CURVE. For
+    // DISCONNECTED the value is the connection's fd, which ZMQ_SRCFD gave each worker at READY
+    // (connectionOf() reads pending events first, so the fd of a new connection cannot be
+    // mistaken for that of an old one).
+    m_backendMonitor.on(ZMQ_EVENT_DISCONNECTED, [this](const SocketEvent& event) {
+        m_core.onConnectionClosed(static_cast<int>(event.value), Clock::now());
+    });
+    if (m_curve) {
+        for (const int failed :
+             {ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL}) {
+            static_assert(
+                CurveAuthenticator::kMonitorEvents ==
+                (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL));
+            m_backendMonitor.on(
+                failed, [this](const SocketEvent& event) { m_curve->onMonitorEvent(event); });
+        }
+    }
+    zmq::socket_t reader;
+    try {
+        reader = SocketMonitor::start(m_context, m_backend->socket(), m_backendMonitor.events());
+    } catch (const zmq::error_t& error) {
+        qCWarning(lcBroker) << "no socket monitor on the backend (" << error.what()
                             << "): dead workers are noticed by their missing heartbeats only";
         return;
     }
-    zmq::socket_t events(m_context, zmq::socket_type::pair);
-    events.set(zmq::sockopt::linger, 0);
-    events.connect(address);
     m_backendEvents =
-        std::make_unique<ZmqSocketNotifier>(std::move(events), [this](Frames& frames) {
-            onBackendEvent(frames);
+        std::make_unique<ZmqSocketNotifier>(std::move(reader), [this](Frames& frames) {
+            m_backendMonitor.dispatch(frames);
             armTick();
         });
-}
-
-void Broker::Shell::readBackendEvents()
-{
-    if (!m_backendEvents) {
-        return;
-    }
-    Frames frames;
-    while (zmq::recv_multipart(m_backendEvents->socket(), std::back_inserter(frames),
-                               zmq::recv_flags::dontwait)) {
-        onBackendEvent(frames);
-        frames.clear();
-    }
-}
-
-void Broker::Shell::onBackendEvent(const Frames& frames)
-{
-    // libzmq's monitor message: a 16-bit event number and a 32-bit value in host order, then
-    // the endpoint. For DISCONNECTED the value is the connection's fd, which ZMQ_SRCFD gave
-    // each worker at READY (connectionOf() reads pending events first, so the fd of a new
-    // connection cannot be mistaken for that of an old one).
-    if (frames.empty() || frames[0].size() != 6) {
-        return;
-    }
-    std::uint16_t event = 0;
-    std::uint32_t value = 0;
-    std::memcpy(&event, frames[0].data(), sizeof event);
-    std::memcpy(&value, static_cast<const char*>(frames[0].data()) + sizeof event, sizeof value);
-    if (event != ZMQ_EVENT_DISCONNECTED) {
-        if (m_curve) {
-            m_curve->onMonitorEvent(frames);
-        }
-        return;
-    }
-    m_core.onConnectionClosed(static_cast<int>(value), Clock::now());
 }
 
 Delivery Broker::Shell::sendToClient(Frames& frames)
@@ -283,7 +257,9 @@ Delivery Broker::Shell::sendToWorker(Frames& frames)
 PeerConnection Broker::Shell::connectionOf(const Frames& frames)
 {
     // Disconnects reported until now are of connections older than this one.
-    readBackendEvents();
+    if (m_backendEvents) {
+        m_backendMonitor.drain(m_backendEvents->socket());
+    }
     PeerConnection connection;
     // libzmq attaches the connection's metadata to every frame it receives; frame 0 is the
     // identity the ROUTER made up, so ask a frame that came from the peer.
@@ -375,7 +351,7 @@ void Broker::Shell::shutdown()
     }
     // What was just sent still goes out while the context lives, for up to the linger time.
     if (m_backendEvents) {
-        zmq_socket_monitor(m_backend->socket().handle(), nullptr, 0);
+        SocketMonitor::stop(m_backend->socket());
         m_backendEvents->close(0ms);
     }
     m_frontend->close(kShutdownLinger);

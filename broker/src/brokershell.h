@@ -6,6 +6,7 @@
 #include "deadlinetimer.h"
 
 #include <switchboard/broker/broker.h>
+#include <switchboard/protocol/socketmonitor.h>
 #include <switchboard/qtzmq/zmqsocketnotifier.h>
 #include <switchboard/routing/outbox.h>
 #include <switchboard/routing/routingcore.h>
@@ -60,8 +61,6 @@ private:
     // The socket monitor of the backend: a worker whose connection drops is purged at once
     // instead of after the liveness.
     void watchBackend();
-    void readBackendEvents();
-    void onBackendEvent(const Frames& frames);
     // After every input: the core may have work due sooner than the timer is set for.
     void armTick();
     void onTick();
@@ -73,6 +72,7 @@ private:
     std::unique_ptr<ZmqSocketNotifier> m_frontend;
     std::unique_ptr<ZmqSocketNotifier> m_backend;
     std::unique_ptr<ZmqSocketNotifier> m_backendEvents; // PAIR on the backend's socket monitor
+    SocketMonitor m_backendMonitor;
     std::unique_ptr<AdminServer> m_admin;
     // After the sockets it secures, so it is destroyed first: it stops watching them before
     // they close.

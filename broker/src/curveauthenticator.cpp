@@ -9,9 +9,6 @@
 
 #include <zmq.h>
 
-#include <atomic>
-#include <cstring>
-
 namespace switchboard {
 
 namespace {
@@ -26,12 +23,6 @@ constexpr auto kReloadDelay = 200ms;
 constexpr std::array<const char*, 3> kSubdirectories{"clients", "workers", "admin"};
 constexpr std::array<std::string_view, 3> kDomains{"switchboard.clients", "switchboard.workers",
                                                    "switchboard.admin"};
-
-std::string monitorEndpoint()
-{
-    static std::atomic<std::uint64_t> counter{0};
-    return "inproc://switchboard.broker.handshakes." + std::to_string(counter.fetch_add(1));
-}
 
 std::string z85Of(std::string_view binary)
 {
@@ -98,6 +89,9 @@ CurveAuthenticator::CurveAuthenticator(zmq::context_t& context, const QString& k
             [this] { qCInfo(lcBroker).noquote() << "authorized keys changed:" << reload(); });
     connect(&m_watcher, &QFileSystemWatcher::directoryChanged, this,
             [this] { m_reloadSoon.start(); });
+    const auto onFailed = [this](const SocketEvent& event) { onHandshakeFailed(event); };
+    m_handshakeEvents.on(ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, onFailed)
+        .on(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, onFailed);
     qCInfo(lcBroker).noquote() << "CURVE on, authorized keys:" << reload();
 }
 
@@ -131,15 +125,9 @@ void CurveAuthenticator::secure(zmq::socket_t& socket, Role role, Monitor monito
     if (monitor == Monitor::Caller) {
         return;
     }
-    const std::string endpoint = monitorEndpoint();
-    if (zmq_socket_monitor(socket.handle(), endpoint.c_str(), kMonitorEvents) != 0) {
-        throw zmq::error_t();
-    }
-    zmq::socket_t events(m_context, zmq::socket_type::pair);
-    events.set(zmq::sockopt::linger, 0);
-    events.connect(endpoint);
     m_monitors.push_back(std::make_unique<ZmqSocketNotifier>(
-        std::move(events), [this](Frames& frames) { onMonitorEvent(frames); }));
+        SocketMonitor::start(m_context, socket, m_handshakeEvents.events()),
+        [this](Frames& frames) { (void)m_handshakeEvents.dispatch(frames); }));
     m_monitored.push_back(socket.handle());
 }
 
@@ -147,7 +135,7 @@ void CurveAuthenticator::close()
 {
     m_reloadSoon.stop();
     for (void* socket : m_monitored) {
-        (void)zmq_socket_monitor(socket, nullptr, 0);
+        SocketMonitor::stop(zmq::socket_ref(zmq::from_handle, socket));
     }
     m_monitored.clear();
     m_monitors.clear();
@@ -267,29 +255,18 @@ void CurveAuthenticator::onZapRequest(Frames& frames)
     (void)m_zap->send(m_reply);
 }
 
-void CurveAuthenticator::onMonitorEvent(const Frames& frames)
+void CurveAuthenticator::onHandshakeFailed(const SocketEvent& event)
 {
-    if (frames.size() < 2 || frames[0].size() < 6) {
-        return;
-    }
-    std::uint16_t event = 0;
-    std::uint32_t value = 0;
-    std::memcpy(&event, frames[0].data(), sizeof event);
-    std::memcpy(&value, static_cast<const char*>(frames[0].data()) + sizeof event, sizeof value);
-    if (event != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
-        event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
-        return;
-    }
     ++m_handshakesFailed;
     std::uint64_t suppressed = 0;
     if (m_failedLog.admit(suppressed)) {
         // libzmq 4.3 reports a peer without CURVE only when it goes away, without detail.
-        QString line =
-            QStringLiteral("a handshake on %1 failed").arg(fromUtf8(frameView(frames[1])));
-        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-            line += value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+        QString line = QStringLiteral("a handshake on %1 failed").arg(fromUtf8(event.endpoint));
+        if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+            line += event.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
                         ? QStringLiteral(": the peer does not use CURVE")
-                        : QStringLiteral(": CURVE error 0x%1, wrong server key?").arg(value, 0, 16);
+                        : QStringLiteral(": CURVE error 0x%1, wrong server key?")
+                              .arg(event.value, 0, 16);
         } else {
             line += QStringLiteral(" (a peer without CURVE, or with the wrong server key?)");
         }

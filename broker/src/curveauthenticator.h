@@ -3,6 +3,7 @@
 #include "ratelimitedlog.h"
 
 #include <switchboard/protocol/curvekey.h>
+#include <switchboard/protocol/socketmonitor.h>
 #include <switchboard/qtzmq/zmqsocketnotifier.h>
 
 #include <QFileSystemWatcher>
@@ -48,11 +49,11 @@ public:
     enum class Monitor { Own, Caller };
     // Makes `socket` a CURVE server for `role`, watched for failed handshakes. Before bind().
     void secure(zmq::socket_t& socket, Role role, Monitor monitor = Monitor::Own);
-    // The events a caller's monitor must ask for, and what to do with one of them (a libzmq
-    // monitor message; other events are ignored).
+    // The events a caller's monitor must ask for, and what to do with one of them (other events
+    // are ignored).
     static constexpr int kMonitorEvents =
         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
-    void onMonitorEvent(const Frames& frames);
+    void onMonitorEvent(const SocketEvent& event) const { m_handshakeEvents.dispatch(event); }
     void close();
 
     // Re-reads the authorized directory; returns a line for the log ("12 keys: ...").
@@ -64,6 +65,7 @@ public:
 
 private:
     void onZapRequest(Frames& frames);
+    void onHandshakeFailed(const SocketEvent& event);
     void watchDirectories();
 
     zmq::context_t& m_context;
@@ -72,6 +74,7 @@ private:
     // Binary (32-byte) public keys per role; "any role" keys are copied into each.
     std::array<std::set<std::string>, static_cast<std::size_t>(Role::Count)> m_authorized;
     std::unique_ptr<ZmqSocketNotifier> m_zap;
+    SocketMonitor m_handshakeEvents; // kMonitorEvents -> onHandshakeFailed()
     std::vector<std::unique_ptr<ZmqSocketNotifier>> m_monitors;
     std::vector<void*> m_monitored; // the sockets m_monitors watch, to stop them on close()
     Frames m_reply;

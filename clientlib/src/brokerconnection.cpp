@@ -1,12 +1,10 @@
 #include "brokerconnection.h"
 
+#include <switchboard/protocol/polluntil.h>
+
 #include <zmq_addon.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <cstdint>
-#include <cstring>
 #include <utility>
 
 namespace switchboard::detail {
@@ -16,38 +14,7 @@ namespace {
 constexpr int kReconnectIntervalMs = 100;
 constexpr int kReconnectIntervalMaxMs = 1000;
 
-// inproc endpoints are per context, but a context may be shared by several clients (and by
-// the application), so the names are unique in the process.
-std::string nextMonitorEndpoint()
-{
-    static std::atomic<std::uint64_t> counter{0};
-    return "inproc://switchboard.client.monitor." + std::to_string(counter.fetch_add(1));
-}
-
 } // namespace
-
-int pollUntil(zmq::pollitem_t* items, int count, Clock::time_point until)
-{
-    for (;;) {
-        const auto left = until - Clock::now();
-        long timeoutMs = 0;
-        if (left > Clock::duration::zero()) {
-            // Round up: zmq_poll with a rounded-down timeout would wake before `until` and spin.
-            timeoutMs =
-                static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
-        }
-        const int ready = zmq_poll(items, count, timeoutMs);
-        if (ready >= 0) {
-            if (ready > 0 || Clock::now() >= until) {
-                return ready;
-            }
-            continue;
-        }
-        if (zmq_errno() != EINTR) {
-            throw zmq::error_t();
-        }
-    }
-}
 
 Clock::time_point deadlineAfter(Clock::time_point now, std::chrono::milliseconds timeout)
 {
@@ -64,7 +31,6 @@ Clock::time_point deadlineAfter(Clock::time_point now, std::chrono::milliseconds
 BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& endpoint,
                                    const ClientOptions& options)
     : m_socket(context, zmq::socket_type::dealer)
-    , m_monitor(context, zmq::socket_type::pair)
     , m_endpoint(endpoint)
 {
     options.curve.apply(m_socket);
@@ -86,21 +52,29 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
         m_socket.set(zmq::sockopt::heartbeat_timeout, connectionTimeoutMs);
     }
 
-    const std::string monitorEndpoint = nextMonitorEndpoint();
-    const int events = ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
-    if (zmq_socket_monitor(m_socket.handle(), monitorEndpoint.c_str(), events) != 0) {
-        throw zmq::error_t();
-    }
-    m_monitor.set(zmq::sockopt::linger, 0);
-    m_monitor.connect(monitorEndpoint);
+    // A connection that drops before its handshake is done was refused: ZAP refused the key
+    // (HANDSHAKE_FAILED_AUTH comes first), or the broker could not read the handshake (a wrong
+    // server key, one side without CURVE) and closed it. libzmq does not retry a failed
+    // handshake by itself.
+    m_events.on(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, [this](const SocketEvent&) { m_handshaken = true; })
+        .on(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, [this](const SocketEvent&) { onRefused(); })
+        .on(ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, [this](const SocketEvent&) { onRefused(); })
+        .on(ZMQ_EVENT_DISCONNECTED, [this](const SocketEvent&) {
+            if (m_handshaken) {
+                m_dropped = true;
+            } else {
+                onRefused();
+            }
+            m_handshaken = false;
+        });
+    m_monitor = SocketMonitor::start(context, m_socket, m_events.events());
     // After the monitor, so that no drop goes unreported.
     m_socket.connect(endpoint);
 }
 
 BrokerConnection::~BrokerConnection()
 {
-    (void)zmq_socket_monitor(m_socket.handle(), nullptr, 0);
+    SocketMonitor::stop(m_socket);
 }
 
 BrokerConnection::Event BrokerConnection::wait(Clock::time_point until)
@@ -160,38 +134,14 @@ bool BrokerConnection::receive(Frames& frames)
 
 bool BrokerConnection::takeDisconnects()
 {
-    bool disconnected = false;
-    // Each event is two frames: 2 bytes event id and 4 bytes value, then the peer's endpoint.
-    Frames event;
-    for (;;) {
-        event.clear();
-        if (!zmq::recv_multipart(m_monitor, std::back_inserter(event), zmq::recv_flags::dontwait)) {
-            break;
-        }
-        if (!event.empty() && event[0].size() >= sizeof(std::uint16_t)) {
-            std::uint16_t id = 0;
-            std::memcpy(&id, event[0].data(), sizeof id);
-            // A connection that drops before its handshake is done was refused: ZAP refused
-            // the key (HANDSHAKE_FAILED_AUTH comes first), or the broker could not read the
-            // handshake (a wrong server key, one side without CURVE) and closed it. libzmq does
-            // not retry a failed handshake by itself.
-            const bool refused = id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
-                                 id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
-                                 (id == ZMQ_EVENT_DISCONNECTED && !m_handshaken);
-            if (refused) {
-                m_refused = true;
-                m_newRefusal = true;
-            } else if (id == ZMQ_EVENT_DISCONNECTED) {
-                disconnected = true;
-            }
-            if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-                m_handshaken = true;
-            } else if (id == ZMQ_EVENT_DISCONNECTED) {
-                m_handshaken = false;
-            }
-        }
-    }
-    return disconnected;
+    (void)m_events.drain(m_monitor);
+    return std::exchange(m_dropped, false);
+}
+
+void BrokerConnection::onRefused()
+{
+    m_refused = true;
+    m_newRefusal = true;
 }
 
 bool BrokerConnection::takeRefusal() noexcept

@@ -2,6 +2,7 @@
 
 #include <switchboard/client.h>
 #include <switchboard/protocol/frames.h>
+#include <switchboard/protocol/socketmonitor.h>
 
 #include <zmq.hpp>
 
@@ -52,17 +53,17 @@ public:
 
 private:
     void reconnect();
+    void onRefused();
 
     zmq::socket_t m_socket;
-    zmq::socket_t m_monitor;
+    SocketMonitor m_events;
+    zmq::socket_t m_monitor; // reads m_socket's monitor, for m_events
     std::string m_endpoint;
     bool m_handshaken = false; // the current connection got through its handshake
     bool m_refused = false;    // libzmq will not try this connection again by itself
     bool m_newRefusal = false; // not yet reported by takeRefusal()
+    bool m_dropped = false;    // not yet reported by takeDisconnects()
 };
-
-// zmq_poll that retries on EINTR and takes a deadline. Returns the number of ready items.
-int pollUntil(zmq::pollitem_t* items, int count, Clock::time_point until);
 
 // now + timeout, saturating: a timeout of milliseconds::max() means "never", not an overflow.
 Clock::time_point deadlineAfter(Clock::time_point now, std::chrono::milliseconds timeout);

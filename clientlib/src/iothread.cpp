@@ -3,6 +3,7 @@
 #include "replyerrors.h"
 
 #include <switchboard/errors.h>
+#include <switchboard/protocol/polluntil.h>
 
 #include <sys/eventfd.h>
 #include <unistd.h>

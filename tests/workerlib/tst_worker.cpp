@@ -534,7 +534,7 @@ void TestWorker::verboseErrorDetail()
     QVERIFY2(text.contains("calc.fail"), qPrintable(text));
     // The test binary exports its symbols (ENABLE_EXPORTS), so frames have demangled names.
     QVERIFY2(text.contains("#0 "), qPrintable(text));
-    QVERIFY2(text.contains("switchboard::detail::WorkerSession::"), qPrintable(text));
+    QVERIFY2(text.contains("switchboard::detail::BrokerSession::"), qPrintable(text));
 
     // Argument errors carry the detail too.
     reply = client.call("calc", "fail", packArgs("x"));

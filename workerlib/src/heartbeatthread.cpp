@@ -1,6 +1,6 @@
 #include "heartbeatthread.h"
 
-#include "workersession.h"
+#include "brokersession.h"
 
 #include <algorithm>
 
@@ -10,7 +10,7 @@ namespace {
 using namespace std::chrono_literals;
 }
 
-HeartbeatThread::HeartbeatThread(std::span<const std::unique_ptr<WorkerSession>> sessions,
+HeartbeatThread::HeartbeatThread(std::span<const std::unique_ptr<BrokerSession>> sessions,
                                  std::chrono::milliseconds heartbeatInterval)
     : m_sessions(sessions)
     // A quarter interval: heartbeats go out early by at most that much, never late, and the

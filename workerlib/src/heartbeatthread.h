@@ -9,14 +9,14 @@
 
 namespace switchboard::detail {
 
-class WorkerSession;
+class BrokerSession;
 
 // Keeps the sessions whose handlers are running alive towards the broker: one thread per worker,
 // so that a handler may block for any time without the broker purging its session. Idle
 // sessions heartbeat on their own thread; this one only looks at busy ones.
 class HeartbeatThread {
 public:
-    HeartbeatThread(std::span<const std::unique_ptr<WorkerSession>> sessions,
+    HeartbeatThread(std::span<const std::unique_ptr<BrokerSession>> sessions,
                     std::chrono::milliseconds heartbeatInterval);
     ~HeartbeatThread();
 
@@ -31,7 +31,7 @@ public:
 private:
     void run();
 
-    std::span<const std::unique_ptr<WorkerSession>> m_sessions;
+    std::span<const std::unique_ptr<BrokerSession>> m_sessions;
     std::chrono::steady_clock::duration m_tick;
     std::mutex m_mutex;
     std::condition_variable m_wake;

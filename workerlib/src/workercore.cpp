@@ -1,7 +1,7 @@
 #include "workercore.h"
 
+#include "brokersession.h"
 #include "heartbeatthread.h"
-#include "workersession.h"
 
 #include <switchboard/protocol/mdp.h>
 
@@ -77,7 +77,7 @@ WorkerCore::WorkerCore(zmq::context_t* context, std::string endpoint, std::strin
     , m_options(validOptions(std::move(options)))
     , m_identity(m_options.identity.empty() ? defaultIdentity() : m_options.identity)
 {
-    // It becomes the routing id (WorkerSession::routingId), which libzmq limits to 255 bytes
+    // It becomes the routing id (BrokerSession::routingId), which libzmq limits to 255 bytes
     // and which must not begin with a zero byte; the suffixes take up to 15.
     if (!m_options.identity.empty() &&
         (m_options.identity.size() > 240 || m_options.identity.front() == '\0')) {
@@ -125,7 +125,7 @@ void WorkerCore::start()
     m_description = describe();
     try {
         for (int i = 0; i < m_options.threads; ++i) {
-            m_sessions.push_back(std::make_unique<WorkerSession>(*this, i + 1));
+            m_sessions.push_back(std::make_unique<BrokerSession>(*this, i + 1));
         }
         m_heartbeat = std::make_unique<HeartbeatThread>(m_sessions, m_options.heartbeatInterval);
         for (const auto& session : m_sessions) {

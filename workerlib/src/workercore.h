@@ -17,7 +17,7 @@
 namespace switchboard::detail {
 
 class HeartbeatThread;
-class WorkerSession;
+class BrokerSession;
 
 // What a Worker is: its configuration and methods, and while it runs, its sessions with the
 // broker and the thread that keeps their heartbeats while handlers run.
@@ -71,7 +71,7 @@ private:
     std::mutex m_stateMutex; // m_running, and the sessions while they are created or cleared
     bool m_running = false;
     std::mutex m_joinMutex; // one wait() joins, the others wait for it
-    std::vector<std::unique_ptr<WorkerSession>> m_sessions;
+    std::vector<std::unique_ptr<BrokerSession>> m_sessions;
     std::unique_ptr<HeartbeatThread> m_heartbeat; // after m_sessions: destroyed before them
 };
 

@@ -14,23 +14,24 @@ namespace switchboard::detail {
 
 class WorkerCore;
 
-// One MDP worker session with the broker: a thread and the DEALER socket it registers with.
+// The worker's MDP session with the broker: a thread and the DEALER socket it registers with
+// (not to be confused with the broker's record of a worker, broker/src).
 //
 // The thread serves requests itself (no hand-off, which would cost a thread wake-up per request).
 // While it waits for the broker it alone uses the socket; while a handler runs ("busy") it leaves
 // the socket to the worker's HeartbeatThread (keepAlive()) and to the handler's StreamWriter,
 // which take turns under m_mutex. The mutex also gives libzmq the full memory barrier it wants
 // when a socket changes threads.
-class WorkerSession final : private ItemSink {
+class BrokerSession final : private ItemSink {
 public:
     using Clock = std::chrono::steady_clock;
 
     // `number` counts from 1, for verbose errors.
-    WorkerSession(WorkerCore& core, int number);
-    ~WorkerSession() override;
+    BrokerSession(WorkerCore& core, int number);
+    ~BrokerSession() override;
 
-    WorkerSession(const WorkerSession&) = delete;
-    WorkerSession& operator=(const WorkerSession&) = delete;
+    BrokerSession(const BrokerSession&) = delete;
+    BrokerSession& operator=(const BrokerSession&) = delete;
 
     void start();
     void join();
@@ -53,6 +54,12 @@ private:
     std::string routingId() const;
     void close(std::chrono::milliseconds linger) noexcept;
     Outcome serve();
+    // Reads and handles, with onMessage(), every message waiting on the socket, into `buffer`;
+    // stops at the first that is not Continue.
+    Outcome takeIn(Frames& buffer);
+    // The one path for what the broker sends, on the session thread between requests and on the
+    // HeartbeatThread (under m_mutex) while a handler runs: parses, checks the version, counts
+    // the broker alive, and says what HEARTBEAT, DISCONNECT and, between requests, REQUEST mean.
     Outcome onMessage(Frames& frames);
     Outcome onRequest(Frames& frames, const mdp::WorkerMessage& message);
     Outcome finish(rpc::Status status, zmq::message_t payload);

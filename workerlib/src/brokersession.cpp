@@ -1,10 +1,11 @@
-#include "workersession.h"
+#include "brokersession.h"
 
 #include "errorreport.h"
 #include "workercore.h"
 
 #include <switchboard/protocol/envelope.h>
 #include <switchboard/protocol/mdp.h>
+#include <switchboard/protocol/polluntil.h>
 
 #include <zmq_addon.hpp>
 
@@ -41,7 +42,7 @@ bool referenceAll(msgpack::type::object_type, std::size_t, void*)
 
 } // namespace
 
-WorkerSession::WorkerSession(WorkerCore& core, int number)
+BrokerSession::BrokerSession(WorkerCore& core, int number)
     : m_core(core)
     , m_number(number)
     , m_version(core.options().protocol)
@@ -53,24 +54,24 @@ WorkerSession::WorkerSession(WorkerCore& core, int number)
     m_out.reserve(8);
 }
 
-WorkerSession::~WorkerSession()
+BrokerSession::~BrokerSession()
 {
     join();
 }
 
-void WorkerSession::start()
+void BrokerSession::start()
 {
     m_thread = std::thread([this] { run(); });
 }
 
-void WorkerSession::join()
+void BrokerSession::join()
 {
     if (m_thread.joinable()) {
         m_thread.join();
     }
 }
 
-void WorkerSession::run()
+void BrokerSession::run()
 {
     m_core.enterSessionThread();
     while (!m_core.stopRequested()) {
@@ -99,7 +100,7 @@ void WorkerSession::run()
     }
 }
 
-void WorkerSession::open()
+void BrokerSession::open()
 {
     zmq::socket_t socket(m_core.context(), zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, 0);
@@ -126,7 +127,7 @@ void WorkerSession::open()
     m_brokerExpiry = now + m_brokerTimeout;
 }
 
-std::string WorkerSession::routingId() const
+std::string BrokerSession::routingId() const
 {
     // Only a name the user chose: two workers of one process share the default "host:pid", and
     // a ROUTER lets in only the first connection with a given routing id. For the same reason a
@@ -145,7 +146,7 @@ std::string WorkerSession::routingId() const
     return id;
 }
 
-void WorkerSession::close(std::chrono::milliseconds linger) noexcept
+void BrokerSession::close(std::chrono::milliseconds linger) noexcept
 {
     std::lock_guard lock(m_mutex);
     if (m_socket) {
@@ -158,7 +159,7 @@ void WorkerSession::close(std::chrono::milliseconds linger) noexcept
     }
 }
 
-void WorkerSession::sayGoodbye() noexcept
+void BrokerSession::sayGoodbye() noexcept
 {
     try {
         std::lock_guard lock(m_mutex);
@@ -175,32 +176,29 @@ void WorkerSession::sayGoodbye() noexcept
     close(m_heard ? kGoodbyeLinger : 0ms);
 }
 
-bool WorkerSession::pauseBeforeReconnect()
+bool BrokerSession::pauseBeforeReconnect()
 {
-    zmq_pollitem_t stop{nullptr, m_core.stopFd(), ZMQ_POLLIN, 0};
-    const int timeout = static_cast<int>(m_backoff.count());
+    zmq::pollitem_t stop{nullptr, m_core.stopFd(), ZMQ_POLLIN, 0};
+    const auto until = Clock::now() + m_backoff;
     m_backoff = std::min(m_backoff * 2, m_core.options().reconnectMax);
-    (void)zmq_poll(&stop, 1, timeout); // EINTR only shortens the pause
+    try {
+        (void)pollUntil(&stop, 1, until);
+    } catch (const zmq::error_t&) {
+        // poll() on one eventfd failed (out of memory): no pause this time.
+    }
     return !m_core.stopRequested();
 }
 
-WorkerSession::Outcome WorkerSession::serve()
+BrokerSession::Outcome BrokerSession::serve()
 {
-    zmq_pollitem_t items[] = {
+    zmq::pollitem_t items[] = {
         {m_socket->handle(), 0, ZMQ_POLLIN, 0},
         {nullptr, m_core.stopFd(), ZMQ_POLLIN, 0},
     };
     for (;;) {
         // Input before the stop check: a request that arrived with stop() is still answered.
-        for (;;) {
-            m_in.clear();
-            if (!zmq::recv_multipart(*m_socket, std::back_inserter(m_in),
-                                     zmq::recv_flags::dontwait)) {
-                break;
-            }
-            if (const Outcome outcome = onMessage(m_in); outcome != Outcome::Continue) {
-                return outcome;
-            }
+        if (const Outcome outcome = takeIn(m_in); outcome != Outcome::Continue) {
+            return outcome;
         }
         if (m_core.stopRequested()) {
             return Outcome::Stopped;
@@ -216,14 +214,25 @@ WorkerSession::Outcome WorkerSession::serve()
             }
             m_nextHeartbeat = now + m_heartbeatInterval;
         }
-        const int timeout = clampedMilliseconds(std::min(m_nextHeartbeat, m_brokerExpiry) - now);
-        if (zmq_poll(items, 2, timeout) < 0 && zmq_errno() != EINTR) {
-            throw zmq::error_t();
+        (void)pollUntil(items, 2, std::min(m_nextHeartbeat, m_brokerExpiry));
+    }
+}
+
+BrokerSession::Outcome BrokerSession::takeIn(Frames& buffer)
+{
+    for (;;) {
+        buffer.clear();
+        if (!zmq::recv_multipart(*m_socket, std::back_inserter(buffer),
+                                 zmq::recv_flags::dontwait)) {
+            return Outcome::Continue;
+        }
+        if (const Outcome outcome = onMessage(buffer); outcome != Outcome::Continue) {
+            return outcome;
         }
     }
 }
 
-WorkerSession::Outcome WorkerSession::onMessage(Frames& frames)
+BrokerSession::Outcome BrokerSession::onMessage(Frames& frames)
 {
     mdp::WorkerMessage message;
     try {
@@ -234,6 +243,7 @@ WorkerSession::Outcome WorkerSession::onMessage(Frames& frames)
     if (message.version != m_version) {
         return Outcome::Continue;
     }
+    // Now rather than when the caller woke up: a handler may have run since.
     m_brokerExpiry = Clock::now() + m_brokerTimeout;
     m_heard = true;
     switch (message.command) {
@@ -243,6 +253,11 @@ WorkerSession::Outcome WorkerSession::onMessage(Frames& frames)
     case mdp::WorkerCommand::Disconnect:
         return Outcome::Disconnected;
     case mdp::WorkerCommand::Request:
+        // While busy none comes: the broker sends the next request only after this one's
+        // answer. One that does all the same is not this session's to serve from here.
+        if (m_busy) {
+            return Outcome::Continue;
+        }
         m_backoff = m_core.options().reconnectMin;
         return onRequest(frames, message);
     default:
@@ -250,7 +265,7 @@ WorkerSession::Outcome WorkerSession::onMessage(Frames& frames)
     }
 }
 
-WorkerSession::Outcome WorkerSession::onRequest(Frames& frames, const mdp::WorkerMessage& message)
+BrokerSession::Outcome BrokerSession::onRequest(Frames& frames, const mdp::WorkerMessage& message)
 {
     m_client = std::move(frames[message.clientFrame]);
     rpc::RequestEnvelope envelope{};
@@ -312,14 +327,14 @@ WorkerSession::Outcome WorkerSession::onRequest(Frames& frames, const mdp::Worke
     return finish(status, std::move(payload));
 }
 
-void WorkerSession::setBusy()
+void BrokerSession::setBusy()
 {
     std::lock_guard lock(m_mutex);
     m_busy = true;
     m_lost = false;
 }
 
-WorkerSession::Outcome WorkerSession::finish(rpc::Status status, zmq::message_t payload)
+BrokerSession::Outcome BrokerSession::finish(rpc::Status status, zmq::message_t payload)
 {
     m_out.clear();
     mdp::appendWorkerHeader(m_out, m_version,
@@ -344,7 +359,7 @@ WorkerSession::Outcome WorkerSession::finish(rpc::Status status, zmq::message_t 
     return Outcome::Continue;
 }
 
-void WorkerSession::send(zmq::message_t item)
+void BrokerSession::send(zmq::message_t item)
 {
     Frames frames;
     frames.reserve(7);
@@ -370,7 +385,7 @@ void WorkerSession::send(zmq::message_t item)
     m_nextHeartbeat = Clock::now() + m_heartbeatInterval;
 }
 
-void WorkerSession::keepAlive(Clock::time_point now, Clock::duration slack) noexcept
+void BrokerSession::keepAlive(Clock::time_point now, Clock::duration slack) noexcept
 {
     std::unique_lock lock(m_mutex, std::try_to_lock);
     // Contended: a StreamWriter is sending, which counts as a heartbeat; try again next tick.
@@ -378,28 +393,12 @@ void WorkerSession::keepAlive(Clock::time_point now, Clock::duration slack) noex
         return;
     }
     try {
+        // The same path as between requests, but for REQUEST: a DISCONNECT ends the session
+        // once the handler returns.
         Frames frames;
-        while (
-            zmq::recv_multipart(*m_socket, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
-            mdp::WorkerMessage message;
-            try {
-                message = mdp::parseWorkerMessage(frames, 0);
-            } catch (const ProtocolError&) {
-                frames.clear();
-                continue;
-            }
-            frames.clear();
-            if (message.version != m_version) {
-                continue;
-            }
-            m_brokerExpiry = now + m_brokerTimeout;
-            m_heard = true;
-            if (message.command == mdp::WorkerCommand::Disconnect) {
-                m_lost = true;
-                return;
-            }
-            // HEARTBEAT says the broker lives. A REQUEST cannot come: the broker sends the next
-            // one only after this one's answer.
+        if (takeIn(frames) != Outcome::Continue) {
+            m_lost = true;
+            return;
         }
         if (now >= m_brokerExpiry) {
             m_lost = true;
@@ -418,7 +417,7 @@ void WorkerSession::keepAlive(Clock::time_point now, Clock::duration slack) noex
     }
 }
 
-bool WorkerSession::sendFrames(Frames& frames, bool dontwait)
+bool BrokerSession::sendFrames(Frames& frames, bool dontwait)
 {
     for (std::size_t i = 0; i < frames.size(); ++i) {
         const int flags = (i + 1 < frames.size() ? ZMQ_SNDMORE : 0) | (dontwait ? ZMQ_DONTWAIT : 0);
