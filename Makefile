@@ -9,8 +9,9 @@ PACKAGES := cmake ninja-build g++ pkgconf \
             libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
             python3-zmq python3-msgpack \
             fonts-dejavu-core
-# The fuzz build is protocol/ alone, compiled by clang with libFuzzer (libclang-rt-14-dev).
-FUZZ_PACKAGES := cmake ninja-build pkgconf libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
+# The fuzz build is the codecs alone (protocol/, and monitoring/ on Qt Core), compiled by clang
+# with libFuzzer (libclang-rt-14-dev).
+FUZZ_PACKAGES := cmake ninja-build pkgconf qt6-base-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
                  clang-14 libclang-rt-14-dev
 FUZZERS := fuzz_mdp fuzz_envelope fuzz_admin
 FUZZ_SECONDS ?= 60
