@@ -159,7 +159,10 @@ void Broker::Shell::start()
         }
         m_frontend = std::move(frontend);
         // A client that read makes room; libzmq says so by waking the frontend up.
-        m_frontend->setBeforeDrain([this] { m_core.onClientsReading(Clock::now()); });
+        m_frontend->setBeforeDrain([this] {
+            m_core.onClientsReading(Clock::now());
+            armTick();
+        });
         m_backend = std::move(backend);
         m_admin = std::move(admin);
         watchBackend();

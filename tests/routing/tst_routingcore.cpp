@@ -258,6 +258,16 @@ private Q_SLOTS:
         QCOMPARE(h.core.workers().expired().size(), 0u);
     }
 
+    void aStalledLoopSendsOneRoundOfHeartbeatsNotOnePerMissedBeat()
+    {
+        Harness h;
+        h.ready("w1", "echo");
+        h.now += 2500ms; // the loop was stuck for two and a half beats
+        h.worker(fromWorker("w1", mdp::makeWorkerHeartbeat(mdp::Version::V02)));
+        QCOMPARE(h.core.tick(h.now), h.now + 1000ms);
+        QCOMPARE(h.outbox.commandsTo("w1", mdp::WorkerCommand::Heartbeat), 1);
+    }
+
     void aClosedConnectionPurgesItsWorkerAtOnce()
     {
         Harness h;
@@ -548,6 +558,23 @@ private Q_SLOTS:
             QCOMPARE(got[i].payload(), std::to_string(i));
         }
         QCOMPARE(h.core.counters().heldRepliesDelivered, 3u);
+    }
+
+    void aClientThatReadsIsRetriedAtMostOnceAMillisecond()
+    {
+        Harness h;
+        h.ready("w1", "echo");
+        h.outbox.blockedClients.insert("c");
+        h.client(request("c", "echo", "r"));
+        h.worker(answer(h.outbox.requestsFor("w1").at(0), "x"));
+        h.core.onClientsReading(h.now); // still blocked: a sweep that sends nothing
+        h.outbox.blockedClients.clear();
+        h.core.onClientsReading(h.now + 500us); // too soon after the last sweep
+        QVERIFY(h.outbox.takeFor("c").empty());
+        QCOMPARE(h.core.nextDeadline(), h.now + RoutingCore::kHeldSweepSpacing);
+        h.advance(RoutingCore::kHeldSweepSpacing); // the skipped sweep is made up
+        QCOMPARE(h.outbox.takeFor("c").size(), 1u);
+        QCOMPARE(h.core.counters().heldReplies, 0u);
     }
 
     void heldAnswersOfAClientThatLeftAreDroppedAndCounted()

@@ -40,7 +40,10 @@ RoutingCore::TimePoint RoutingCore::tick(TimePoint now)
         heartbeatWorkers(now);
         // On the beat when on time; a late round (a stalled loop) does not make up for the
         // rounds it missed.
-        m_nextHeartbeat = std::max(m_nextHeartbeat + m_config.heartbeatInterval, now);
+        m_nextHeartbeat += m_config.heartbeatInterval;
+        if (m_nextHeartbeat <= now) {
+            m_nextHeartbeat = now + m_config.heartbeatInterval;
+        }
     }
     settle(now);
     return nextDeadline();
