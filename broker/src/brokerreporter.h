@@ -1,8 +1,8 @@
 #pragma once
 
-#include "brokerstatistics.h"
-#include "eventlog.h"
 #include "ratelimitedlog.h"
+#include <switchboard/statistics/brokerstatistics.h>
+#include <switchboard/statistics/eventlog.h>
 
 #include <switchboard/routing/routingobserver.h>
 

@@ -1,12 +1,12 @@
 // The broker's statistics as an operator reads them: Broker::snapshot() after real traffic from
 // raw MDP peers, eviction, the event log, and the periodic snapshotReady signal.
 
-#include "brokerstatistics.h"
-#include "eventlog.h"
-#include "latencyhistogram.h"
 #include "rawpeer.h"
 #include "rawworker.h"
 #include "testbroker.h"
+#include <switchboard/statistics/brokerstatistics.h>
+#include <switchboard/statistics/eventlog.h>
+#include <switchboard/statistics/latencyhistogram.h>
 
 #include <switchboard/broker/broker.h>
 

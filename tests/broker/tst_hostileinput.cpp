@@ -8,12 +8,12 @@
 // broker's memory and statistics after every batch.
 
 #include "../chaos/parentdeath.h"
-#include "brokerstatistics.h"
 #include "messageforge.h"
 #include "rawpeer.h"
 #include "rawworker.h"
 #include "residentmemory.h"
 #include "switchboardprocess.h"
+#include <switchboard/statistics/brokerstatistics.h>
 
 #include <switchboard/monitoring/adminprotocol.h>
 #include <switchboard/monitoring/snapshotcodec.h>

@@ -1,9 +1,9 @@
 // The broker's latency statistics: the log-bucketed histogram and the sliding windows built on
 // it. Time is passed in explicitly, so the window tests run instantly and never sleep.
 
-#include "latencyhistogram.h"
-#include "latencywindow.h"
-#include "ratewindow.h"
+#include <switchboard/statistics/latencyhistogram.h>
+#include <switchboard/statistics/latencywindow.h>
+#include <switchboard/statistics/ratewindow.h>
 
 #include <QTest>
 

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "methodmeter.h"
-#include "ratewindow.h"
 #include <switchboard/routing/routingobserver.h>
 #include <switchboard/routing/stringmap.h>
+#include <switchboard/statistics/methodmeter.h>
+#include <switchboard/statistics/ratewindow.h>
 
 #include <switchboard/monitoring/brokersnapshot.h>
 

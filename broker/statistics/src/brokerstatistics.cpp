@@ -1,4 +1,4 @@
-#include "brokerstatistics.h"
+#include <switchboard/statistics/brokerstatistics.h>
 
 namespace switchboard {
 

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "latencyhistogram.h"
-#include "latencywindow.h"
-#include "ratewindow.h"
 #include <switchboard/routing/routingobserver.h>
+#include <switchboard/statistics/latencyhistogram.h>
+#include <switchboard/statistics/latencywindow.h>
+#include <switchboard/statistics/ratewindow.h>
 
 #include <switchboard/monitoring/brokersnapshot.h>
 

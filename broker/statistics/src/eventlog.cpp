@@ -1,4 +1,4 @@
-#include "eventlog.h"
+#include <switchboard/statistics/eventlog.h>
 
 #include <QDateTime>
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "latencyhistogram.h"
+#include <switchboard/statistics/latencyhistogram.h>
 
 #include <array>
 #include <chrono>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "latencywindow.h"
+#include <switchboard/statistics/latencywindow.h>
 
 #include <algorithm>
 #include <array>

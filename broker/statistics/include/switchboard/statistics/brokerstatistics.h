@@ -1,9 +1,9 @@
 #pragma once
 
-#include "methodmeter.h"
-#include "ratewindow.h"
-#include "servicemeter.h"
 #include <switchboard/routing/stringmap.h>
+#include <switchboard/statistics/methodmeter.h>
+#include <switchboard/statistics/ratewindow.h>
+#include <switchboard/statistics/servicemeter.h>
 
 #include <chrono>
 #include <cstddef>
