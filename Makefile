@@ -9,11 +9,11 @@ PACKAGES := cmake ninja-build g++ pkgconf \
             libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
             python3-zmq python3-msgpack \
             fonts-dejavu-core
-# The fuzz build is the codecs alone (protocol/, and monitoring/ on Qt Core), compiled by clang
-# with libFuzzer (libclang-rt-14-dev).
+# The fuzz build is the codecs and the routing core (protocol/, monitoring/ on Qt Core,
+# broker/core), compiled by clang with libFuzzer (libclang-rt-14-dev).
 FUZZ_PACKAGES := cmake ninja-build pkgconf qt6-base-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
                  clang-14 libclang-rt-14-dev
-FUZZERS := fuzz_mdp fuzz_envelope fuzz_admin
+FUZZERS := fuzz_mdp fuzz_envelope fuzz_admin fuzz_routing
 FUZZ_SECONDS ?= 60
 RUN_ARGS ?= --demo
 PREFIX ?= /usr/local

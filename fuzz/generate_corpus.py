@@ -206,6 +206,45 @@ ADMIN = {
 }
 
 
+# fuzz_routing reads a script, not frames (fuzz_routing.cpp): an op byte and its arguments. These
+# are the scenarios worth starting from; the fuzzer mutates them into the orders that matter.
+READY_W0_ECHO, READY_W1_ECHO = bytes([3, 0x00]), bytes([3, 0x01])
+REQUEST_C0_ECHO, REQUEST_C1_IDEMPOTENT = bytes([2, 0x00, 1]), bytes([2, 0x28, 2])
+REQUEST_NOBODY_TIMEOUT = bytes([2, 0x16, 3, 4])
+ANSWER_W0, PARTIAL_W0 = bytes([4, 0x00]), bytes([4, 0x08])
+TICK_200MS, TICK_2S = bytes([6, 25]), bytes([6, 250])
+ROUTING = {
+    "request-answer": READY_W0_ECHO + REQUEST_C0_ECHO + ANSWER_W0,
+    "queue-then-worker": REQUEST_C0_ECHO + REQUEST_C1_IDEMPOTENT + READY_W0_ECHO + ANSWER_W0
+    + ANSWER_W0,
+    "stream": READY_W0_ECHO + REQUEST_C0_ECHO + PARTIAL_W0 + PARTIAL_W0 + ANSWER_W0,
+    "seven-mdp-client-stream": READY_W0_ECHO + bytes([2, 0x01, 1]) + PARTIAL_W0 + ANSWER_W0,
+    "idempotent-worker-dies": READY_W0_ECHO + READY_W1_ECHO + REQUEST_C1_IDEMPOTENT
+    + bytes([5, 0x08]) + ANSWER_W0 + bytes([4, 0x01]),
+    "expiry": REQUEST_NOBODY_TIMEOUT + TICK_200MS + TICK_2S,
+    "silent-worker": READY_W0_ECHO + REQUEST_C0_ECHO + TICK_200MS + TICK_200MS + TICK_200MS,
+    "closed-connection": READY_W0_ECHO + REQUEST_C0_ECHO + bytes([7, 1]) + ANSWER_W0,
+    "evict": READY_W0_ECHO + REQUEST_C0_ECHO + PARTIAL_W0 + bytes([8, 0]) + ANSWER_W0,
+    "slow-client": bytes([9, 0x00]) + READY_W0_ECHO + REQUEST_C0_ECHO + ANSWER_W0
+    + REQUEST_C0_ECHO + ANSWER_W0 + bytes([9, 0x04]) + TICK_200MS,
+    "client-gone": READY_W0_ECHO + REQUEST_C0_ECHO + bytes([9, 0x08]) + ANSWER_W0,
+    "worker-gone-at-send": READY_W0_ECHO + READY_W1_ECHO + bytes([9, 0x0c]) + REQUEST_C0_ECHO,
+    "mmi": READY_W0_ECHO + bytes([2, 0x04, 1]),
+    "raw-garbage": bytes([0, 6, 5]) + b"MDPC0" + bytes([1, 4]) + b"\x01\x02\x03\x04",
+    "raw-worker": READY_W0_ECHO + bytes([1, 8, 6]) + b"MDPW02" + bytes([1]) + b"\x07",
+}
+
+
+def write_scripts(target, scripts):
+    folder = CORPUS / target
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("seed-*"):
+        old.unlink()
+    for name, script in scripts.items():
+        (folder / f"seed-{name}").write_bytes(script)
+    print(f"{folder.relative_to(CORPUS.parent.parent)}: {len(scripts)} seeds")
+
+
 def write(target, seeds):
     folder = CORPUS / target
     folder.mkdir(parents=True, exist_ok=True)
@@ -220,6 +259,7 @@ def main():
     write("fuzz_mdp", MESSAGES)
     write("fuzz_envelope", {**BODIES, **ERROR_STRINGS})
     write("fuzz_admin", ADMIN)
+    write_scripts("fuzz_routing", ROUTING)
 
 
 if __name__ == "__main__":

@@ -160,8 +160,10 @@ void Broker::Shell::start()
         m_frontend = std::move(frontend);
         // A client that read makes room; libzmq says so by waking the frontend up.
         m_frontend->setBeforeDrain([this] {
-            m_core.onClientsReading(Clock::now());
-            armTick();
+            if (!m_core.held().empty()) { // the usual case: nothing to retry, not even the time
+                m_core.onClientsReading(Clock::now());
+                armTick();
+            }
         });
         m_backend = std::move(backend);
         m_admin = std::move(admin);
