@@ -3,7 +3,7 @@
 
 #include <switchboard/routing/routingcore.h>
 
-#include <switchboard/routing/printableidentity.h>
+#include <switchboard/protocol/printableidentity.h>
 
 #include <algorithm>
 
