@@ -235,23 +235,14 @@ ROUTING = {
 }
 
 
-def write_scripts(target, scripts):
+def write(target, seeds, encode=framed):
+    """Each seed as `encode` makes it: framed frames, or a routing script as it is (bytes)."""
     folder = CORPUS / target
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("seed-*"):
         old.unlink()
-    for name, script in scripts.items():
-        (folder / f"seed-{name}").write_bytes(script)
-    print(f"{folder.relative_to(CORPUS.parent.parent)}: {len(scripts)} seeds")
-
-
-def write(target, seeds):
-    folder = CORPUS / target
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("seed-*"):
-        old.unlink()
-    for name, frames in seeds.items():
-        (folder / f"seed-{name}").write_bytes(framed(frames))
+    for name, seed in seeds.items():
+        (folder / f"seed-{name}").write_bytes(encode(seed))
     print(f"{folder.relative_to(CORPUS.parent.parent)}: {len(seeds)} seeds")
 
 
@@ -259,7 +250,7 @@ def main():
     write("fuzz_mdp", MESSAGES)
     write("fuzz_envelope", {**BODIES, **ERROR_STRINGS})
     write("fuzz_admin", ADMIN)
-    write_scripts("fuzz_routing", ROUTING)
+    write("fuzz_routing", ROUTING, encode=bytes)
 
 
 if __name__ == "__main__":
