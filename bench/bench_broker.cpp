@@ -7,6 +7,7 @@
 #include "benchoptions.h"
 #include "echoworker.h"
 #include "loadclient.h"
+#include "processrun.h"
 #include "referenceproxy.h"
 #include "runstats.h"
 #include "startline.h"
@@ -46,6 +47,8 @@ struct Settings {
     std::chrono::milliseconds timeout{5000};
     bool verbose = false;   // every run's numbers on stderr, to judge the spread
     bool statistics = true; // the broker's per-request statistics (--no-statistics: their cost)
+    bool processes = false; // every piece in a process of its own (--processes)
+    mdp::Version workerVersion = mdp::Version::V01; // of the workers in --processes runs
 };
 
 // Stops the whole program at once: a stalled broker must not turn into a hung benchmark, and
@@ -275,8 +278,30 @@ int main(int argc, char** argv)
         QStringLiteral("no-statistics"),
         QStringLiteral(
             "Run the broker without its per-request statistics, to measure their cost."));
+    const QCommandLineOption processesOption(
+        QStringLiteral("processes"),
+        QStringLiteral("Run the broker (the switchboard executable) or the proxy, each worker and "
+                       "the clients in processes of their own, as an outside user would; the CPU "
+                       "per request is then the whole router process's."));
+    const QCommandLineOption workerMdpOption(
+        QStringLiteral("worker-mdp"),
+        QStringLiteral("With --processes: the workers speak 7/MDP (1, default) or 18/MDP (2)."),
+        QStringLiteral("1|2"));
+    // The children of a --processes run: bench_broker itself in another role.
+    QCommandLineOption roleOption(QStringLiteral("role"), QStringLiteral("proxy|worker|client"),
+                                  QStringLiteral("ROLE"));
+    QCommandLineOption modeOption(QStringLiteral("mode"), QStringLiteral("broker|proxy"),
+                                  QStringLiteral("MODE"));
+    QCommandLineOption endpointOption(QStringLiteral("endpoint"), QStringLiteral("endpoint"),
+                                      QStringLiteral("EP"));
+    QCommandLineOption workersOption(QStringLiteral("workers"), QStringLiteral("workers"),
+                                     QStringLiteral("N"));
+    for (QCommandLineOption* hidden : {&roleOption, &modeOption, &endpointOption, &workersOption}) {
+        hidden->setFlags(QCommandLineOption::HiddenFromHelp);
+    }
     parser.addOptions({requestsOption, repsOption, caseOption, warmupOption, timeoutOption,
-                       verboseOption, noStatisticsOption});
+                       verboseOption, noStatisticsOption, processesOption, workerMdpOption,
+                       roleOption, modeOption, endpointOption, workersOption});
     parser.process(app);
     if (!parser.positionalArguments().isEmpty()) {
         usageError(QStringLiteral("unexpected argument %1").arg(parser.positionalArguments()[0]));
@@ -289,6 +314,15 @@ int main(int argc, char** argv)
     settings.verbose = parser.isSet(verboseOption);
     settings.statistics = !parser.isSet(noStatisticsOption);
     settings.timeout = std::chrono::milliseconds(positiveOption(parser, timeoutOption, 5000));
+    settings.processes = parser.isSet(processesOption);
+    if (parser.isSet(workerMdpOption)) {
+        const QString version = parser.value(workerMdpOption);
+        if (version != QLatin1String("1") && version != QLatin1String("2")) {
+            usageError(QStringLiteral("--worker-mdp takes 1 or 2"));
+        }
+        settings.workerVersion =
+            version == QLatin1String("1") ? mdp::Version::V01 : mdp::Version::V02;
+    }
 
     std::vector<BenchCase> selected;
     for (const QString& value : parser.values(caseOption)) {
@@ -307,6 +341,33 @@ int main(int argc, char** argv)
         selected = allCases;
     }
 
+    if (parser.isSet(roleOption)) {
+        const QString role = parser.value(roleOption);
+        const BenchMode mode = parser.value(modeOption) == QLatin1String("proxy")
+                                   ? BenchMode::Proxy
+                                   : BenchMode::Broker;
+        const std::string endpoint = parser.value(endpointOption).toStdString();
+        if (role == QLatin1String("proxy")) {
+            return runProxyRole(static_cast<int>(positiveOption(parser, workersOption, 1)),
+                                settings.timeout);
+        }
+        if (role == QLatin1String("worker")) {
+            return runWorkerRole(endpoint, mode, settings.workerVersion);
+        }
+        if (role == QLatin1String("client") && selected.size() == 1) {
+            return runClientRole(endpoint, mode, selected[0], settings.requests,
+                                 settings.warmupRequests, settings.timeout,
+                                 encodeArgs(selected[0].payloadBytes));
+        }
+        usageError(QStringLiteral("--role %1 is for bench_broker's own children").arg(role));
+    }
+    ProcessRun processRun;
+    processRun.switchboardExecutable = SWITCHBOARD_EXECUTABLE;
+    processRun.selfExecutable = QCoreApplication::applicationFilePath().toStdString();
+    processRun.workerVersion = settings.workerVersion;
+    processRun.warmupRequests = settings.warmupRequests;
+    processRun.timeout = settings.timeout;
+
     for (const BenchCase& benchCase : selected) {
         // Every client gets the same share, so the total is rounded down to a multiple of them.
         const auto clients = static_cast<std::size_t>(benchCase.clients);
@@ -321,7 +382,9 @@ int main(int argc, char** argv)
             const bool brokerFirst = rep % 2 == 0;
             for (const BenchMode mode : {brokerFirst ? BenchMode::Broker : BenchMode::Proxy,
                                          brokerFirst ? BenchMode::Proxy : BenchMode::Broker}) {
-                const RunStats stats = measure(benchCase, mode, requests, settings, args);
+                const RunStats stats =
+                    settings.processes ? measureInProcesses(benchCase, mode, requests, processRun)
+                                       : measure(benchCase, mode, requests, settings, args);
                 if (settings.verbose) {
                     std::fprintf(stderr,
                                  "# case=%s rep=%d mode=%s rps=%.0f p50_us=%.0f p99_us=%.0f "

@@ -19,17 +19,19 @@ namespace {
 constexpr std::string_view kService = "echo";
 constexpr std::uint8_t kStatusOk = 0x00;
 
-std::uint8_t workerByte(mdp::WorkerCommand command)
+std::uint8_t workerByte(mdp::Version version, mdp::WorkerCommand command)
 {
-    return *mdp::commandByte(mdp::Version::V02, command);
+    return *mdp::commandByte(version, command);
 }
 
 } // namespace
 
-EchoWorker::EchoWorker(zmq::context_t& context, std::string endpoint, BenchMode mode)
+EchoWorker::EchoWorker(zmq::context_t& context, std::string endpoint, BenchMode mode,
+                       mdp::Version version)
     : m_context(context)
     , m_endpoint(std::move(endpoint))
     , m_mode(mode)
+    , m_version(version)
 {}
 
 EchoWorker::~EchoWorker()
@@ -70,36 +72,46 @@ void EchoWorker::run()
 
 void EchoWorker::serve(zmq::socket_t& socket)
 {
-    const std::uint8_t ready = workerByte(mdp::WorkerCommand::Ready);
-    const std::uint8_t request = workerByte(mdp::WorkerCommand::Request);
-    const std::uint8_t finalCommand = workerByte(mdp::WorkerCommand::Final);
-    const std::uint8_t heartbeat = workerByte(mdp::WorkerCommand::Heartbeat);
-    const std::uint8_t disconnect = workerByte(mdp::WorkerCommand::Disconnect);
+    const bool v01 = m_version == mdp::Version::V01;
+    const std::uint8_t ready = workerByte(m_version, mdp::WorkerCommand::Ready);
+    const std::uint8_t request = workerByte(m_version, mdp::WorkerCommand::Request);
+    const std::uint8_t answer =
+        workerByte(m_version, v01 ? mdp::WorkerCommand::Reply : mdp::WorkerCommand::Final);
+    const std::uint8_t heartbeat = workerByte(m_version, mdp::WorkerCommand::Heartbeat);
+    const std::uint8_t disconnect = workerByte(m_version, mdp::WorkerCommand::Disconnect);
+    const std::string_view header = v01 ? mdp::kWorkerHeaderV01 : mdp::kWorkerHeaderV02;
+    // 7/MDP puts an empty delimiter first, as a REQ socket would.
+    const std::size_t headerFrame = v01 ? 1 : 0;
 
     if (m_mode == BenchMode::Broker) {
-        socket.send(zmq::buffer(mdp::kWorkerHeaderV02), zmq::send_flags::sndmore);
+        if (v01) {
+            socket.send(zmq::message_t(), zmq::send_flags::sndmore);
+        }
+        socket.send(zmq::buffer(header), zmq::send_flags::sndmore);
         socket.send(zmq::buffer(&ready, 1), zmq::send_flags::sndmore);
         socket.send(zmq::buffer(kService), zmq::send_flags::none);
     }
 
     // Where the method frame sits; it is replaced by the status frame of the reply.
-    const std::size_t methodFrame = m_mode == BenchMode::Broker ? 5 : 3;
+    const std::size_t methodFrame = m_mode == BenchMode::Broker ? headerFrame + 5 : 3;
     const std::size_t frameCount = methodFrame + 2;
 
     Frames frames;
-    frames.reserve(8);
+    frames.reserve(9);
     for (;;) {
         frames.clear();
         if (!zmq::recv_multipart(socket, std::back_inserter(frames))) {
             continue; // no receive timeout is set, so this does not happen
         }
         if (m_mode == BenchMode::Broker) {
-            if (frames.size() < 2 || frameView(frames[0]) != mdp::kWorkerHeaderV02 ||
-                frames[1].size() != 1) {
-                m_error = "broker sent a message that is not 18/MDP";
+            const std::size_t commandFrame = headerFrame + 1;
+            if (frames.size() <= commandFrame || frameView(frames[headerFrame]) != header ||
+                frames[commandFrame].size() != 1) {
+                m_error =
+                    "broker sent a message that is not " + std::string(mdp::toString(m_version));
                 return;
             }
-            const auto command = *frames[1].data<std::uint8_t>();
+            const auto command = *frames[commandFrame].data<std::uint8_t>();
             if (command == heartbeat) {
                 continue; // our replies keep the broker's liveness up; nothing to answer
             }
@@ -107,10 +119,10 @@ void EchoWorker::serve(zmq::socket_t& socket)
                 return;
             }
             if (command != request) {
-                m_error = "unexpected 18/MDP worker command " + std::to_string(command);
+                m_error = "unexpected worker command " + std::to_string(command);
                 return;
             }
-            frames[1] = zmq::message_t(&finalCommand, 1);
+            frames[commandFrame] = zmq::message_t(&answer, 1);
         }
         if (frames.size() != frameCount) {
             m_error = "request with " + std::to_string(frames.size()) + " frames, expected " +

@@ -2,6 +2,8 @@
 
 #include "benchcase.h"
 
+#include <switchboard/protocol/mdp.h>
+
 #include <zmq.hpp>
 
 #include <atomic>
@@ -12,16 +14,17 @@
 namespace switchboard::bench {
 
 // A worker thread with its own DEALER that answers every request with its own args.
-//   Broker mode: an 18/MDP worker. READY "echo", then each REQUEST
-//                [client, empty, rid, method, args] is answered FINAL [client, empty, rid, 0x00,
-//                args].
+//   Broker mode: an 18/MDP worker (or a plain 7/MDP one). READY "echo", then each REQUEST
+//                [client, empty, rid, method, args] is answered FINAL (7/MDP: REPLY)
+//                [client, empty, rid, 0x00, args].
 //   Proxy mode:  behind zmq_proxy's DEALER, [client, empty, rid, method, args] is answered
 //                [client, empty, rid, 0x00, args].
 // Both modes answer by rewriting the received frames in place and sending them back, so the
 // work per request is the same. The thread ends on DISCONNECT or when the context shuts down.
 class EchoWorker {
 public:
-    EchoWorker(zmq::context_t& context, std::string endpoint, BenchMode mode);
+    EchoWorker(zmq::context_t& context, std::string endpoint, BenchMode mode,
+               mdp::Version version = mdp::Version::V02);
     ~EchoWorker(); // join(); shut the context down first or the thread may never end
 
     EchoWorker(const EchoWorker&) = delete;
@@ -41,6 +44,7 @@ private:
     zmq::context_t& m_context;
     std::string m_endpoint;
     BenchMode m_mode;
+    mdp::Version m_version;
     std::thread m_thread;
     std::string m_error;
     std::atomic<std::uint64_t> m_answered{0};

@@ -1,0 +1,282 @@
+#include "processrun.h"
+
+#include "echoworker.h"
+#include "loadclient.h"
+#include "referenceproxy.h"
+#include "startline.h"
+
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QStringList>
+
+#include <zmq.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+namespace switchboard::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void fail(const BenchCase& benchCase, BenchMode mode, const QString& why)
+{
+    std::fflush(stdout);
+    std::fprintf(stderr, "bench_broker: case=%s mode=%s (processes) FAILED: %s\n",
+                 benchCase.name.c_str(), std::string(toString(mode)).c_str(), qPrintable(why));
+    std::fflush(stderr);
+    std::_Exit(EXIT_FAILURE);
+}
+
+// CPU time of every thread of a process so far, from the scheduler's own accounting (ns).
+std::chrono::nanoseconds processCpu(qint64 pid)
+{
+    std::chrono::nanoseconds total{0};
+    const QDir tasks(QStringLiteral("/proc/%1/task").arg(pid));
+    for (const QString& task : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile schedstat(tasks.filePath(task + QStringLiteral("/schedstat")));
+        if (schedstat.open(QIODevice::ReadOnly)) {
+            total += std::chrono::nanoseconds(schedstat.readAll().split(' ').value(0).toLongLong());
+        }
+    }
+    return total;
+}
+
+// The children of one run; killed when it ends, whatever happened.
+class Children {
+public:
+    ~Children()
+    {
+        for (auto& child : m_children) {
+            child->kill();
+            child->waitForFinished(2000);
+        }
+    }
+
+    QProcess& start(const QString& program, const QStringList& arguments, const BenchCase& c,
+                    BenchMode mode)
+    {
+        auto& child = *m_children.emplace_back(std::make_unique<QProcess>());
+        child.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        // Warnings still show; the broker's start and stop lines of every run do not.
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        if (!environment.contains(QStringLiteral("QT_LOGGING_RULES"))) {
+            environment.insert(QStringLiteral("QT_LOGGING_RULES"),
+                               QStringLiteral("switchboard.*.info=false"));
+        }
+        child.setProcessEnvironment(environment);
+        child.start(program, arguments);
+        if (!child.waitForStarted(5000)) {
+            fail(c, mode, QStringLiteral("cannot start %1: %2").arg(program, child.errorString()));
+        }
+        return child;
+    }
+
+private:
+    std::vector<std::unique_ptr<QProcess>> m_children;
+};
+
+// The next line the child prints, without its newline; fails the run when none comes in time.
+QString readLine(QProcess& child, std::chrono::milliseconds timeout, const BenchCase& c,
+                 BenchMode mode, const char* waitingFor)
+{
+    const auto deadline = Clock::now() + timeout;
+    while (!child.canReadLine()) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0 || child.state() != QProcess::Running) {
+            if (child.canReadLine()) {
+                break;
+            }
+            fail(c, mode,
+                 QStringLiteral("no %1 from %2").arg(QLatin1String(waitingFor), child.program()));
+        }
+        child.waitForReadyRead(static_cast<int>(left.count()));
+    }
+    return QString::fromUtf8(child.readLine()).trimmed();
+}
+
+// "frontend EP" and "backend EP", in any order among other lines, as both routers print them.
+std::pair<QString, QString> readEndpoints(QProcess& router, const ProcessRun& run,
+                                          const BenchCase& c, BenchMode mode)
+{
+    QString frontend;
+    QString backend;
+    while (frontend.isEmpty() || backend.isEmpty()) {
+        const QString line = readLine(router, run.timeout, c, mode, "endpoints");
+        if (line.startsWith(QLatin1String("frontend "))) {
+            frontend = line.mid(9);
+        } else if (line.startsWith(QLatin1String("backend "))) {
+            backend = line.mid(8);
+        }
+    }
+    return {frontend, backend};
+}
+
+QString modeName(BenchMode mode)
+{
+    return QString::fromLatin1(toString(mode).data());
+}
+
+} // namespace
+
+RunStats measureInProcesses(const BenchCase& benchCase, BenchMode mode, std::size_t requests,
+                            const ProcessRun& run)
+{
+    Children children;
+    const QString self = QString::fromStdString(run.selfExecutable);
+    QProcess* router = nullptr;
+    if (mode == BenchMode::Broker) {
+        // As an operator starts it; heartbeats slow enough that a busy machine never purges a
+        // worker mid-run (the workers answer only requests).
+        router = &children.start(QString::fromStdString(run.switchboardExecutable),
+                                 {QStringLiteral("--no-gui"), QStringLiteral("--frontend"),
+                                  QStringLiteral("tcp://127.0.0.1:*"), QStringLiteral("--backend"),
+                                  QStringLiteral("tcp://127.0.0.1:*"), QStringLiteral("--no-admin"),
+                                  QStringLiteral("--heartbeat-ms"), QStringLiteral("10000")},
+                                 benchCase, mode);
+    } else {
+        router =
+            &children.start(self,
+                            {QStringLiteral("--role"), QStringLiteral("proxy"),
+                             QStringLiteral("--workers"), QString::number(benchCase.workers),
+                             QStringLiteral("--timeout-ms"), QString::number(run.timeout.count())},
+                            benchCase, mode);
+    }
+    const auto [frontend, backend] = readEndpoints(*router, run, benchCase, mode);
+
+    for (int i = 0; i < benchCase.workers; ++i) {
+        children.start(
+            self,
+            {QStringLiteral("--role"), QStringLiteral("worker"), QStringLiteral("--mode"),
+             modeName(mode), QStringLiteral("--endpoint"), backend, QStringLiteral("--worker-mdp"),
+             run.workerVersion == mdp::Version::V01 ? QStringLiteral("1") : QStringLiteral("2")},
+            benchCase, mode);
+    }
+    if (mode == BenchMode::Proxy) {
+        // zmq_proxy's DEALER hands requests only to workers already connected.
+        while (readLine(*router, run.timeout, benchCase, mode, "ready") != QLatin1String("ready")) {
+        }
+    }
+    // With the broker, requests of the warm-up wait in its queue until the workers said READY.
+
+    QProcess& client = children.start(
+        self,
+        {QStringLiteral("--role"), QStringLiteral("client"), QStringLiteral("--mode"),
+         modeName(mode), QStringLiteral("--endpoint"), frontend, QStringLiteral("--case"),
+         QString::fromStdString(benchCase.name), QStringLiteral("--requests"),
+         QString::number(requests), QStringLiteral("--warmup"), QString::number(run.warmupRequests),
+         QStringLiteral("--timeout-ms"), QString::number(run.timeout.count())},
+        benchCase, mode);
+    const auto patience = run.timeout * 10;
+    while (readLine(client, patience, benchCase, mode, "start") != QLatin1String("measuring")) {
+    }
+    const auto cpuFrom = processCpu(router->processId());
+    QString result;
+    do {
+        result = readLine(client, patience, benchCase, mode, "result");
+    } while (!result.startsWith(QLatin1String("result ")));
+    const auto cpuUsed = processCpu(router->processId()) - cpuFrom;
+
+    const QStringList fields = result.split(QLatin1Char(' '));
+    if (fields.size() != 5) {
+        fail(benchCase, mode, QStringLiteral("client said '%1'").arg(result));
+    }
+    const double measured = fields[1].toDouble();
+    RunStats stats;
+    stats.requestsPerSecond = fields[2].toDouble();
+    stats.p50Us = fields[3].toDouble();
+    stats.p99Us = fields[4].toDouble();
+    stats.cpuUsPerRequest =
+        measured > 0 ? std::chrono::duration<double, std::micro>(cpuUsed).count() / measured : 0;
+    client.waitForFinished(static_cast<int>(run.timeout.count()));
+    return stats;
+}
+
+int runProxyRole(int workers, std::chrono::milliseconds timeout)
+{
+    zmq::context_t context(1);
+    ReferenceProxy proxy(context);
+    proxy.start();
+    std::printf("frontend %s\nbackend %s\n", proxy.frontendEndpoint().c_str(),
+                proxy.backendEndpoint().c_str());
+    std::fflush(stdout);
+    if (!proxy.waitForWorkers(workers, timeout)) {
+        std::fprintf(stderr, "bench_broker proxy: workers did not connect\n");
+        return EXIT_FAILURE;
+    }
+    std::printf("ready\n");
+    std::fflush(stdout);
+    for (;;) {
+        pause(); // until the run is over and the parent kills this process
+    }
+}
+
+int runWorkerRole(const std::string& endpoint, BenchMode mode, mdp::Version version)
+{
+    zmq::context_t context(1);
+    EchoWorker worker(context, endpoint, mode, version);
+    worker.start();
+    worker.join(); // DISCONNECT, or killed by the parent
+    if (!worker.error().empty()) {
+        std::fprintf(stderr, "bench_broker worker: %s\n", worker.error().c_str());
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}
+
+int runClientRole(const std::string& endpoint, BenchMode mode, const BenchCase& benchCase,
+                  std::size_t requests, std::size_t warmupRequests,
+                  std::chrono::milliseconds timeout, const std::string& args)
+{
+    zmq::context_t context(1);
+    StartLine startLine(benchCase.clients, StartSignal{[] {
+                            std::printf("measuring\n");
+                            std::fflush(stdout);
+                        }});
+    LoadClient::Load load;
+    load.mode = mode;
+    load.inflight = benchCase.inflight;
+    load.measuredRequests = requests / static_cast<std::size_t>(benchCase.clients);
+    load.warmupRequests = std::max(warmupRequests / static_cast<std::size_t>(benchCase.clients),
+                                   static_cast<std::size_t>(benchCase.inflight));
+    load.replyTimeout = timeout;
+    std::vector<std::unique_ptr<LoadClient>> clients;
+    for (int i = 0; i < benchCase.clients; ++i) {
+        clients.push_back(std::make_unique<LoadClient>(context, endpoint, load, args, startLine));
+    }
+    for (auto& client : clients) {
+        client->start();
+    }
+    for (auto& client : clients) {
+        client->join();
+    }
+    auto from = Clock::time_point::max();
+    auto until = Clock::time_point::min();
+    std::vector<std::int64_t> latencies;
+    for (auto& client : clients) {
+        if (!client->error().empty()) {
+            std::fprintf(stderr, "bench_broker client: %s\n", client->error().c_str());
+            return EXIT_FAILURE;
+        }
+        from = std::min(from, client->measuredFrom());
+        until = std::max(until, client->measuredUntil());
+        latencies.insert(latencies.end(), client->latenciesNs().begin(),
+                         client->latenciesNs().end());
+    }
+    const auto measured = latencies.size();
+    const RunStats stats = RunStats::compute(latencies, until - from);
+    std::printf("result %zu %.1f %.1f %.1f\n", measured, stats.requestsPerSecond, stats.p50Us,
+                stats.p99Us);
+    std::fflush(stdout);
+    return EXIT_SUCCESS;
+}
+
+} // namespace switchboard::bench
