@@ -49,6 +49,7 @@ struct Settings {
     bool statistics = true; // the broker's per-request statistics (--no-statistics: their cost)
     bool processes = false; // every piece in a process of its own (--processes)
     mdp::Version workerVersion = mdp::Version::V01; // of the workers in --processes runs
+    mdp::Version clientVersion = mdp::Version::V02; // of the clients, in both kinds of run
 };
 
 // Stops the whole program at once: a stalled broker must not turn into a hung benchmark, and
@@ -145,6 +146,7 @@ RunStats measure(const BenchCase& benchCase, BenchMode mode, std::size_t request
 
         LoadClient::Load load;
         load.mode = mode;
+        load.clientVersion = settings.clientVersion;
         load.inflight = benchCase.inflight;
         load.measuredRequests = requests / static_cast<std::size_t>(benchCase.clients);
         load.warmupRequests =
@@ -283,6 +285,10 @@ int main(int argc, char** argv)
         QStringLiteral("Run the broker (the switchboard executable) or the proxy, each worker and "
                        "the clients in processes of their own, as an outside user would; the CPU "
                        "per request is then the whole router process's."));
+    const QCommandLineOption clientMdpOption(
+        QStringLiteral("client-mdp"),
+        QStringLiteral("The clients speak 18/MDP (2, default) or plain 7/MDP (1)."),
+        QStringLiteral("1|2"));
     const QCommandLineOption workerMdpOption(
         QStringLiteral("worker-mdp"),
         QStringLiteral("With --processes: the workers speak 7/MDP (1, default) or 18/MDP (2)."),
@@ -300,8 +306,8 @@ int main(int argc, char** argv)
         hidden->setFlags(QCommandLineOption::HiddenFromHelp);
     }
     parser.addOptions({requestsOption, repsOption, caseOption, warmupOption, timeoutOption,
-                       verboseOption, noStatisticsOption, processesOption, workerMdpOption,
-                       roleOption, modeOption, endpointOption, workersOption});
+                       verboseOption, noStatisticsOption, processesOption, clientMdpOption,
+                       workerMdpOption, roleOption, modeOption, endpointOption, workersOption});
     parser.process(app);
     if (!parser.positionalArguments().isEmpty()) {
         usageError(QStringLiteral("unexpected argument %1").arg(parser.positionalArguments()[0]));
@@ -315,14 +321,18 @@ int main(int argc, char** argv)
     settings.statistics = !parser.isSet(noStatisticsOption);
     settings.timeout = std::chrono::milliseconds(positiveOption(parser, timeoutOption, 5000));
     settings.processes = parser.isSet(processesOption);
-    if (parser.isSet(workerMdpOption)) {
-        const QString version = parser.value(workerMdpOption);
-        if (version != QLatin1String("1") && version != QLatin1String("2")) {
-            usageError(QStringLiteral("--worker-mdp takes 1 or 2"));
+    const auto mdpVersion = [&](const QCommandLineOption& option, mdp::Version fallback) {
+        if (!parser.isSet(option)) {
+            return fallback;
         }
-        settings.workerVersion =
-            version == QLatin1String("1") ? mdp::Version::V01 : mdp::Version::V02;
-    }
+        const QString version = parser.value(option);
+        if (version != QLatin1String("1") && version != QLatin1String("2")) {
+            usageError(QStringLiteral("--%1 takes 1 or 2").arg(option.names().constFirst()));
+        }
+        return version == QLatin1String("1") ? mdp::Version::V01 : mdp::Version::V02;
+    };
+    settings.workerVersion = mdpVersion(workerMdpOption, settings.workerVersion);
+    settings.clientVersion = mdpVersion(clientMdpOption, settings.clientVersion);
 
     std::vector<BenchCase> selected;
     for (const QString& value : parser.values(caseOption)) {
@@ -355,8 +365,8 @@ int main(int argc, char** argv)
             return runWorkerRole(endpoint, mode, settings.workerVersion);
         }
         if (role == QLatin1String("client") && selected.size() == 1) {
-            return runClientRole(endpoint, mode, selected[0], settings.requests,
-                                 settings.warmupRequests, settings.timeout,
+            return runClientRole(endpoint, mode, settings.clientVersion, selected[0],
+                                 settings.requests, settings.warmupRequests, settings.timeout,
                                  encodeArgs(selected[0].payloadBytes));
         }
         usageError(QStringLiteral("--role %1 is for bench_broker's own children").arg(role));
@@ -365,6 +375,7 @@ int main(int argc, char** argv)
     processRun.switchboardExecutable = SWITCHBOARD_EXECUTABLE;
     processRun.selfExecutable = QCoreApplication::applicationFilePath().toStdString();
     processRun.workerVersion = settings.workerVersion;
+    processRun.clientVersion = settings.clientVersion;
     processRun.warmupRequests = settings.warmupRequests;
     processRun.timeout = settings.timeout;
 

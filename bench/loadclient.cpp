@@ -137,7 +137,11 @@ void LoadClient::sendRequest(zmq::socket_t& socket, std::uint64_t requestId)
 
     m_sentAt[requestId] = Clock::now();
     bool sent = true;
-    if (m_load.mode == BenchMode::Broker) {
+    if (m_load.mode == BenchMode::Broker && m_load.clientVersion == mdp::Version::V01) {
+        sent = sent && socket.send(zmq::const_buffer(nullptr, 0), more);
+        sent = sent && socket.send(zmq::buffer(mdp::kClientHeaderV01), more);
+        sent = sent && socket.send(zmq::buffer(kService), more);
+    } else if (m_load.mode == BenchMode::Broker) {
         sent = sent && socket.send(zmq::buffer(mdp::kClientHeaderV02), more);
         sent = sent && socket.send(zmq::buffer(&requestCommand, 1), more);
         sent = sent && socket.send(zmq::buffer(kService), more);
@@ -161,15 +165,20 @@ std::uint64_t LoadClient::receiveReply(zmq::socket_t& socket)
         throw std::runtime_error("no reply within " + std::to_string(m_load.replyTimeout.count()) +
                                  " ms");
     }
-    // Broker: ["MDPC02", FINAL, "echo", rid, status, payload]; proxy: [empty, rid, status,
-    // payload].
+    // Broker: ["MDPC02", FINAL, "echo", rid, status, payload] (7/MDP: [empty, "MDPC01", "echo",
+    // rid, status, payload]); proxy: [empty, rid, status, payload].
     const bool broker = m_load.mode == BenchMode::Broker;
+    const bool v01 = broker && m_load.clientVersion == mdp::Version::V01;
     const std::size_t requestIdFrame = broker ? 3 : 1;
     if (m_reply.size() != requestIdFrame + 3) {
         throw std::runtime_error("reply with " + std::to_string(m_reply.size()) + " frames");
     }
-    if (broker && (frameView(m_reply[0]) != mdp::kClientHeaderV02 || m_reply[1].size() != 1 ||
-                   *m_reply[1].data<std::uint8_t>() != finalCommand)) {
+    if (v01 && (m_reply[0].size() != 0 || frameView(m_reply[1]) != mdp::kClientHeaderV01)) {
+        throw std::runtime_error("reply is not a 7/MDP REPLY");
+    }
+    if (broker && !v01 &&
+        (frameView(m_reply[0]) != mdp::kClientHeaderV02 || m_reply[1].size() != 1 ||
+         *m_reply[1].data<std::uint8_t>() != finalCommand)) {
         throw std::runtime_error("reply is not an 18/MDP FINAL");
     }
     if (!broker && m_reply[0].size() != 0) {

@@ -3,6 +3,8 @@
 #include "benchcase.h"
 #include "startline.h"
 
+#include <switchboard/protocol/mdp.h>
+
 #include <zmq.hpp>
 
 #include <chrono>
@@ -18,12 +20,15 @@ namespace switchboard::bench {
 // it sends `inflight`, then one more for every reply, until its share is answered. It first
 // runs a warm-up phase, then waits at the start line with the other clients, then runs the
 // measured phase, recording each request's latency (send to reply) into a preallocated vector.
-//   Broker mode: 18/MDP REQUEST ["MDPC02", 0x01, "echo", rid, "echo", args], reply FINAL.
+//   Broker mode: 18/MDP REQUEST ["MDPC02", 0x01, "echo", rid, "echo", args], reply FINAL; or,
+//                with Load::clientVersion V01, a plain 7/MDP request [empty, "MDPC01", "echo",
+//                rid, "echo", args], reply [empty, "MDPC01", "echo", rid, status, payload].
 //   Proxy mode:  [empty, rid, "echo", args], reply [empty, rid, 0x00, args].
 class LoadClient {
 public:
     struct Load {
         BenchMode mode = BenchMode::Broker;
+        mdp::Version clientVersion = mdp::Version::V02; // broker mode only
         int inflight = 1;
         std::size_t warmupRequests = 0;
         std::size_t measuredRequests = 0;

@@ -232,8 +232,8 @@ int runWorkerRole(const std::string& endpoint, BenchMode mode, mdp::Version vers
     return EXIT_SUCCESS;
 }
 
-int runClientRole(const std::string& endpoint, BenchMode mode, const BenchCase& benchCase,
-                  std::size_t requests, std::size_t warmupRequests,
+int runClientRole(const std::string& endpoint, BenchMode mode, mdp::Version version,
+                  const BenchCase& benchCase, std::size_t requests, std::size_t warmupRequests,
                   std::chrono::milliseconds timeout, const std::string& args)
 {
     zmq::context_t context(1);
@@ -243,6 +243,7 @@ int runClientRole(const std::string& endpoint, BenchMode mode, const BenchCase& 
                         }});
     LoadClient::Load load;
     load.mode = mode;
+    load.clientVersion = version;
     load.inflight = benchCase.inflight;
     load.measuredRequests = requests / static_cast<std::size_t>(benchCase.clients);
     load.warmupRequests = std::max(warmupRequests / static_cast<std::size_t>(benchCase.clients),

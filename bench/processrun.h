@@ -20,6 +20,7 @@ struct ProcessRun {
     std::string switchboardExecutable;
     std::string selfExecutable;
     mdp::Version workerVersion = mdp::Version::V01; // plain 7/MDP workers, as most peers are
+    mdp::Version clientVersion = mdp::Version::V02;
     std::size_t warmupRequests = 500;
     std::chrono::milliseconds timeout{5000};
 };
@@ -36,8 +37,8 @@ int runProxyRole(int workers, std::chrono::milliseconds timeout);
 int runWorkerRole(const std::string& endpoint, BenchMode mode, mdp::Version version);
 // client: the case's client threads on `endpoint`; prints "measuring" when they leave the start
 // line, then "result <requests> <rps> <p50 µs> <p99 µs>" and exits.
-int runClientRole(const std::string& endpoint, BenchMode mode, const BenchCase& benchCase,
-                  std::size_t requests, std::size_t warmupRequests,
+int runClientRole(const std::string& endpoint, BenchMode mode, mdp::Version version,
+                  const BenchCase& benchCase, std::size_t requests, std::size_t warmupRequests,
                   std::chrono::milliseconds timeout, const std::string& args);
 
 } // namespace switchboard::bench
