@@ -106,7 +106,6 @@ RunStats measure(const BenchCase& benchCase, BenchMode mode, std::size_t request
     std::optional<ThreadCpuClock> routerCpu;
     std::chrono::nanoseconds cpuFrom{};
     StartLine startLine(benchCase.clients, StartSignal{[&] { cpuFrom = routerCpu->used(); }});
-    std::vector<std::int64_t> latencies;
     try {
         std::string frontend;
         std::string backend;
@@ -165,17 +164,9 @@ RunStats measure(const BenchCase& benchCase, BenchMode mode, std::size_t request
         }
         const std::chrono::nanoseconds cpuUsed = routerCpu->used() - cpuFrom;
 
-        auto from = std::chrono::steady_clock::time_point::max();
-        auto until = std::chrono::steady_clock::time_point::min();
-        latencies.reserve(load.measuredRequests * clients.size());
-        for (auto& client : clients) {
-            if (!client->error().empty()) {
-                fail(benchCase, mode, "client: " + client->error());
-            }
-            from = std::min(from, client->measuredFrom());
-            until = std::max(until, client->measuredUntil());
-            latencies.insert(latencies.end(), client->latenciesNs().begin(),
-                             client->latenciesNs().end());
+        ClientMeasurements measured = ClientMeasurements::gather(clients);
+        if (!measured.error.empty()) {
+            fail(benchCase, mode, "client: " + measured.error);
         }
 
         if (broker) {
@@ -194,11 +185,12 @@ RunStats measure(const BenchCase& benchCase, BenchMode mode, std::size_t request
                 fail(benchCase, mode, "worker: " + worker->error());
             }
         }
-        const auto measured = static_cast<double>(latencies.size());
-        RunStats stats = RunStats::compute(latencies, until - from);
+        const auto requestsMeasured = static_cast<double>(measured.latenciesNs.size());
+        RunStats stats = measured.stats();
         stats.cpuUsPerRequest =
-            measured > 0 ? std::chrono::duration<double, std::micro>(cpuUsed).count() / measured
-                         : 0;
+            requestsMeasured > 0
+                ? std::chrono::duration<double, std::micro>(cpuUsed).count() / requestsMeasured
+                : 0;
         return stats;
     } catch (const std::exception& e) {
         fail(benchCase, mode, e.what());

@@ -196,24 +196,18 @@ VariantRun measure(const BenchCase& benchCase, Variant variant, std::size_t requ
     for (auto& client : clients) {
         client->start();
     }
-    std::vector<std::int64_t> latencies;
-    auto from = std::chrono::steady_clock::time_point::max();
-    auto until = std::chrono::steady_clock::time_point::min();
     for (auto& client : clients) {
         client->join();
-        if (!client->error().empty()) {
-            fail(benchCase.name, variant, "client: " + client->error());
-        }
-        from = std::min(from, client->measuredFrom());
-        until = std::max(until, client->measuredUntil());
-        latencies.insert(latencies.end(), client->latenciesNs().begin(),
-                         client->latenciesNs().end());
+    }
+    ClientMeasurements measured = ClientMeasurements::gather(clients);
+    if (!measured.error.empty()) {
+        fail(benchCase.name, variant, "client: " + measured.error);
     }
     const std::int64_t cpuAfter = brokerCpuNs(*broker);
     const auto handled = (load.warmupRequests + load.measuredRequests) * clients.size();
 
     VariantRun run;
-    run.load = RunStats::compute(latencies, until - from);
+    run.load = measured.stats();
     run.brokerCpuNsPerRequest =
         static_cast<double>(cpuAfter - cpuBefore) / static_cast<double>(handled);
     if (watcher) {

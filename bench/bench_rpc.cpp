@@ -102,19 +102,11 @@ void waitForWorkers(BrokerThread& broker, std::size_t expected, const RpcCase& b
 template <typename Clients>
 RunStats collect(Clients& clients, const RpcCase& benchCase, Peers peers)
 {
-    std::vector<std::int64_t> latencies;
-    auto from = std::chrono::steady_clock::time_point::max();
-    auto until = std::chrono::steady_clock::time_point::min();
-    for (auto& client : clients) {
-        if (!client->error().empty()) {
-            fail(benchCase, peers, "client: " + client->error());
-        }
-        from = std::min(from, client->measuredFrom());
-        until = std::max(until, client->measuredUntil());
-        latencies.insert(latencies.end(), client->latenciesNs().begin(),
-                         client->latenciesNs().end());
+    ClientMeasurements measured = ClientMeasurements::gather(clients);
+    if (!measured.error.empty()) {
+        fail(benchCase, peers, "client: " + measured.error);
     }
-    return RunStats::compute(latencies, until - from);
+    return measured.stats();
 }
 
 RunStats measure(const RpcCase& benchCase, Peers peers, std::size_t warmup)

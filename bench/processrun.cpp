@@ -259,23 +259,15 @@ int runClientRole(const std::string& endpoint, BenchMode mode, mdp::Version vers
     for (auto& client : clients) {
         client->join();
     }
-    auto from = Clock::time_point::max();
-    auto until = Clock::time_point::min();
-    std::vector<std::int64_t> latencies;
-    for (auto& client : clients) {
-        if (!client->error().empty()) {
-            std::fprintf(stderr, "bench_broker client: %s\n", client->error().c_str());
-            return EXIT_FAILURE;
-        }
-        from = std::min(from, client->measuredFrom());
-        until = std::max(until, client->measuredUntil());
-        latencies.insert(latencies.end(), client->latenciesNs().begin(),
-                         client->latenciesNs().end());
+    ClientMeasurements measured = ClientMeasurements::gather(clients);
+    if (!measured.error.empty()) {
+        std::fprintf(stderr, "bench_broker client: %s\n", measured.error.c_str());
+        return EXIT_FAILURE;
     }
-    const auto measured = latencies.size();
-    const RunStats stats = RunStats::compute(latencies, until - from);
-    std::printf("result %zu %.1f %.1f %.1f\n", measured, stats.requestsPerSecond, stats.p50Us,
-                stats.p99Us);
+    const std::size_t requestsMeasured = measured.latenciesNs.size();
+    const RunStats stats = measured.stats();
+    std::printf("result %zu %.1f %.1f %.1f\n", requestsMeasured, stats.requestsPerSecond,
+                stats.p50Us, stats.p99Us);
     std::fflush(stdout);
     return EXIT_SUCCESS;
 }
