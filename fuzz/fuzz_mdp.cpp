@@ -143,7 +143,8 @@ Frames rebuiltWorkerMessage(const Frames& frames, const mdp::WorkerMessage& mess
     return mustSucceed("mdp worker builders", [&] {
         switch (message.command) {
         case WorkerCommand::Ready:
-            return mdp::makeWorkerReady(message.version, frameView(frames[message.serviceFrame]));
+            return mdp::makeWorkerReady(message.version, frameView(frames[message.serviceFrame]),
+                                         message.credit);
         case WorkerCommand::Heartbeat:
             return mdp::makeWorkerHeartbeat(message.version);
         case WorkerCommand::Disconnect:

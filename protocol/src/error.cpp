@@ -28,6 +28,8 @@ std::string_view toString(ProtocolErrorKind kind) noexcept
         return "invalid_status";
     case ProtocolErrorKind::InvalidPayload:
         return "invalid_payload";
+    case ProtocolErrorKind::InvalidCredit:
+        return "invalid_credit";
     case ProtocolErrorKind::Count:
         break;
     }

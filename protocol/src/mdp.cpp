@@ -4,6 +4,7 @@
 
 #include "bytetext.h"
 
+#include <charconv>
 #include <stdexcept>
 #include <string>
 
@@ -158,8 +159,10 @@ void checkFrameCount(const Frames& frames, std::size_t first, std::size_t minimu
         return;
     }
     const std::string expected = minimum == maximum ? std::to_string(minimum)
-                                 : count < minimum  ? "at least " + std::to_string(minimum)
-                                                    : "at most " + std::to_string(maximum);
+                                 : minimum + 1 == maximum
+                                     ? std::to_string(minimum) + " or " + std::to_string(maximum)
+                                 : count < minimum ? "at least " + std::to_string(minimum)
+                                                   : "at most " + std::to_string(maximum);
     fail(count < minimum ? ProtocolErrorKind::TooFewFrames : ProtocolErrorKind::TooManyFrames,
          where, "expected " + expected + " frames, got " + std::to_string(count));
 }
@@ -183,6 +186,22 @@ void checkServiceName(const zmq::message_t& frame, std::size_t index, const Wher
              "service name " + frameRef(index) + " has control byte " +
                  hexByte(static_cast<std::uint8_t>(name[at])) + " at offset " + std::to_string(at));
     }
+}
+
+int readCredit(const zmq::message_t& frame, std::size_t index, const Where& where)
+{
+    const std::string_view text = frameView(frame);
+    const std::string_view digits =
+        text.starts_with(kCreditPrefix) ? text.substr(kCreditPrefix.size()) : std::string_view{};
+    int credit = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), credit);
+    if (!text.starts_with(kCreditPrefix) || digits.empty() || error != std::errc{} ||
+        end != digits.data() + digits.size() || credit < 1 || credit > kMaxWorkerCredit) {
+        fail(ProtocolErrorKind::InvalidCredit, where,
+             "expected \"credit=N\" with N from 1 to " + std::to_string(kMaxWorkerCredit) + " " +
+                 frameRef(index) + ", got " + bytetext::quoted(text));
+    }
+    return credit;
 }
 
 // The client address and delimiter of worker REQUEST/REPLY/PARTIAL/FINAL, at `index` on.
@@ -402,9 +421,12 @@ WorkerMessage parseWorkerMessage(const Frames& frames, std::size_t first)
     const std::size_t args = first + headerFrames;
     switch (*command) {
     case WorkerCommand::Ready:
-        checkFrameCount(frames, first, headerFrames + 1, headerFrames + 1, where);
+        checkFrameCount(frames, first, headerFrames + 1, headerFrames + 2, where);
         checkServiceName(frames[args], args, where);
         message.serviceFrame = args;
+        if (frames.size() - first == headerFrames + 2) {
+            message.credit = readCredit(frames[args + 1], args + 1, where);
+        }
         break;
     case WorkerCommand::Heartbeat:
     case WorkerCommand::Disconnect:
@@ -473,12 +495,20 @@ Frames makeClientRequest(Version version, std::string_view service, Frames body)
     return out;
 }
 
-Frames makeWorkerReady(Version version, std::string_view service)
+Frames makeWorkerReady(Version version, std::string_view service, int credit)
 {
     Frames out;
-    out.reserve(4);
+    out.reserve(5);
     appendWorkerHeader(out, version, WorkerCommand::Ready);
     out.emplace_back(service.data(), service.size());
+    if (credit != 0) {
+        if (credit < 1 || credit > kMaxWorkerCredit) {
+            throw std::invalid_argument("credit " + std::to_string(credit) + " is not within 1.." +
+                                        std::to_string(kMaxWorkerCredit));
+        }
+        const std::string frame = std::string(kCreditPrefix) + std::to_string(credit);
+        out.emplace_back(frame.data(), frame.size());
+    }
     return out;
 }
 

@@ -261,8 +261,12 @@ void workerFixedRows(const char* label, const QByteArrayList& header, Version ve
                 WorkerCommand::Ready, service + 1, 0, 0);
     workerInvalid(tag("READY without service"), header + QByteArrayList{byte(0x01)},
                   K::TooFewFrames);
-    workerInvalid(tag("READY with an extra frame"),
-                  header + QByteArrayList{byte(0x01), "echo", "x"}, K::TooManyFrames);
+    workerValid(tag("READY with credit"), header + QByteArrayList{byte(0x01), "echo", "credit=32"},
+                version, WorkerCommand::Ready, service + 1, 0, 0);
+    workerInvalid(tag("READY with an extra frame that is not credit"),
+                  header + QByteArrayList{byte(0x01), "echo", "x"}, K::InvalidCredit);
+    workerInvalid(tag("READY with two extra frames"),
+                  header + QByteArrayList{byte(0x01), "echo", "credit=2", "x"}, K::TooManyFrames);
     workerInvalid(tag("READY with empty service"), header + QByteArrayList{byte(0x01), E},
                   K::InvalidServiceName);
     workerInvalid(tag("READY with 256-byte service"),
@@ -334,6 +338,8 @@ private slots:
     void makeClientRequestBytes();
     void buildersRejectCommandsTheVersionLacks_data();
     void buildersRejectCommandsTheVersionLacks();
+    void readyCredit_data();
+    void readyCredit();
     void names();
     void successfulParsesDoNotAllocate();
     void mutatedFramesOnlyThrowProtocolError();
@@ -447,8 +453,9 @@ void TestMdp::parseWorkerMessage_data()
                   K::UnknownProtocol);
     workerInvalid("18/MDP-shaped HEARTBEAT with the 7/MDP header", {kWorker01, byte(0x04)},
                   K::MissingEmptyFrame);
+    // The fourth frame of an 18/MDP READY can only be its credit.
     workerInvalid("18/MDP READY with the 7/MDP frame count", {kWorker02, byte(0x01), "echo", "x"},
-                  K::TooManyFrames);
+                  K::InvalidCredit);
     workerInvalid("7/MDP READY with the 18/MDP frame count", {E, kWorker01, byte(0x01)},
                   K::TooFewFrames);
 
@@ -526,7 +533,7 @@ void TestMdp::errorText_data()
            "got 3 bytes";
     QTest::newRow("7/MDP READY without service")
         << QByteArrayList{E, kWorker01, byte(0x01)} << 0 << "worker"
-        << "7/MDP worker READY: expected 4 frames, got 3";
+        << "7/MDP worker READY: expected 4 or 5 frames, got 3";
     QTest::newRow("18/MDP HEARTBEAT with extra frame")
         << QByteArrayList{kIdentity, kWorker02, byte(0x05), E} << 1 << "worker"
         << "18/MDP worker HEARTBEAT: expected 2 frames, got 3";
@@ -813,6 +820,55 @@ void TestMdp::buildersRejectCommandsTheVersionLacks()
 {
     QFETCH(std::function<void()>, build);
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, build());
+}
+
+void TestMdp::readyCredit_data()
+{
+    QTest::addColumn<QByteArray>("frame");
+    QTest::addColumn<int>("credit"); // 0: refused as invalid_credit
+    QTest::newRow("1") << QByteArray("credit=1") << 1;
+    QTest::newRow("32") << QByteArray("credit=32") << 32;
+    QTest::newRow("the maximum") << QByteArray("credit=1024") << 1024;
+    QTest::newRow("over the maximum") << QByteArray("credit=1025") << 0;
+    QTest::newRow("zero") << QByteArray("credit=0") << 0;
+    QTest::newRow("negative") << QByteArray("credit=-1") << 0;
+    QTest::newRow("plus sign") << QByteArray("credit=+3") << 0;
+    QTest::newRow("no number") << QByteArray("credit=") << 0;
+    QTest::newRow("trailing text") << QByteArray("credit=3x") << 0;
+    QTest::newRow("space") << QByteArray("credit= 3") << 0;
+    QTest::newRow("huge") << QByteArray("credit=99999999999999999999") << 0;
+    QTest::newRow("other name") << QByteArray("window=3") << 0;
+    QTest::newRow("empty") << QByteArray() << 0;
+}
+
+// The credit extension (docs/PROTOCOL.md 11.1): the value, its bounds, and the builder.
+void TestMdp::readyCredit()
+{
+    QFETCH(QByteArray, frame);
+    QFETCH(int, credit);
+    for (const Version version : {Version::V01, Version::V02}) {
+        const QByteArrayList header = version == Version::V01
+                                          ? QByteArrayList{QByteArray(), "MDPW01", byte(0x01)}
+                                          : QByteArrayList{"MDPW02", byte(0x01)};
+        const Frames message = toFrames(header + QByteArrayList{"echo", frame});
+        if (credit == 0) {
+            try {
+                (void)mdp::parseWorkerMessage(message, 0);
+                QFAIL("parsed; expected invalid_credit");
+            } catch (const ProtocolError& e) {
+                QCOMPARE(name(e.kind()), QStringLiteral("invalid_credit"));
+                QVERIFY2(QByteArray(e.what()).contains("credit=N"), e.what());
+            }
+            continue;
+        }
+        QCOMPARE(mdp::parseWorkerMessage(message, 0).credit, credit);
+        const Frames built = makeWorkerReady(version, "echo", credit);
+        const QByteArrayList expected = header + QByteArrayList{"echo", frame};
+        QCOMPARE(toList(built), expected);
+        QCOMPARE(mdp::parseWorkerMessage(built, 0).credit, credit);
+    }
+    QCOMPARE(mdp::parseWorkerMessage(makeWorkerReady(Version::V02, "echo"), 0).credit, 0);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, makeWorkerReady(Version::V02, "echo", 1025));
 }
 
 void TestMdp::names()

@@ -27,6 +27,7 @@ enum class ProtocolErrorKind : std::uint8_t {
     InvalidMethod,        // RPC envelope: method empty, longer than 255 bytes, or not printable
     InvalidStatus,        // RPC envelope: status frame is not one known byte
     InvalidPayload,       // RPC envelope: msgpack that does not decode as required
+    InvalidCredit,        // READY's credit frame is not "credit=N" with N in 1..kMaxWorkerCredit
     Count
 };
 

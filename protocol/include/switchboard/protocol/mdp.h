@@ -44,6 +44,10 @@ inline constexpr std::string_view kClientHeaderV02 = "MDPC02";
 inline constexpr std::string_view kWorkerHeaderV01 = "MDPW01";
 inline constexpr std::string_view kWorkerHeaderV02 = "MDPW02";
 inline constexpr std::size_t kMaxServiceNameSize = 255;
+// The credit extension (docs/PROTOCOL.md §11.1): a READY may carry one more frame,
+// "credit=N", to say the worker holds up to N requests at once.
+inline constexpr std::string_view kCreditPrefix = "credit=";
+inline constexpr int kMaxWorkerCredit = 1024;
 
 // 1 to 255 bytes, none of them a control character: what every parser requires of a service.
 bool isValidServiceName(std::string_view name) noexcept;
@@ -83,12 +87,13 @@ struct WorkerMessage {
     Version version;
     WorkerCommand command;
     std::size_t serviceFrame = 0; // READY
+    int credit = 0;               // READY with the credit extension; 0 for a plain MDP READY
     std::size_t clientFrame = 0;  // REQUEST, REPLY, PARTIAL, FINAL
     std::size_t bodyBegin = 0;    // REQUEST, REPLY, PARTIAL, FINAL (at least one body frame)
 };
 
-// Any worker-protocol command of either version, with its exact shape checked (READY has exactly
-// a service frame, HEARTBEAT and DISCONNECT nothing more, REQUEST/REPLY/PARTIAL/FINAL a non-empty
+// Any worker-protocol command of either version, with its exact shape checked (READY has a
+// service frame and optionally a credit frame, HEARTBEAT and DISCONNECT nothing more, REQUEST/REPLY/PARTIAL/FINAL a non-empty
 // client address followed by an empty delimiter). Whether the command is allowed in the current
 // dialog is the caller's business. Throws ProtocolError.
 WorkerMessage parseWorkerMessage(const Frames& frames, std::size_t first);
@@ -102,7 +107,8 @@ void appendWorkerHeader(Frames& out, Version version, WorkerCommand command);
 
 // Whole messages, for peers (clientlib, workerlib, tests) rather than the broker's hot path.
 Frames makeClientRequest(Version version, std::string_view service, Frames body);
-Frames makeWorkerReady(Version version, std::string_view service);
+// `credit` 0 makes a plain MDP READY; 1..kMaxWorkerCredit adds the credit frame.
+Frames makeWorkerReady(Version version, std::string_view service, int credit = 0);
 Frames makeWorkerHeartbeat(Version version);
 Frames makeWorkerDisconnect(Version version);
 // REPLY (0.1), PARTIAL or FINAL (0.2) from a worker: header, client address, empty, body.
