@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -46,8 +47,9 @@ public:
     std::set<std::string> blockedClients;
     std::set<std::string> goneClients;
     std::set<std::string> goneWorkers;
-    // The last REQUEST each worker got: client address and request id, to answer it.
-    std::map<std::string, std::pair<std::string, std::string>> lastRequest;
+    // The last few REQUESTs each worker got (a worker with credit holds several): client
+    // address and request id, to answer them.
+    std::map<std::string, std::deque<std::pair<std::string, std::string>>> requests;
 
     Delivery sendToClient(Frames& frames) override
     {
@@ -80,8 +82,12 @@ public:
             FUZZ_REQUIRE(!"the core sent a worker a message that is not MDP");
         }
         if (message.command == mdp::WorkerCommand::Request) {
-            lastRequest[worker] = {std::string(frameView(frames[message.clientFrame])),
-                                   std::string(frameView(frames[message.bodyBegin]))};
+            auto& sent = requests[worker];
+            sent.emplace_back(std::string(frameView(frames[message.clientFrame])),
+                              std::string(frameView(frames[message.bodyBegin])));
+            if (sent.size() > 4) {
+                sent.pop_front();
+            }
         }
         frames.clear();
         return Delivery::Sent;
@@ -133,8 +139,11 @@ Frames workerAnswer(Script& script, const FuzzOutbox& outbox)
                                                       : mdp::WorkerCommand::Final;
     std::string client = "c0";
     std::string id = "r0";
-    if (auto it = outbox.lastRequest.find(worker); it != outbox.lastRequest.end()) {
-        std::tie(client, id) = it->second;
+    if (auto it = outbox.requests.find(worker);
+        it != outbox.requests.end() && !it->second.empty()) {
+        // The newest by default; bits 5-6 pick an older one.
+        const auto& sent = it->second;
+        std::tie(client, id) = sent[sent.size() - 1 - (flags >> 5) % sent.size()];
     }
     Frames body;
     rpc::appendReply(body, zmq::message_t(id.data(), id.size()),
@@ -211,10 +220,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         case 3: {
             const std::uint8_t flags = script.byte();
+            // The high bit asks for credit (docs/PROTOCOL.md §11.1), 1 to 4.
             Frames frames = withIdentity(
                 kWorkers[flags % kWorkers.size()],
                 mdp::makeWorkerReady(flags & 0x04 ? mdp::Version::V01 : mdp::Version::V02,
-                                     kServices[(flags >> 3) % kServices.size()]));
+                                     kServices[(flags >> 3) % kServices.size()],
+                                     flags & 0x80 ? 1 + (flags & 0x03) : 0));
             core.onWorkerMessage(frames, now);
             break;
         }

@@ -232,6 +232,10 @@ ROUTING = {
     "mmi": READY_W0_ECHO + bytes([2, 0x04, 1]),
     "raw-garbage": bytes([0, 6, 5]) + b"MDPC0" + bytes([1, 4]) + b"\x01\x02\x03\x04",
     "raw-worker": READY_W0_ECHO + bytes([1, 8, 6]) + b"MDPW02" + bytes([1]) + b"\x07",
+    # w1 with credit 3 (READY flags 0x82) takes three requests of one client, answers them
+    # oldest-but-one, oldest, newest (answer flags 0x22, 0x43, 0x01), takes two more and leaves.
+    "credit-worker": bytes([3, 0x82]) + REQUEST_C0_ECHO * 3 + bytes([4, 0x22, 4, 0x43, 4, 0x01])
+    + REQUEST_C0_ECHO + REQUEST_C1_IDEMPOTENT + bytes([5, 0x0a]),
 }
 
 

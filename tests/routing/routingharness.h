@@ -283,6 +283,13 @@ inline Frames request(const std::string& client, const std::string& service, con
     return frames;
 }
 
+inline rpc::RequestOptions idempotent()
+{
+    rpc::RequestOptions options;
+    options.idempotent = true;
+    return options;
+}
+
 inline Frames fromWorker(const std::string& worker, Frames message)
 {
     Frames frames;
@@ -329,9 +336,9 @@ struct Harness {
     void client(Frames frames) { core.onClientMessage(frames, now); }
     void worker(Frames frames) { core.onWorkerMessage(frames, now); }
     void ready(const std::string& worker, const std::string& service,
-               mdp::Version version = mdp::Version::V02)
+               mdp::Version version = mdp::Version::V02, int credit = 0)
     {
-        this->worker(fromWorker(worker, mdp::makeWorkerReady(version, service)));
+        this->worker(fromWorker(worker, mdp::makeWorkerReady(version, service, credit)));
     }
 
     Clock::time_point now = Clock::time_point{} + 1000h;

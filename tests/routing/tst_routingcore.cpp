@@ -11,13 +11,6 @@ using namespace switchboard::testing;
 
 namespace {
 
-rpc::RequestOptions idempotent()
-{
-    rpc::RequestOptions options;
-    options.idempotent = true;
-    return options;
-}
-
 rpc::RequestOptions timeout(std::uint32_t ms)
 {
     rpc::RequestOptions options;

@@ -34,9 +34,9 @@ private Q_SLOTS:
         QueueTotals totals;
         Service service("echo", totals);
         const auto t = Clock::time_point{};
-        RegisteredWorker a("a", mdp::Version::V02, service, t);
-        RegisteredWorker b("b", mdp::Version::V02, service, t);
-        RegisteredWorker c("c", mdp::Version::V02, service, t);
+        RegisteredWorker a("a", mdp::Version::V02, 0, service, t);
+        RegisteredWorker b("b", mdp::Version::V02, 0, service, t);
+        RegisteredWorker c("c", mdp::Version::V02, 0, service, t);
         IdleWorkerList list;
         list.pushBack(a);
         list.pushBack(b);
@@ -121,9 +121,9 @@ private Q_SLOTS:
         Service& echo = services.findOrCreate("echo").first;
         WorkerRegistry workers;
         const auto t = Clock::time_point{} + 1h;
-        RegisteredWorker& a = workers.add("a", mdp::Version::V02, echo, {5, "tcp://x:1"}, t);
-        workers.add("b", mdp::Version::V01, echo, {5, {}}, t);
-        workers.add("c", mdp::Version::V02, echo, {-1, {}}, t);
+        RegisteredWorker& a = workers.add("a", mdp::Version::V02, 0, echo, {5, "tcp://x:1"}, t);
+        workers.add("b", mdp::Version::V01, 0, echo, {5, {}}, t);
+        workers.add("c", mdp::Version::V02, 0, echo, {-1, {}}, t);
         QCOMPARE(workers.find("a"), &a);
         QCOMPARE(a.peerAddress(), std::string("tcp://x:1"));
         QCOMPARE(workers.onConnection(5).size(), 2u);
@@ -134,7 +134,7 @@ private Q_SLOTS:
         QCOMPARE(workers.onConnection(5).size(), 1u);
         QCOMPARE(workers.expired().size(), 1u);
         // The same identity coming back replaces its expired row.
-        workers.add("a", mdp::Version::V02, echo, {6, {}}, t + 2s);
+        workers.add("a", mdp::Version::V02, 0, echo, {6, {}}, t + 2s);
         QCOMPARE(workers.expired().size(), 0u);
     }
 
@@ -146,7 +146,7 @@ private Q_SLOTS:
         const auto t = Clock::time_point{} + 1h;
         for (std::size_t i = 0; i < WorkerRegistry::kMaxExpired + 10; ++i) {
             RegisteredWorker& w =
-                workers.add("w" + std::to_string(i), mdp::Version::V02, echo, {}, t);
+                workers.add("w" + std::to_string(i), mdp::Version::V02, 0, echo, {}, t);
             workers.rememberExpired(w, t + std::chrono::seconds(i));
             workers.remove(w);
         }

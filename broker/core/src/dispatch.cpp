@@ -4,6 +4,8 @@
 
 #include <switchboard/routing/routingcore.h>
 
+#include "taggedaddress.h"
+
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -18,6 +20,7 @@ bool RoutingCore::dispatch(RegisteredWorker& worker, Frames& frames, const Clien
     inFlight.clientIdentity = ClientRequest::client(frames);
     inFlight.requestId = request.requestId(frames);
     inFlight.request = request;
+    inFlight.tag = worker.credited() ? worker.nextTag() : 0;
     inFlight.dispatchedAt = now;
     inFlight.terms = terms;
     ++inFlight.terms.attempts;
@@ -37,7 +40,11 @@ bool RoutingCore::dispatch(RegisteredWorker& worker, Frames& frames, const Clien
     m_out.emplace_back(worker.identity().data(), worker.identity().size());
     mdp::appendWorkerHeader(m_out, worker.version(), mdp::WorkerCommand::Request);
     const std::size_t clientAt = m_out.size();
-    m_out.push_back(std::move(frames[0]));
+    if (worker.credited()) {
+        m_out.push_back(taggedaddress::make(inFlight.clientIdentity, inFlight.tag));
+    } else {
+        m_out.push_back(std::move(frames[0]));
+    }
     m_out.emplace_back();
     const std::size_t bodyBegin = request.bodyBegin();
     for (std::size_t i = bodyBegin; i < frames.size(); ++i) {
@@ -45,7 +52,9 @@ bool RoutingCore::dispatch(RegisteredWorker& worker, Frames& frames, const Clien
     }
     if (m_outbox.sendToWorker(m_out) != Delivery::Sent) {
         // Nothing left: put the frames back where they came from for the next worker.
-        frames[0] = std::move(m_out[clientAt]);
+        if (!worker.credited()) {
+            frames[0] = std::move(m_out[clientAt]);
+        }
         for (std::size_t i = bodyBegin, j = clientAt + 2; i < frames.size(); ++i, ++j) {
             frames[i] = std::move(m_out[j]);
         }

@@ -6,6 +6,8 @@
 
 #include <switchboard/protocol/envelope.h>
 
+#include "taggedaddress.h"
+
 #include <algorithm>
 
 namespace switchboard {
@@ -50,6 +52,14 @@ void RoutingCore::onWorkerMessage(Frames& frames, TimePoint now)
         // RFC 7: drop invalid messages and treat the peer as invalid.
         if (worker) {
             disconnectForViolation(*worker, error.what(), now);
+        } else if (error.kind() == ProtocolErrorKind::InvalidCredit) {
+            // A READY with a credit this broker does not take: say so at once, so that the
+            // worker can register again without it (docs/PROTOCOL.md §11.1).
+            ++m_counters.workersDisconnected;
+            sendWorkerCommand(identity,
+                              frames.size() > 1 && frames[1].size() == 0 ? mdp::Version::V01
+                                                                         : mdp::Version::V02,
+                              mdp::WorkerCommand::Disconnect);
         }
         settle(now);
         return;
@@ -136,8 +146,8 @@ void RoutingCore::registerWorker(Frames& frames, const mdp::WorkerMessage& messa
     // this worker.
     PeerConnection connection = m_outbox.connectionOf(frames);
     Service& service = serviceNamed(serviceName, now);
-    RegisteredWorker& worker =
-        m_workers.add(identity, message.version, service, std::move(connection), now);
+    RegisteredWorker& worker = m_workers.add(identity, message.version, message.credit, service,
+                                             std::move(connection), now);
     worker.heard(now, now + m_config.heartbeatInterval * m_config.liveness);
     service.addWorker();
     ++m_counters.workersRegistered;
@@ -148,11 +158,18 @@ void RoutingCore::registerWorker(Frames& frames, const mdp::WorkerMessage& messa
 void RoutingCore::onWorkerAnswer(RegisteredWorker& worker, Frames& frames,
                                  const mdp::WorkerMessage& message, TimePoint now)
 {
-    const auto client = frameView(frames[message.clientFrame]);
     auto& held = worker.inFlight();
-    auto request = std::find_if(held.begin(), held.end(), [&](const InFlightRequest& r) {
-        return r.clientIdentity == client;
-    });
+    const auto address = frameView(frames[message.clientFrame]);
+    auto request = held.end();
+    if (!worker.credited()) {
+        request = std::find_if(held.begin(), held.end(), [&](const InFlightRequest& r) {
+            return r.clientIdentity == address;
+        });
+    } else if (const auto parts = taggedaddress::split(address)) {
+        request = std::find_if(held.begin(), held.end(), [&](const InFlightRequest& r) {
+            return r.tag == parts->tag && r.clientIdentity == parts->identity;
+        });
+    }
     if (request == held.end()) {
         ++m_counters.workerMessagesRefused;
         disconnectForViolation(worker,
@@ -168,6 +185,7 @@ void RoutingCore::onWorkerAnswer(RegisteredWorker& worker, Frames& frames,
     const bool errorReply = final && isErrorReply(frames, message.bodyBegin);
     const mdp::Version clientVersion = request->clientVersion();
 
+    const std::string_view client = request->clientIdentity;
     if (clientVersion == mdp::Version::V01 && !final && !request->streamRejected) {
         // A 7/MDP client takes exactly one REPLY: say why it gets no stream, drop the rest.
         request->streamRejected = true;
@@ -177,7 +195,11 @@ void RoutingCore::onWorkerAnswer(RegisteredWorker& worker, Frames& frames,
                    "stream, use an 18/MDP (MDPC02) client");
     } else if (!request->streamRejected) {
         m_out.clear();
-        m_out.push_back(std::move(frames[message.clientFrame]));
+        if (worker.credited()) {
+            m_out.emplace_back(client.data(), client.size());
+        } else {
+            m_out.push_back(std::move(frames[message.clientFrame]));
+        }
         mdp::appendClientHeader(m_out, clientVersion,
                                 final ? mdp::finalCommand(clientVersion)
                                       : mdp::ClientCommand::Partial);
@@ -199,7 +221,11 @@ void RoutingCore::onWorkerAnswer(RegisteredWorker& worker, Frames& frames,
     m_observer.requestAnswered(service, request->terms.meter,
                                request->dispatchedAt - request->terms.receivedAt,
                                now - request->dispatchedAt, error, now);
-    held.erase(request);
+    // Order does not matter among the requests a worker holds: the last takes the freed place.
+    if (request != held.end() - 1) {
+        *request = std::move(held.back());
+    }
+    held.pop_back();
     --m_inFlight;
     makeAvailable(worker, now);
 }

@@ -6,14 +6,14 @@
 
 namespace switchboard {
 
-RegisteredWorker& WorkerRegistry::add(std::string_view identity, mdp::Version version,
+RegisteredWorker& WorkerRegistry::add(std::string_view identity, mdp::Version version, int credit,
                                       Service& service, PeerConnection connection,
                                       Clock::time_point now)
 {
     std::erase_if(m_expired,
                   [&](const ExpiredWorker& expired) { return expired.identity == identity; });
-    auto [it, inserted] =
-        m_workers.try_emplace(std::string(identity), std::string(identity), version, service, now);
+    auto [it, inserted] = m_workers.try_emplace(std::string(identity), std::string(identity),
+                                                version, credit, service, now);
     RegisteredWorker& worker = it->second;
     worker.setConnectionFd(connection.id);
     worker.setPeerAddress(std::move(connection.address));

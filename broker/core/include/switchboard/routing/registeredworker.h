@@ -36,6 +36,9 @@ private:
 // A request handed to a worker and not yet answered.
 struct InFlightRequest {
     std::string clientIdentity;
+    // Tells apart the requests a worker with credit holds (docs/PROTOCOL.md §11.1): the client
+    // address it was sent is the identity followed by these 4 bytes.
+    std::uint32_t tag = 0;
     std::string requestId; // empty when the request had none we could echo
     std::chrono::steady_clock::time_point dispatchedAt;
     // A 7/MDP client cannot take a stream: it got StreamingUnsupported at the first PARTIAL
@@ -56,17 +59,20 @@ struct InFlightRequest {
 };
 
 // A worker that said READY, as the broker sees it: its service, its connection, the requests it
-// holds and what it has served. MDP workers hold one request at a time; the in-flight list and
-// `capacity` let a later protocol extension hold more without reshaping.
+// holds and what it has served. A plain MDP worker holds one request at a time; one that said
+// "credit=N" in its READY holds up to N (docs/PROTOCOL.md §11.1).
 class RegisteredWorker {
 public:
     using Clock = std::chrono::steady_clock;
 
-    RegisteredWorker(std::string identity, mdp::Version version, Service& service,
+    // `credit` as the READY said it: 0 for a plain MDP worker.
+    RegisteredWorker(std::string identity, mdp::Version version, int credit, Service& service,
                      Clock::time_point now)
         : m_identity(std::move(identity))
         , m_version(version)
         , m_service(&service)
+        , m_capacity(credit > 0 ? credit : 1)
+        , m_credited(credit > 0)
         , m_registeredAt(now)
         , m_lastHeard(now)
     {
@@ -79,6 +85,11 @@ public:
 
     int capacity() const noexcept { return m_capacity; }
     bool hasCapacity() const noexcept { return static_cast<int>(m_inFlight.size()) < m_capacity; }
+    // Said "credit=N": its requests carry tagged client addresses.
+    bool credited() const noexcept { return m_credited; }
+    // Unique among the requests it holds: a worker holds at most 1024, and the counter wraps
+    // after 2^32.
+    std::uint32_t nextTag() noexcept { return m_nextTag++; }
     std::vector<InFlightRequest>& inFlight() noexcept { return m_inFlight; }
     const std::vector<InFlightRequest>& inFlight() const noexcept { return m_inFlight; }
 
@@ -120,7 +131,9 @@ private:
     std::string m_identity;
     mdp::Version m_version;
     Service* m_service;
-    int m_capacity = 1;
+    int m_capacity;
+    bool m_credited;
+    std::uint32_t m_nextTag = 0;
     std::vector<InFlightRequest> m_inFlight;
     Clock::time_point m_expiry;
     Clock::time_point m_registeredAt;

@@ -43,10 +43,15 @@ public:
         auto it = m_workers.find(identity);
         return it == m_workers.end() ? nullptr : &it->second;
     }
+    const RegisteredWorker* find(std::string_view identity) const noexcept
+    {
+        auto it = m_workers.find(identity);
+        return it == m_workers.end() ? nullptr : &it->second;
+    }
 
     // A new worker; the same identity coming back replaces its expired row.
-    RegisteredWorker& add(std::string_view identity, mdp::Version version, Service& service,
-                          PeerConnection connection, Clock::time_point now);
+    RegisteredWorker& add(std::string_view identity, mdp::Version version, int credit,
+                          Service& service, PeerConnection connection, Clock::time_point now);
     // Forgets the worker; `worker` is invalid afterwards.
     void remove(RegisteredWorker& worker);
 
