@@ -51,8 +51,9 @@ const std::map<QString, Subcommand>& subcommands()
         {QStringLiteral("services"),
          {ClientCommandOptions::Command::Services, QStringLiteral("services"),
           QStringLiteral("[options]"),
-          QStringLiteral("Lists the services the broker knows, with their live workers "
-                         "(8/MMI mmi.workers)."),
+          QStringLiteral("Lists the services the broker knows: their live workers, the "
+                         "requests those hold now and can hold at once (their credit), and the "
+                         "requests waiting (mmi.capacity; 8/MMI mmi.workers from older brokers)."),
           QStringLiteral("  switchboard services\n  switchboard services --json\n")}},
         {QStringLiteral("describe"),
          {ClientCommandOptions::Command::Describe, QStringLiteral("describe"),
@@ -170,30 +171,70 @@ int runCall(const ClientCommandOptions& options, QTextStream& out, QTextStream& 
     });
 }
 
+// One service's line of mmi.capacity (docs/PROTOCOL.md §10).
+struct ServiceCapacity {
+    std::size_t workers = 0;
+    std::size_t capacity = 0;
+    std::size_t inFlight = 0;
+    std::size_t queued = 0;
+};
+
+// mmi.capacity, or from a broker that predates it, mmi.workers with one request per worker.
+std::map<std::string, ServiceCapacity> serviceCapacities(Client& client)
+{
+    std::map<std::string, ServiceCapacity> lines;
+    try {
+        using Line = std::map<std::string, std::size_t>;
+        for (auto& [name, line] :
+             client.call<std::map<std::string, Line>>(idempotent(), "mmi.capacity", "list")) {
+            lines[name] = {line["workers"], line["capacity"], line["inFlight"], line["queued"]};
+        }
+        return lines;
+    } catch (const RemoteError& error) {
+        if (error.type() != rpc::errortype::kNotImplemented) {
+            throw;
+        }
+    }
+    for (const auto& [name, count] :
+         client.call<std::map<std::string, std::size_t>>(idempotent(), "mmi.workers", "list")) {
+        lines[name] = {count, count, 0, 0};
+    }
+    return lines;
+}
+
 int runServices(const ClientCommandOptions& options, QTextStream& out, QTextStream& err)
 {
     return withClient(options, err, [&](Client& client) {
-        const auto workers =
-            client.call<std::map<std::string, std::size_t>>(idempotent(), "mmi.workers", "list");
+        const auto lines = serviceCapacities(client);
         if (options.json) {
             QJsonObject object;
-            for (const auto& [name, count] : workers) {
-                object.insert(QString::fromStdString(name), static_cast<qint64>(count));
+            for (const auto& [name, line] : lines) {
+                object.insert(QString::fromStdString(name),
+                              QJsonObject{{"workers", static_cast<qint64>(line.workers)},
+                                          {"capacity", static_cast<qint64>(line.capacity)},
+                                          {"inFlight", static_cast<qint64>(line.inFlight)},
+                                          {"queued", static_cast<qint64>(line.queued)}});
             }
             out << jsonmsgpack::format(object, false) << Qt::endl;
             return kSuccess;
         }
-        if (workers.empty()) {
+        if (lines.empty()) {
             out << "no services (no worker is connected to the broker)" << Qt::endl;
             return kSuccess;
         }
         int width = 7; // "SERVICE"
-        for (const auto& entry : workers) {
+        for (const auto& entry : lines) {
             width = std::max(width, static_cast<int>(entry.first.size()));
         }
-        out << QStringLiteral("SERVICE").leftJustified(width + 2) << "WORKERS\n";
-        for (const auto& [name, count] : workers) {
-            out << QString::fromStdString(name).leftJustified(width + 2) << count << '\n';
+        const auto column = [](auto value, int columnWidth) {
+            return QString::number(value).rightJustified(columnWidth);
+        };
+        out << QStringLiteral("SERVICE").leftJustified(width + 2)
+            << "WORKERS  IN FLIGHT  CAPACITY  QUEUED\n";
+        for (const auto& [name, line] : lines) {
+            out << QString::fromStdString(name).leftJustified(width + 2) << column(line.workers, 7)
+                << column(line.inFlight, 11) << column(line.capacity, 10)
+                << column(line.queued, 8) << '\n';
         }
         out.flush();
         return kSuccess;

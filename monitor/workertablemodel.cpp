@@ -4,6 +4,8 @@
 
 #include <QBrush>
 
+#include <algorithm>
+
 namespace switchboard {
 
 namespace {
@@ -60,6 +62,7 @@ QVariant WorkerTableModel::cell(const WorkerStats& worker, int column, int role)
         return toolTip(worker);
     case Qt::TextAlignmentRole:
         switch (column) {
+        case Load:
         case BusyFor:
         case Served:
         case Errors:
@@ -101,6 +104,13 @@ CellValue WorkerTableModel::value(const WorkerStats& worker, int column) const
         return {worker.service};
     case State:
         return {toString(worker.state), severity(worker.state)};
+    case Load:
+        if (worker.state == WorkerStats::State::Expired) {
+            return {QString(), qint64{-1}};
+        }
+        // Sorted by how full it is, so that the busiest workers of any capacity come together.
+        return {QStringLiteral("%1 / %2").arg(worker.inFlight).arg(worker.capacity),
+                static_cast<qint64>(worker.inFlight) * 1000 / std::max(worker.capacity, 1)};
     case Method:
         return {worker.currentMethod};
     case BusyFor:
@@ -143,8 +153,11 @@ const ColumnHeader WorkerTableModel::kColumnHeaders[ColumnCount] = {
     {QT_TR_NOOP("Worker")},
     {QT_TR_NOOP("Service")},
     {QT_TR_NOOP("State")},
-    {QT_TR_NOOP("Method"), QT_TR_NOOP("The method of the request in flight")},
-    {QT_TR_NOOP("Busy for"), QT_TR_NOOP("How long the request in flight has run")},
+    {QT_TR_NOOP("In flight"),
+     QT_TR_NOOP("Requests the worker holds now, of how many it may hold at once (its credit; "
+                "1 for a plain MDP worker)")},
+    {QT_TR_NOOP("Method"), QT_TR_NOOP("The method of the request in flight (the oldest one)")},
+    {QT_TR_NOOP("Busy for"), QT_TR_NOOP("How long the request in flight (the oldest) has run")},
     {QT_TR_NOOP("Served"), QT_TR_NOOP("Final answers delivered since the worker joined")},
     {QT_TR_NOOP("Errors"), QT_TR_NOOP("Of the answers served, how many were errors")},
     {QT_TR_NOOP("Last seen"),

@@ -17,6 +17,7 @@ public:
         Name,
         Service,
         State,
+        Load,
         Method,
         BusyFor,
         Served,

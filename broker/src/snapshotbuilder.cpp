@@ -47,10 +47,16 @@ WorkerStats workerRow(const RegisteredWorker& worker, const RoutingConfig& confi
                 : busy ? WorkerStats::State::Busy
                        : WorkerStats::State::Idle;
     if (busy) {
-        const InFlightRequest& request = worker.inFlight().front();
-        row.currentMethod = fromUtf8(request.method.view());
-        row.busyForMs = millisecondsOf(now - request.dispatchedAt);
+        const auto& held = worker.inFlight();
+        const InFlightRequest& oldest =
+            *std::min_element(held.begin(), held.end(), [](const auto& a, const auto& b) {
+                return a.dispatchedAt < b.dispatchedAt;
+            });
+        row.currentMethod = fromUtf8(oldest.method.view());
+        row.busyForMs = millisecondsOf(now - oldest.dispatchedAt);
     }
+    row.inFlight = static_cast<int>(worker.inFlight().size());
+    row.capacity = worker.capacity();
     row.served = worker.served();
     row.errors = worker.errors();
     row.lastSeenAgeMs = millisecondsOf(silent);
@@ -69,6 +75,7 @@ WorkerStats expiredRow(const ExpiredWorker& expired, Clock::time_point now)
     row.service = fromUtf8(expired.service);
     row.protocol = protocolName(expired.version);
     row.state = WorkerStats::State::Expired;
+    row.capacity = expired.capacity;
     row.served = expired.served;
     row.errors = expired.errors;
     row.lastSeenAgeMs = millisecondsOf(now - expired.lastHeard);

@@ -234,8 +234,9 @@ private slots:
              services.out.size() == 2),
             10000);
         QCOMPARE(services.exitCode, 0);
-        QCOMPARE(services.out.at(0).simplified(), QStringLiteral("SERVICE WORKERS"));
-        QCOMPARE(services.out.at(1).simplified(), QStringLiteral("calc 1"));
+        QCOMPARE(services.out.at(0).simplified(),
+                 QStringLiteral("SERVICE WORKERS IN FLIGHT CAPACITY QUEUED"));
+        QCOMPARE(services.out.at(1).simplified(), QStringLiteral("calc 1 0 1 0"));
 
         // Options may follow SERVICE here (only `call` passes what follows on to the method).
         const Run describe = runToEnd(kSwitchboard, {"describe", "calc", "--broker", frontend()});

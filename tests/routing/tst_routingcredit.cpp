@@ -217,6 +217,48 @@ private Q_SLOTS:
         QCOMPARE(h.outbox.takeFor("d").at(0).payload(), std::string("to d"));
     }
 
+    void mmiCapacityTellsWorkersCreditHeldAndWaiting()
+    {
+        Harness h;
+        h.ready("w1", "echo", mdp::Version::V02, 3);
+        h.ready("plain", "echo");
+        h.ready("w2", "work", mdp::Version::V01, 2);
+        for (int i = 0; i < 6; ++i) {
+            h.client(request("c", "echo", "r" + std::to_string(i)));
+        }
+        h.client(request("c", "work", "w"));
+        h.client(request("m", "mmi.capacity", "cap"));
+        const auto got = h.outbox.takeFor("m");
+        QCOMPARE(got.size(), 1u);
+        const auto payload = msgpack::unpack(static_cast<const char*>(got[0].body.at(2).data()),
+                                             got[0].body.at(2).size());
+        using Line = std::map<std::string, std::size_t>;
+        const auto lines = payload.get().as<std::map<std::string, Line>>();
+        QCOMPARE(lines.size(), 2u);
+        QCOMPARE(lines.at("echo"),
+                 (Line{{"workers", 2}, {"capacity", 4}, {"inFlight", 4}, {"queued", 2}}));
+        QCOMPARE(lines.at("work"),
+                 (Line{{"workers", 1}, {"capacity", 2}, {"inFlight", 1}, {"queued", 0}}));
+
+        // The RFC 8 form: "200", then five frames per service.
+        Frames raw;
+        raw.emplace_back("m", 1);
+        for (auto& frame : mdp::makeClientRequest(mdp::Version::V02, "mmi.capacity", {})) {
+            raw.push_back(std::move(frame));
+        }
+        raw.emplace_back("x", 1);
+        h.client(std::move(raw));
+        const auto rawGot = h.outbox.takeFor("m");
+        QCOMPARE(rawGot.size(), 1u);
+        std::vector<std::string> texts;
+        for (const zmq::message_t& frame : rawGot[0].body) {
+            texts.push_back(textOf(frame));
+        }
+        const std::vector<std::string> expected{"200",  "echo", "2", "4", "4", "2",
+                                                "work", "1",    "2", "1", "0"};
+        QCOMPARE(texts, expected);
+    }
+
     // -- What a worker with credit may not do
     void aCreditOutsideTheBoundsIsRefused_data()
     {

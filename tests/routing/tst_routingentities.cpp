@@ -161,7 +161,8 @@ private Q_SLOTS:
         ServiceRegistry registry;
         registry.findOrCreate("echo").first.addWorker();
         registry.findOrCreate("echo").first.addWorker();
-        MmiResponder mmi(registry);
+        const WorkerRegistry noWorkers;
+        MmiResponder mmi(registry, noWorkers);
         // RFC 8 form: the last frame becomes the status.
         Frames raw;
         raw.emplace_back("echo", 4);

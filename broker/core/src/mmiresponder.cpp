@@ -15,6 +15,7 @@ namespace {
 constexpr std::string_view kService = "mmi.service";
 constexpr std::string_view kServices = "mmi.services";
 constexpr std::string_view kWorkers = "mmi.workers";
+constexpr std::string_view kCapacity = "mmi.capacity";
 
 zmq::message_t frameOf(std::string_view text)
 {
@@ -36,6 +37,23 @@ bool hasLiveWorkers(const ServiceRegistry& registry, std::string_view name)
 }
 
 } // namespace
+
+std::map<std::string, MmiResponder::Capacity> MmiResponder::capacities() const
+{
+    std::map<std::string, Capacity> lines;
+    m_workers.forEach([&](const RegisteredWorker& worker) {
+        Capacity& line = lines[worker.service().name()];
+        ++line.workers;
+        line.capacity += static_cast<std::size_t>(worker.capacity());
+        line.inFlight += worker.inFlight().size();
+    });
+    m_registry.forEach([&](const Service& service) {
+        if (service.queued() > 0) {
+            lines[service.name()].queued = service.queued();
+        }
+    });
+    return lines;
+}
 
 void MmiResponder::answer(std::string_view service, Frames& frames, std::size_t bodyBegin,
                           Frames& out) const
@@ -89,6 +107,21 @@ void MmiResponder::answerEnvelope(std::string_view service, const rpc::RequestEn
         const auto counts = m_registry.workerCounts();
         rpc::appendReply(out, frameOf(requestId), rpc::Status::Ok,
                          packed(std::map<std::string, std::size_t>(counts.begin(), counts.end())));
+    } else if (service == kCapacity) {
+        msgpack::sbuffer buffer;
+        msgpack::packer<msgpack::sbuffer> packer(buffer);
+        const auto lines = capacities();
+        packer.pack_map(static_cast<std::uint32_t>(lines.size()));
+        for (const auto& [name, line] : lines) {
+            packer.pack(name);
+            packer.pack_map(4);
+            packer.pack(std::string_view("workers")).pack(line.workers);
+            packer.pack(std::string_view("capacity")).pack(line.capacity);
+            packer.pack(std::string_view("inFlight")).pack(line.inFlight);
+            packer.pack(std::string_view("queued")).pack(line.queued);
+        }
+        rpc::appendReply(out, frameOf(requestId), rpc::Status::Ok,
+                         zmq::message_t(buffer.data(), buffer.size()));
     } else {
         rpc::appendErrorReply(out, requestId,
                               {std::string(rpc::errortype::kNotImplemented),
@@ -117,6 +150,15 @@ void MmiResponder::answerRaw(std::string_view service, Frames& frames, std::size
         for (const auto& [name, count] : m_registry.workerCounts()) {
             out.push_back(frameOf(name));
             out.push_back(frameOf(std::to_string(count)));
+        }
+    } else if (service == kCapacity) {
+        out.push_back(frameOf("200"));
+        for (const auto& [name, line] : capacities()) {
+            out.push_back(frameOf(name));
+            for (const std::size_t value :
+                 {line.workers, line.capacity, line.inFlight, line.queued}) {
+                out.push_back(frameOf(std::to_string(value)));
+            }
         }
     } else {
         out.push_back(frameOf("501"));

@@ -55,8 +55,8 @@ void WorkerRegistry::rememberExpired(const RegisteredWorker& worker, Clock::time
         m_expired.pop_front();
     }
     m_expired.push_back({worker.identity(), worker.service().name(), worker.peerAddress(),
-                         worker.version(), worker.served(), worker.errors(), worker.registeredAt(),
-                         worker.lastHeard(), now});
+                         worker.version(), worker.capacity(), worker.served(), worker.errors(),
+                         worker.registeredAt(), worker.lastHeard(), now});
 }
 
 void WorkerRegistry::pruneExpired(Clock::time_point now)

@@ -139,8 +139,10 @@ struct WorkerStats {
     QString service;
     QString protocol; // "MDPW01" or "MDPW02"
     State state = State::Idle;
-    QString currentMethod;          // while busy
-    std::int64_t busyForMs = 0;     // how long the current request has run
+    QString currentMethod;          // while busy: of the request that has run longest
+    std::int64_t busyForMs = 0;     // how long that request has run
+    int inFlight = 0;               // requests it holds now
+    int capacity = 1;               // how many it may hold: its credit, 1 for plain MDP
     std::uint64_t served = 0;       // final answers delivered
     std::uint64_t errors = 0;       // of which errors
     std::int64_t lastSeenAgeMs = 0; // since anything (heartbeat or answer) arrived from it
@@ -160,6 +162,8 @@ struct WorkerStats {
         visit("state", self.state);
         visit("currentMethod", self.currentMethod);
         visit("busyForMs", self.busyForMs);
+        visit("inFlight", self.inFlight, Presence::Optional); // since credit (format 1)
+        visit("capacity", self.capacity, Presence::Optional);
         visit("served", self.served);
         visit("errors", self.errors);
         visit("lastSeenAgeMs", self.lastSeenAgeMs);

@@ -141,7 +141,7 @@ private:
     RoutingObserver& m_observer;
     ServiceRegistry m_services;
     WorkerRegistry m_workers;
-    MmiResponder m_mmi{m_services};
+    MmiResponder m_mmi{m_services, m_workers};
     HeldReplies m_held;
     BrokerCounters m_counters;
     Frames m_out; // every outgoing message is built here, so sending allocates nothing

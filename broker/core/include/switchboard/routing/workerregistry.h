@@ -22,6 +22,7 @@ struct ExpiredWorker {
     std::string service;
     std::string peerAddress;
     mdp::Version version = mdp::Version::V02;
+    int capacity = 1;
     std::uint64_t served = 0;
     std::uint64_t errors = 0;
     std::chrono::steady_clock::time_point registeredAt;
