@@ -233,8 +233,8 @@ int runServices(const ClientCommandOptions& options, QTextStream& out, QTextStre
             << "WORKERS  IN FLIGHT  CAPACITY  QUEUED\n";
         for (const auto& [name, line] : lines) {
             out << QString::fromStdString(name).leftJustified(width + 2) << column(line.workers, 7)
-                << column(line.inFlight, 11) << column(line.capacity, 10)
-                << column(line.queued, 8) << '\n';
+                << column(line.inFlight, 11) << column(line.capacity, 10) << column(line.queued, 8)
+                << '\n';
         }
         out.flush();
         return kSuccess;

@@ -134,7 +134,7 @@ void MonitorWindow::buildTables()
     top->setStretchFactor(1, 2);
     middle->setStretchFactor(0, 2);
     middle->setStretchFactor(1, 3);
-    top->setSizes({930, 470});
+    top->setSizes({1000, 400});
     middle->setSizes({660, 740});
 
     // The worst first: expired and late workers, the slowest methods, the newest events.
