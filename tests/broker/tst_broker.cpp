@@ -28,11 +28,16 @@ BrokerConfig fastConfig()
 
 // A worker of either version that has registered, and the broker has seen it.
 struct Worker {
-    Worker(TestBroker& broker, int mdpVersion, const std::string& service)
+    // `credit` > 0 adds the credit frame to READY (docs/PROTOCOL.md §11.1).
+    Worker(TestBroker& broker, int mdpVersion, const std::string& service, int credit = 0)
         : peer(broker.context(), broker.backend())
         , version(mdpVersion)
     {
-        peer.send(mdpVersion == 1 ? mdp01::ready(service) : mdp02::ready(service));
+        Message ready = mdpVersion == 1 ? mdp01::ready(service) : mdp02::ready(service);
+        if (credit > 0) {
+            ready.push_back("credit=" + std::to_string(credit));
+        }
+        peer.send(ready);
     }
 
     // The next REQUEST, skipping heartbeats: returns {client address, body}.
@@ -163,6 +168,8 @@ private Q_SLOTS:
     void heartbeatsInTheWorkersVersion_data();
     void heartbeatsInTheWorkersVersion();
     void lruFairnessAcrossFourWorkers();
+    void aWorkerWithCreditHoldsSeveralAndAnswersInAnyOrder_data();
+    void aWorkerWithCreditHoldsSeveralAndAnswersInAnyOrder();
     void requestWaitsForLateWorker();
     void silentWorkerIsPurged();
     void silentWorkerWithRequestAnswersWorkerLost();
@@ -288,6 +295,65 @@ void TestBroker_::lruFairnessAcrossFourWorkers()
     for (std::size_t n = 0; n < servedBy.size(); ++n) {
         QCOMPARE(servedBy[n], static_cast<int>(n % 4));
     }
+}
+
+void TestBroker_::aWorkerWithCreditHoldsSeveralAndAnswersInAnyOrder_data()
+{
+    QTest::addColumn<int>("version");
+    QTest::newRow("7/MDP") << 1;
+    QTest::newRow("18/MDP") << 2;
+}
+
+void TestBroker_::aWorkerWithCreditHoldsSeveralAndAnswersInAnyOrder()
+{
+    QFETCH(int, version);
+    auto config = fastConfig();
+    config.heartbeatInterval = 5000ms; // the raw worker sends no heartbeats
+    TestBroker broker(config);
+    Worker worker(broker, version, "echo", 4);
+    QTRY_WORKERS(broker, 1);
+    Client client(broker, 2);
+    for (int n = 0; n < 6; ++n) {
+        client.request("echo", call("r" + std::to_string(n), "echo", packArgs(n)));
+    }
+    // Four at once, without any answer; two wait.
+    std::vector<std::pair<std::string, Message>> held;
+    for (int n = 0; n < 4; ++n) {
+        auto request = worker.nextRequest();
+        QVERIFY2(request, "the worker did not get up to its credit");
+        held.push_back(std::move(*request));
+    }
+    QVERIFY(!worker.nextRequest(200ms));
+    QTRY_COMPARE(broker.counters().queuedRequests, std::size_t(2));
+    const auto snapshot = broker.snapshot();
+    QCOMPARE(snapshot.workers.size(), qsizetype(1));
+    QCOMPARE(snapshot.workers[0].inFlight, 4);
+    QCOMPARE(snapshot.workers[0].capacity, 4);
+    QVERIFY(snapshot.workers[0].state == WorkerStats::State::Busy);
+
+    // Answers in reverse order, each with its own address: the client gets each under its id,
+    // and each answer frees a place for a waiting request.
+    std::set<std::string> addresses;
+    for (auto it = held.rbegin(); it != held.rend(); ++it) {
+        addresses.insert(it->first);
+        worker.reply(it->first, {it->second[0], kOk, pack(it->second[0])});
+    }
+    QCOMPARE(addresses.size(), std::size_t(4));
+    for (int n = 0; n < 2; ++n) {
+        auto request = worker.nextRequest();
+        QVERIFY(request);
+        worker.reply(request->first, {request->second[0], kOk, pack(request->second[0])});
+    }
+    std::set<std::string> answered;
+    for (int n = 0; n < 6; ++n) {
+        const auto answer = client.receive();
+        QVERIFY(answer);
+        QCOMPARE(answer->command, std::string("FINAL"));
+        QCOMPARE(answer->body.at(2), pack(answer->body.at(0))); // its own answer
+        answered.insert(answer->body.at(0));
+    }
+    QCOMPARE(answered.size(), std::size_t(6));
+    QTRY_COMPARE(broker.snapshot().workers.value(0).inFlight, 0);
 }
 
 void TestBroker_::requestWaitsForLateWorker()
