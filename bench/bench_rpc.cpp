@@ -44,7 +44,7 @@ struct RpcCase {
     std::string name;
     int clients;  // threads sharing one Client (lib) or each with a DEALER (raw)
     int inflight; // per client thread; above 1 the lib client uses callThen()
-    int workers;  // raw echo workers, or one Worker with this many threads
+    int workers;  // raw echo workers, or one Worker with this many threads (and credit)
     std::size_t payloadBytes;
     std::size_t requests;
 };
@@ -169,7 +169,8 @@ RunStats measure(const RpcCase& benchCase, Peers peers, std::size_t warmup)
             Worker worker(context, backend, "echo", options);
             worker.handle("echo", [](const msgpack::object& payload) { return payload; });
             worker.start();
-            waitForWorkers(broker, static_cast<std::size_t>(benchCase.workers), benchCase, peers);
+            // One session whatever the threads, holding as many requests (READY credit).
+            waitForWorkers(broker, 1, benchCase, peers);
             {
                 Client client(context, frontend);
                 LibLoadClient::Load load;

@@ -189,13 +189,33 @@ public:
     // Waits for READY; returns the identity that sent it.
     std::optional<std::string> nextReady(std::chrono::milliseconds timeout = 5000ms)
     {
+        const auto ready = nextReadyMessage(timeout);
+        return ready ? std::optional<std::string>((*ready)[0]) : std::nullopt;
+    }
+
+    // Waits for READY; returns it whole, the worker's identity first.
+    std::optional<Message> nextReadyMessage(std::chrono::milliseconds timeout = 5000ms)
+    {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         while (std::chrono::steady_clock::now() < deadline) {
             auto message = receive(left(deadline));
             if (message && isCommand(*message, '\x01')) {
-                return (*message)[0];
+                return message;
             }
         }
+        return std::nullopt;
+    }
+
+    // The next message other than HEARTBEAT: READY, an answer, DISCONNECT.
+    std::optional<Message> nextNotHeartbeat(std::chrono::milliseconds timeout = 5000ms)
+    {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        do {
+            auto message = receive(left(deadline));
+            if (message && !isCommand(*message, '\x05')) {
+                return message;
+            }
+        } while (std::chrono::steady_clock::now() < deadline);
         return std::nullopt;
     }
 
@@ -225,6 +245,45 @@ private:
     zmq::context_t m_context;
     zmq::socket_t m_socket;
     std::string m_endpoint;
+};
+
+// A REQUEST as the broker sends it to an 18/MDP worker. With credit, `address` is the client's
+// identity followed by the broker's 4-byte tag; the worker must echo it byte for byte.
+Message workerRequest(const std::string& address, const std::string& requestId,
+                      const std::string& method, const std::string& args)
+{
+    return {"MDPW02", "\x02", address, "", requestId, method, args};
+}
+
+// A worker's message without the identity frame the ROUTER put first.
+Message withoutIdentity(const Message& message)
+{
+    return Message(message.begin() + 1, message.end());
+}
+
+// Counts the handlers inside at once, and the most there ever were.
+class Concurrency {
+public:
+    void enter()
+    {
+        std::lock_guard lock(m_mutex);
+        m_most = std::max(m_most, ++m_inside);
+    }
+    void leave()
+    {
+        std::lock_guard lock(m_mutex);
+        --m_inside;
+    }
+    int most()
+    {
+        std::lock_guard lock(m_mutex);
+        return m_most;
+    }
+
+private:
+    std::mutex m_mutex;
+    int m_inside = 0;
+    int m_most = 0;
 };
 
 BrokerConfig quickConfig()
@@ -285,7 +344,16 @@ private Q_SLOTS:
     void streamingExceptionAfterThreeItems();
     void v01WorkerServesV01Client();
     void blockingHandlerKeepsItsHeartbeats();
-    void fourThreadsServeFourRequestsAtOnce();
+    void readyCarriesCreditForMaxInFlight_data();
+    void readyCarriesCreditForMaxInFlight();
+    void creditAnswersEchoTheirTaggedAddresses_data();
+    void creditAnswersEchoTheirTaggedAddresses();
+    void oneThreadHoldsItsWholeCredit();
+    void fourThreadsShareOneSessionAtMostFourAtOnce();
+    void strictBrokerGetsPlainReadyAfterDisconnect_data();
+    void strictBrokerGetsPlainReadyAfterDisconnect();
+    void brokerIgnoringCreditIsServedOneAtATime();
+    void stopAnswersRequestsWaitingForAThread();
     void stopWhileHandlerRunsStillAnswers();
     void stopFromHandler();
     void stopOnIdleWorkerIsPrompt();
@@ -530,7 +598,7 @@ void TestWorker::verboseErrorDetail()
     QVERIFY(detail);
     const QString text = QString::fromStdString(*detail);
     QVERIFY2(text.contains("std::domain_error: negative input"), qPrintable(text));
-    QVERIFY2(text.contains("test-worker-7, session 1 of 1"), qPrintable(text));
+    QVERIFY2(text.contains("test-worker-7, thread 1 of 1"), qPrintable(text));
     QVERIFY2(text.contains("calc.fail"), qPrintable(text));
     // The test binary exports its symbols (ENABLE_EXPORTS), so frames have demangled names.
     QVERIFY2(text.contains("#0 "), qPrintable(text));
@@ -777,37 +845,357 @@ void TestWorker::blockingHandlerKeepsItsHeartbeats()
     QCOMPARE(counters.workersRegistered, std::uint64_t(1)); // never had to register again
 }
 
-void TestWorker::fourThreadsServeFourRequestsAtOnce()
+void TestWorker::readyCarriesCreditForMaxInFlight_data()
 {
-    TestBroker broker(quickConfig());
+    QTest::addColumn<int>("threads");
+    QTest::addColumn<int>("maxInFlight"); // 0: unset
+    QTest::addColumn<bool>("v01");
+    QTest::addColumn<QStringList>("ready"); // without the identity frame
+
+    const QString v02 = QStringLiteral("MDPW02");
+    const QString readyByte = QStringLiteral("\x01");
+    // Capacity 1 stays plain MDP: nothing changes on the wire for today's workers.
+    QTest::newRow("defaults: plain READY") << 1 << 0 << false << QStringList{v02, readyByte, "svc"};
+    QTest::newRow("maxInFlight 1: plain READY")
+        << 1 << 1 << false << QStringList{v02, readyByte, "svc"};
+    QTest::newRow("one thread, maxInFlight 32")
+        << 1 << 32 << false << QStringList{v02, readyByte, "svc", "credit=32"};
+    QTest::newRow("four threads: credit 4")
+        << 4 << 0 << false << QStringList{v02, readyByte, "svc", "credit=4"};
+    QTest::newRow("four threads, maxInFlight 8")
+        << 4 << 8 << false << QStringList{v02, readyByte, "svc", "credit=8"};
+    QTest::newRow("the most: 1024")
+        << 1 << 1024 << false << QStringList{v02, readyByte, "svc", "credit=1024"};
+    QTest::newRow("7/MDP") << 1 << 5 << true
+                           << QStringList{"", "MDPW01", readyByte, "svc", "credit=5"};
+}
+
+void TestWorker::readyCarriesCreditForMaxInFlight()
+{
+    QFETCH(int, threads);
+    QFETCH(int, maxInFlight);
+    QFETCH(bool, v01);
+    QFETCH(QStringList, ready);
+
+    FakeBroker fake;
     WorkerOptions options;
-    options.threads = 4;
-    Worker worker(broker.backend(), "wide", options);
-    std::mutex mutex;
-    std::condition_variable changed;
-    int inside = 0;
-    // Opens only when four handlers are inside at the same time.
-    worker.handle("gather", [&] {
-        std::unique_lock lock(mutex);
-        ++inside;
-        changed.notify_all();
-        return changed.wait_for(lock, 10s, [&] { return inside >= 4; });
+    options.threads = threads;
+    if (maxInFlight != 0) {
+        options.maxInFlight = maxInFlight;
+    }
+    options.protocol = v01 ? mdp::Version::V01 : mdp::Version::V02;
+    Worker worker(fake.endpoint(), "svc", options);
+    worker.handle("add_one", addOne);
+    worker.start();
+
+    const auto first = fake.receive(); // a worker's first word is its READY
+    QVERIFY(first);
+    Message expected;
+    for (const QString& frame : ready) {
+        expected.push_back(frame.toStdString());
+    }
+    QCOMPARE(withoutIdentity(*first), expected);
+}
+
+void TestWorker::creditAnswersEchoTheirTaggedAddresses_data()
+{
+    QTest::addColumn<int>("threads");
+    QTest::newRow("one thread") << 1;    // answers sent by the thread that holds the socket
+    QTest::newRow("three threads") << 3; // ... and by the others, through the owner's outbox
+}
+
+void TestWorker::creditAnswersEchoTheirTaggedAddresses()
+{
+    QFETCH(int, threads);
+
+    FakeBroker fake;
+    WorkerOptions options;
+    options.threads = threads;
+    options.maxInFlight = 6;
+    Worker worker(fake.endpoint(), "svc", options);
+    worker.handle("add_one", addOne);
+    worker.handleStream<int>("count", [](StreamWriter& out, int n) {
+        for (int i = 0; i < n; ++i) {
+            out.write(i);
+        }
     });
     worker.start();
-    QTRY_COMPARE_WITH_TIMEOUT(broker.counters().workers, std::size_t(4), 5000);
+    const auto ready = fake.nextReadyMessage();
+    QVERIFY(ready);
+    QCOMPARE(ready->back(), std::string("credit=6"));
+    const std::string id = ready->front();
 
-    Client client(broker.context(), broker.frontend());
-    for (int i = 0; i < 4; ++i) {
-        client.send("wide", "gather", packArgs());
+    // Client identity + 4 tag bytes, zero bytes included; client A has two requests here.
+    const auto tagged = [](const std::string& client, const std::string& tag) {
+        return client + tag;
+    };
+    const std::vector<std::string> addresses{
+        tagged("client-A", std::string("\0\0\0\x01", 4)),
+        tagged("client-A", std::string("\0\0\0\x02", 4)),
+        tagged("client-B", std::string("\xff\0\0\x07", 4)),
+        tagged(std::string("\0\x6b\x01", 3), std::string("\0\0\0\0", 4)),
+        tagged("client-C", std::string("\x80\x81\x82\x83", 4)),
+        tagged("client-D", std::string("\0\0\x01\0", 4)),
+    };
+    // All six at once, as a broker with credit 6 may send them; the last one streams.
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        const int n = static_cast<int>(i);
+        const bool stream = i + 1 == addresses.size();
+        fake.send(id, workerRequest(addresses[i], "rid-" + std::to_string(i),
+                                    stream ? "count" : "add_one", packArgs(stream ? 3 : n)));
     }
-    std::set<std::string> ids;
-    for (int i = 0; i < 4; ++i) {
-        const auto reply = client.receive(15000ms);
-        QVERIFY_OK(reply);
-        QCOMPARE(reply->as<bool>(), true);
-        ids.insert(reply->requestId);
+
+    std::map<std::string, Message> finals; // by request id
+    std::vector<int> items;
+    while (finals.size() < addresses.size()) {
+        const auto answer = fake.nextNotHeartbeat();
+        QVERIFY2(answer, "an answer is missing");
+        QCOMPARE((*answer)[0], id);
+        QCOMPARE(answer->size(), std::size_t(8));
+        QCOMPARE((*answer)[1], std::string("MDPW02"));
+        if ((*answer)[2] == "\x03") { // PARTIAL
+            QCOMPARE((*answer)[3], addresses.back());
+            QCOMPARE((*answer)[5], "rid-" + std::to_string(addresses.size() - 1));
+            items.push_back(unpack<int>((*answer)[7]));
+            continue;
+        }
+        QCOMPARE((*answer)[2], std::string("\x04")); // FINAL
+        QVERIFY(finals.emplace((*answer)[5], *answer).second);
     }
-    QCOMPARE(ids.size(), std::size_t(4));
+    for (std::size_t i = 0; i + 1 < addresses.size(); ++i) {
+        const Message& answer = finals.at("rid-" + std::to_string(i));
+        QCOMPARE(answer[3], addresses[i]); // byte for byte
+        QCOMPARE(answer[4], std::string());
+        QCOMPARE(answer[6], kOk);
+        QCOMPARE(unpack<int>(answer[7]), static_cast<int>(i) + 1);
+    }
+    const Message& streamEnd = finals.at("rid-" + std::to_string(addresses.size() - 1));
+    QCOMPARE(streamEnd[3], addresses.back());
+    QCOMPARE(streamEnd[7], std::string("\xc0"));
+    QCOMPARE(items, (std::vector<int>{0, 1, 2}));
+}
+
+void TestWorker::oneThreadHoldsItsWholeCredit()
+{
+    FakeBroker fake;
+    WorkerOptions options;
+    options.maxInFlight = 8; // threads = 1
+    Worker worker(fake.endpoint(), "svc", options);
+    Gate gate;
+    Concurrency concurrency;
+    worker.handle("block", [&](int n) {
+        concurrency.enter();
+        const bool opened = gate.pass();
+        concurrency.leave();
+        return opened ? n : -1;
+    });
+    worker.start();
+    const auto id = fake.nextReady();
+    QVERIFY(id);
+
+    for (int i = 0; i < 8; ++i) {
+        fake.send(*id, workerRequest("client-" + std::to_string(i), "rid-" + std::to_string(i),
+                                     "block", packArgs(i)));
+    }
+    QVERIFY(gate.waitEntered(1));
+    // The first blocks the only thread; the other seven wait in the worker, unanswered.
+    QVERIFY(!fake.nextNotHeartbeat(200ms));
+    gate.open();
+
+    std::set<int> answered;
+    for (int i = 0; i < 8; ++i) {
+        const auto answer = fake.nextNotHeartbeat();
+        QVERIFY2(answer, qPrintable(QString("only %1 of 8 answered").arg(i)));
+        QCOMPARE((*answer)[2], std::string("\x04"));
+        const int n = unpack<int>((*answer)[7]);
+        QCOMPARE((*answer)[3], "client-" + std::to_string(n));
+        answered.insert(n);
+    }
+    QCOMPARE(answered.size(), std::size_t(8)); // none dropped: all eight were held
+    QCOMPARE(concurrency.most(), 1);           // and run one after the other
+}
+
+void TestWorker::fourThreadsShareOneSessionAtMostFourAtOnce()
+{
+    FakeBroker fake;
+    WorkerOptions options;
+    options.threads = 4;
+    options.maxInFlight = 8;
+    options.identity = "wide";
+    Worker worker(fake.endpoint(), "svc", options);
+    Gate gate;
+    Concurrency concurrency;
+    worker.handle("block", [&](int n) {
+        concurrency.enter();
+        gate.pass();
+        concurrency.leave();
+        return n;
+    });
+    worker.start();
+    const auto ready = fake.nextReadyMessage();
+    QVERIFY(ready);
+    QCOMPARE(*ready, (Message{"wide", "MDPW02", "\x01", "svc", "credit=8"})); // no "/N" suffix
+
+    for (int i = 0; i < 8; ++i) {
+        fake.send("wide", workerRequest("client-" + std::to_string(i), "rid-" + std::to_string(i),
+                                        "block", packArgs(i)));
+    }
+    QVERIFY(gate.waitEntered(4));
+    QVERIFY(!gate.waitEntered(5, 200ms)); // four threads: the other four requests wait
+    gate.open();
+
+    int readies = 1;
+    std::set<int> answered;
+    while (answered.size() < 8) {
+        const auto message = fake.nextNotHeartbeat();
+        QVERIFY2(message, qPrintable(QString("only %1 of 8 answered").arg(answered.size())));
+        QCOMPARE((*message)[0], std::string("wide"));
+        if (FakeBroker::isCommand(*message, '\x01')) {
+            ++readies;
+            continue;
+        }
+        QVERIFY(FakeBroker::isCommand(*message, '\x04'));
+        answered.insert(unpack<int>((*message)[7]));
+    }
+    QCOMPARE(concurrency.most(), 4);
+
+    // One session: after the answers, one DISCONNECT, and no other READY was ever sent.
+    worker.stop();
+    const auto goodbye = fake.nextNotHeartbeat();
+    QVERIFY(goodbye);
+    QCOMPARE(*goodbye, (Message{"wide", "MDPW02", "\x06"}));
+    worker.wait();
+    QVERIFY(!fake.nextNotHeartbeat(100ms));
+    QCOMPARE(readies, 1);
+}
+
+void TestWorker::strictBrokerGetsPlainReadyAfterDisconnect_data()
+{
+    QTest::addColumn<bool>("heartbeatFirst");
+    // A strict MDP broker refuses the credit frame at once.
+    QTest::newRow("DISCONNECT at once: plain READY from now on") << false;
+    // A broker that took the READY (it sent HEARTBEAT) and then said DISCONNECT for some other
+    // reason refused nothing: the credit stays.
+    QTest::newRow("DISCONNECT after a HEARTBEAT: credit kept") << true;
+}
+
+void TestWorker::strictBrokerGetsPlainReadyAfterDisconnect()
+{
+    QFETCH(bool, heartbeatFirst);
+
+    FakeBroker fake;
+    WorkerOptions options;
+    options.threads = 2;
+    options.maxInFlight = 4;
+    options.reconnectMin = 20ms;
+    std::mutex logMutex;
+    std::vector<std::string> logged;
+    options.log = [&](std::string_view message) {
+        std::lock_guard lock(logMutex);
+        logged.emplace_back(message);
+    };
+    Worker worker(fake.endpoint(), "svc", options);
+    worker.handle("add_one", addOne);
+    worker.start();
+
+    const auto first = fake.nextReadyMessage();
+    QVERIFY(first);
+    QCOMPARE(withoutIdentity(*first), (Message{"MDPW02", "\x01", "svc", "credit=4"}));
+    if (heartbeatFirst) {
+        fake.send(first->front(), mdp02::heartbeat());
+    }
+    fake.send(first->front(), mdp02::disconnect());
+
+    const auto second = fake.nextReadyMessage();
+    QVERIFY(second);
+    QVERIFY(second->front() != first->front()); // a new socket
+    if (heartbeatFirst) {
+        QCOMPARE(withoutIdentity(*second), (Message{"MDPW02", "\x01", "svc", "credit=4"}));
+        std::lock_guard lock(logMutex);
+        QVERIFY(logged.empty());
+        return;
+    }
+    QCOMPARE(withoutIdentity(*second), (Message{"MDPW02", "\x01", "svc"}));
+
+    // Served as a plain MDP worker: one request, its answer, the next.
+    for (int i = 0; i < 3; ++i) {
+        fake.send(second->front(),
+                  workerRequest("client-1", "rid-" + std::to_string(i), "add_one", packArgs(i)));
+        const auto answer = fake.nextNotHeartbeat();
+        QVERIFY(answer);
+        QCOMPARE(*answer, (Message{second->front(), "MDPW02", "\x04", "client-1", "",
+                                   "rid-" + std::to_string(i), kOk, pack(i + 1)}));
+    }
+    // From then on: a later registration is plain too, and the fallback was reported once.
+    fake.send(second->front(), mdp02::disconnect());
+    const auto third = fake.nextReadyMessage();
+    QVERIFY(third);
+    QCOMPARE(withoutIdentity(*third), (Message{"MDPW02", "\x01", "svc"}));
+    std::lock_guard lock(logMutex);
+    QCOMPARE(logged.size(), std::size_t(1));
+    QVERIFY2(logged.front().find("credit=4") != std::string::npos, logged.front().c_str());
+}
+
+void TestWorker::brokerIgnoringCreditIsServedOneAtATime()
+{
+    // Like the zguide's mdbroker: it reads the service frame and ignores the rest, then gives
+    // the worker one request at a time with the client's plain identity as address.
+    FakeBroker fake;
+    WorkerOptions options;
+    options.threads = 2;
+    options.maxInFlight = 8;
+    Worker worker(fake.endpoint(), "svc", options);
+    worker.handle("add_one", addOne);
+    worker.start();
+    const auto ready = fake.nextReadyMessage();
+    QVERIFY(ready);
+    QCOMPARE(ready->back(), std::string("credit=8"));
+
+    for (int i = 0; i < 5; ++i) {
+        const std::string client = "client-" + std::to_string(i % 2);
+        fake.send(ready->front(),
+                  workerRequest(client, "rid-" + std::to_string(i), "add_one", packArgs(10 * i)));
+        const auto answer = fake.nextNotHeartbeat();
+        QVERIFY(answer);
+        QCOMPARE(*answer, (Message{ready->front(), "MDPW02", "\x04", client, "",
+                                   "rid-" + std::to_string(i), kOk, pack(10 * i + 1)}));
+    }
+}
+
+void TestWorker::stopAnswersRequestsWaitingForAThread()
+{
+    FakeBroker fake;
+    WorkerOptions options;
+    options.maxInFlight = 4; // threads = 1
+    Worker worker(fake.endpoint(), "svc", options);
+    Gate gate;
+    worker.handle("block", [&gate](int n) { return gate.pass() ? n : -1; });
+    worker.start();
+    const auto id = fake.nextReady();
+    QVERIFY(id);
+
+    // Sent together, so the other three are in the worker by the time the first one runs.
+    for (int i = 0; i < 4; ++i) {
+        fake.send(*id, workerRequest("client-" + std::to_string(i), "rid-" + std::to_string(i),
+                                     "block", packArgs(i)));
+    }
+    QVERIFY(gate.waitEntered(1));
+    worker.stop();
+    gate.open();
+
+    // All four received are answered, and only then does the worker say DISCONNECT.
+    std::set<int> answered;
+    for (int i = 0; i < 4; ++i) {
+        const auto answer = fake.nextNotHeartbeat();
+        QVERIFY(answer);
+        QVERIFY2(FakeBroker::isCommand(*answer, '\x04'), "a FINAL before the DISCONNECT");
+        answered.insert(unpack<int>((*answer)[7]));
+    }
+    QCOMPARE(answered, (std::set<int>{0, 1, 2, 3}));
+    const auto goodbye = fake.nextNotHeartbeat();
+    QVERIFY(goodbye);
+    QCOMPARE(withoutIdentity(*goodbye), mdp02::disconnect());
+    worker.wait();
 }
 
 void TestWorker::stopWhileHandlerRunsStillAnswers()
@@ -863,7 +1251,8 @@ void TestWorker::stopOnIdleWorkerIsPrompt()
     Worker worker(broker.backend(), "idle", options);
     worker.handle("add_one", addOne);
     worker.start();
-    QTRY_COMPARE_WITH_TIMEOUT(broker.counters().workers, std::size_t(3), 5000);
+    // One session for all three threads (READY with credit=3): the broker knows one worker.
+    QTRY_COMPARE_WITH_TIMEOUT(broker.counters().workers, std::size_t(1), 5000);
 
     QElapsedTimer timer;
     timer.start();
@@ -943,7 +1332,7 @@ void TestWorker::reRegistersAfterBrokerRestart()
         }
     };
     QTRY_VERIFY_WITH_TIMEOUT(restarted(), 5000);
-    QTRY_COMPARE_WITH_TIMEOUT(broker->counters().workers, std::size_t(2), 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(broker->counters().workers, std::size_t(1), 5000); // one session
 
     Client client(context, frontend);
     const auto reply = client.call("phoenix", "add_one", packArgs(2));
@@ -1121,6 +1510,23 @@ void TestWorker::invalidRegistrationsThrow()
     };
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                              withOptions([](WorkerOptions& o) { o.threads = 0; }));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             withOptions([](WorkerOptions& o) { o.threads = 1025; }));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             withOptions([](WorkerOptions& o) { o.maxInFlight = 0; }));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             withOptions([](WorkerOptions& o) { o.maxInFlight = -1; }));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             withOptions([](WorkerOptions& o) { o.maxInFlight = 1025; }));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, withOptions([](WorkerOptions& o) {
+                                 o.threads = 4;
+                                 o.maxInFlight = 3; // a fourth thread would never get a request
+                             }));
+    withOptions([](WorkerOptions& o) { o.maxInFlight = 1024; });
+    withOptions([](WorkerOptions& o) {
+        o.threads = 4;
+        o.maxInFlight = 4;
+    });
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                              withOptions([](WorkerOptions& o) { o.liveness = 0; }));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,

@@ -4,7 +4,6 @@
 #include "workercore.h"
 
 #include <switchboard/protocol/envelope.h>
-#include <switchboard/protocol/mdp.h>
 #include <switchboard/protocol/polluntil.h>
 
 #include <zmq_addon.hpp>
@@ -13,6 +12,7 @@
 #include <cerrno>
 #include <climits>
 #include <iterator>
+#include <string>
 
 namespace switchboard::detail {
 
@@ -22,6 +22,10 @@ using namespace std::chrono_literals;
 
 // How long the last reply and the DISCONNECT may take to leave when the worker stops.
 constexpr std::chrono::milliseconds kGoodbyeLinger = 500ms;
+// PARTIALs a streaming handler may leave for the socket's owner before write() waits for the
+// owner to send them, as it would wait for a full socket: a fast stream must not grow the worker
+// without bound while the broker reads slowly. libzmq's default send high-water mark.
+constexpr std::size_t kMaxOutbox = 1000;
 
 constexpr std::string_view kNoSuchMethod = "NoSuchMethod";
 constexpr std::string_view kMalformedRequest = rpc::errortype::kMalformedRequest;
@@ -42,16 +46,49 @@ bool referenceAll(msgpack::type::object_type, std::size_t, void*)
 
 } // namespace
 
-BrokerSession::BrokerSession(WorkerCore& core, int number)
+// One request's way back to its client: the address and request id every answer repeats, and
+// where a streaming handler's items go, one PARTIAL each.
+class BrokerSession::StreamSink final : public ItemSink {
+public:
+    StreamSink(BrokerSession& session, zmq::message_t clientAddress, std::uint64_t receivedUnder)
+        : client(std::move(clientAddress))
+        , registration(receivedUnder)
+        , m_session(session)
+    {}
+
+    void send(zmq::message_t item) override
+    {
+        Frames frames;
+        frames.reserve(7);
+        mdp::appendWorkerHeader(frames, m_session.m_version, mdp::WorkerCommand::Partial);
+        frames.emplace_back(client.data(), client.size());
+        frames.emplace_back();
+        rpc::appendReply(frames, zmq::message_t(requestId.data(), requestId.size()),
+                         rpc::Status::Ok, std::move(item));
+        if (!m_session.deliver(frames, registration, false)) {
+            throw Error("the worker lost its session with the broker; the stream cannot continue");
+        }
+    }
+
+    // The client address is opaque (with credit, the client's identity and a tag of the
+    // broker's): it goes back byte for byte.
+    zmq::message_t client;
+    zmq::message_t requestId;
+    const std::uint64_t registration;
+
+private:
+    BrokerSession& m_session;
+};
+
+BrokerSession::BrokerSession(WorkerCore& core)
     : m_core(core)
-    , m_number(number)
     , m_version(core.options().protocol)
+    , m_capacity(core.capacity())
     , m_heartbeatInterval(core.options().heartbeatInterval)
     , m_brokerTimeout(core.options().heartbeatInterval * core.options().liveness)
     , m_backoff(core.options().reconnectMin)
 {
     m_in.reserve(8);
-    m_out.reserve(8);
 }
 
 BrokerSession::~BrokerSession()
@@ -61,64 +98,200 @@ BrokerSession::~BrokerSession()
 
 void BrokerSession::start()
 {
-    m_thread = std::thread([this] { run(); });
+    const int threads = m_core.options().threads;
+    m_threads.reserve(static_cast<std::size_t>(threads));
+    for (int i = 0; i < threads; ++i) {
+        m_threads.emplace_back([this, i] { serveThread(i + 1); });
+    }
 }
 
 void BrokerSession::join()
 {
-    if (m_thread.joinable()) {
-        m_thread.join();
+    for (auto& thread : m_threads) {
+        if (thread.joinable()) {
+            thread.join();
+        }
     }
 }
 
-void BrokerSession::run()
+void BrokerSession::serveThread(int number)
 {
     m_core.enterSessionThread();
-    while (!m_core.stopRequested()) {
-        Outcome outcome = Outcome::Lost;
-        try {
-            open();
-            outcome = serve();
-        } catch (const zmq::error_t& error) {
-            if (error.num() == ETERM) { // the user terminated the context: nothing more to do
-                close(0ms);
-                return;
+    Frames answer; // reused for this thread's answers
+    answer.reserve(8);
+    std::unique_lock lock(m_mutex);
+    while (!m_ended) {
+        if (!m_pending.empty()) {
+            Request request = std::move(m_pending.front());
+            m_pending.pop_front();
+            ++m_running;
+            wakeIdle(); // the socket this thread may just have given up, or the next request
+            lock.unlock();
+            bool answered = true;
+            try {
+                serve(request, answer, number);
+            } catch (...) {
+                answered = false; // out of memory while answering, most likely
             }
-        } catch (const std::exception&) {
-            // Out of memory, most likely: start over with a new socket after the backoff.
+            lock.lock();
+            if (!answered && request.registration == m_registration) {
+                // Start afresh, as when the broker is lost: it answers the request WorkerLost.
+                m_lost = true;
+                m_pending.clear();
+                if (m_owned) {
+                    m_doorbell.ring();
+                }
+            }
+            --m_running;
+            if (m_running == 0 && m_draining && m_owned) {
+                m_doorbell.ring(); // the owner waits for the last answer to say goodbye
+            }
+        } else if (!m_owned) {
+            m_owned = true;
+            own(lock);
+        } else {
+            ++m_idle;
+            m_changed.wait(lock);
+            --m_idle;
         }
-        if (outcome == Outcome::Stopped) {
+    }
+}
+
+void BrokerSession::own(std::unique_lock<std::mutex>& lock)
+{
+    for (;;) {
+        if (m_lost || !m_socket) {
+            // Whatever was still queued belongs to the old registration; the broker has answered
+            // those requests WorkerLost by now, or will.
+            dropRegistration();
+            const bool retry = m_connections > 0;
+            lock.unlock();
+            bool ended = m_core.stopRequested() || (retry && !pauseBeforeReconnect());
+            if (!ended) {
+                try {
+                    open();
+                } catch (const zmq::error_t& error) {
+                    // ETERM: the user terminated the context, nothing more to do. Anything else:
+                    // the next round starts over with a new socket after the backoff.
+                    ended = error.num() == ETERM;
+                } catch (const std::exception&) {
+                    // Out of memory, most likely: the same.
+                }
+            }
+            lock.lock();
+            if (ended) {
+                dropRegistration();
+                end();
+                break;
+            }
+            continue;
+        }
+        if (!m_pending.empty()) {
+            break; // this thread runs it; another idle one, if any, takes the socket over
+        }
+        if (m_draining && m_running == 0 && m_outbox.empty()) {
             sayGoodbye();
-            return;
+            end();
+            break;
         }
-        // Whatever was still queued belongs to the old registration; the broker has answered
-        // those requests WorkerLost by now, or will.
-        close(0ms);
-        if (!pauseBeforeReconnect()) {
-            return;
+        lock.unlock();
+        const Outcome outcome = ownerTurn();
+        lock.lock();
+        if (outcome == Outcome::Terminated) {
+            dropRegistration();
+            end();
+            break;
         }
+        if (outcome != Outcome::Continue) {
+            m_lost = true;
+        }
+    }
+    // Give the socket up. What the other threads left for it goes first, so that a stream's
+    // items stay in order with what its thread sends itself from now on.
+    if (m_socket && !m_lost) {
+        try {
+            m_lost = !flushOutbox(true);
+        } catch (...) {
+            m_lost = true;
+        }
+    }
+    m_owned = false;
+}
+
+BrokerSession::Outcome BrokerSession::ownerTurn() noexcept
+{
+    try {
+        // Input before the stop check: a request that arrived with stop() is still answered.
+        if (const Outcome outcome = takeIn(m_in, false); outcome != Outcome::Continue) {
+            return outcome;
+        }
+        if (!flushOutbox(false)) {
+            return Outcome::Lost;
+        }
+        if (!m_draining && m_core.stopRequested()) {
+            std::lock_guard lock(m_mutex);
+            m_draining = true;
+            return Outcome::Continue;
+        }
+        {
+            std::lock_guard lock(m_mutex);
+            if (!m_pending.empty() || (m_draining && m_running == 0 && m_outbox.empty())) {
+                return Outcome::Continue;
+            }
+        }
+        const auto now = Clock::now();
+        if (now >= m_brokerExpiry) {
+            return Outcome::Lost;
+        }
+        if (now >= m_nextHeartbeat) {
+            Frames heartbeat = mdp::makeWorkerHeartbeat(m_version);
+            if (!sendFrames(heartbeat, false)) {
+                return Outcome::Lost;
+            }
+            m_nextHeartbeat = now + m_heartbeatInterval;
+        }
+        zmq::pollitem_t items[] = {
+            {m_socket->handle(), 0, ZMQ_POLLIN, 0},
+            {nullptr, m_doorbell.fd(), ZMQ_POLLIN, 0},
+            {nullptr, m_core.stopFd(), ZMQ_POLLIN, 0},
+        };
+        // Once stop() was seen its signal stays raised: polling it again would spin.
+        (void)pollUntil(items, m_draining ? 2 : 3, std::min(m_nextHeartbeat, m_brokerExpiry));
+        if ((items[1].revents & ZMQ_POLLIN) != 0) {
+            m_doorbell.clear(); // the next turn sends the outbox, or notices the last answer
+        }
+        return Outcome::Continue;
+    } catch (const zmq::error_t& error) {
+        return error.num() == ETERM ? Outcome::Terminated : Outcome::Lost;
+    } catch (...) {
+        return Outcome::Lost;
     }
 }
 
 void BrokerSession::open()
 {
+    const int attempt = m_connections++;
     zmq::socket_t socket(m_core.context(), zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, 0);
-    if (const auto id = routingId(); !id.empty()) {
+    if (const auto id = routingId(attempt); !id.empty()) {
         socket.set(zmq::sockopt::routing_id, id);
     }
-    ++m_connections;
     // A send that blocks this long finds a broker that stopped reading: the session is lost.
     socket.set(zmq::sockopt::sndtimeo, clampedMilliseconds(m_brokerTimeout));
     m_core.options().curve.apply(socket);
     socket.connect(m_core.endpoint());
 
-    std::lock_guard lock(m_mutex);
-    m_socket = std::move(socket);
-    m_busy = false;
-    m_lost = false;
+    // A plain READY for a capacity of 1, so that nothing changes on the wire for a worker that
+    // holds one request at a time, and once a broker refused the credit extension.
+    const int credit = m_capacity > 1 && !m_plainReady ? m_capacity : 0;
+    Frames ready = mdp::makeWorkerReady(m_version, m_core.service(), credit);
+    {
+        std::lock_guard lock(m_mutex);
+        m_socket = std::move(socket);
+        m_credit = std::max(credit, 1);
+    }
     m_heard = false;
-    Frames ready = mdp::makeWorkerReady(m_version, m_core.service());
+    m_accepted = false;
     // A fresh socket queues without blocking; were READY refused, the broker's silence would
     // tell and the session would start over.
     (void)sendFrames(ready, false);
@@ -127,7 +300,7 @@ void BrokerSession::open()
     m_brokerExpiry = now + m_brokerTimeout;
 }
 
-std::string BrokerSession::routingId() const
+std::string BrokerSession::routingId(int attempt) const
 {
     // Only a name the user chose: two workers of one process share the default "host:pid", and
     // a ROUTER lets in only the first connection with a given routing id. For the same reason a
@@ -137,18 +310,14 @@ std::string BrokerSession::routingId() const
         return {};
     }
     std::string id = options.identity;
-    if (options.threads > 1) {
-        id += "/" + std::to_string(m_number + 1);
-    }
-    if (m_connections > 0) {
-        id += "#" + std::to_string(m_connections + 1);
+    if (attempt > 0) {
+        id += "#" + std::to_string(attempt + 1);
     }
     return id;
 }
 
-void BrokerSession::close(std::chrono::milliseconds linger) noexcept
+void BrokerSession::closeSocket(std::chrono::milliseconds linger) noexcept
 {
-    std::lock_guard lock(m_mutex);
     if (m_socket) {
         try {
             m_socket->set(zmq::sockopt::linger, static_cast<int>(linger.count()));
@@ -159,10 +328,20 @@ void BrokerSession::close(std::chrono::milliseconds linger) noexcept
     }
 }
 
+void BrokerSession::dropRegistration() noexcept
+{
+    closeSocket(0ms);
+    ++m_registration; // answers still being computed for it are dropped
+    m_pending.clear();
+    m_outbox.clear();
+    m_held = 0;
+    m_lost = false;
+    m_outboxSpace.notify_all();
+}
+
 void BrokerSession::sayGoodbye() noexcept
 {
     try {
-        std::lock_guard lock(m_mutex);
         if (m_socket) {
             Frames disconnect = mdp::makeWorkerDisconnect(m_version);
             (void)sendFrames(disconnect, true);
@@ -173,7 +352,25 @@ void BrokerSession::sayGoodbye() noexcept
     }
     // Lingering for a broker that never answered this socket would only delay the context's
     // end: the DISCONNECT has nowhere to go.
-    close(m_heard ? kGoodbyeLinger : 0ms);
+    closeSocket(m_heard ? kGoodbyeLinger : 0ms);
+}
+
+void BrokerSession::end() noexcept
+{
+    closeSocket(0ms);
+    m_ended = true;
+    ++m_registration;
+    m_pending.clear();
+    m_outbox.clear();
+    m_changed.notify_all();
+    m_outboxSpace.notify_all();
+}
+
+void BrokerSession::wakeIdle() noexcept
+{
+    if (m_idle > 0 && (!m_pending.empty() || !m_owned)) {
+        m_changed.notify_one();
+    }
 }
 
 bool BrokerSession::pauseBeforeReconnect()
@@ -189,36 +386,7 @@ bool BrokerSession::pauseBeforeReconnect()
     return !m_core.stopRequested();
 }
 
-BrokerSession::Outcome BrokerSession::serve()
-{
-    zmq::pollitem_t items[] = {
-        {m_socket->handle(), 0, ZMQ_POLLIN, 0},
-        {nullptr, m_core.stopFd(), ZMQ_POLLIN, 0},
-    };
-    for (;;) {
-        // Input before the stop check: a request that arrived with stop() is still answered.
-        if (const Outcome outcome = takeIn(m_in); outcome != Outcome::Continue) {
-            return outcome;
-        }
-        if (m_core.stopRequested()) {
-            return Outcome::Stopped;
-        }
-        const auto now = Clock::now();
-        if (now >= m_brokerExpiry) {
-            return Outcome::Lost;
-        }
-        if (now >= m_nextHeartbeat) {
-            Frames heartbeat = mdp::makeWorkerHeartbeat(m_version);
-            if (!sendFrames(heartbeat, false)) {
-                return Outcome::Lost;
-            }
-            m_nextHeartbeat = now + m_heartbeatInterval;
-        }
-        (void)pollUntil(items, 2, std::min(m_nextHeartbeat, m_brokerExpiry));
-    }
-}
-
-BrokerSession::Outcome BrokerSession::takeIn(Frames& buffer)
+BrokerSession::Outcome BrokerSession::takeIn(Frames& buffer, bool locked)
 {
     for (;;) {
         buffer.clear();
@@ -226,13 +394,13 @@ BrokerSession::Outcome BrokerSession::takeIn(Frames& buffer)
                                  zmq::recv_flags::dontwait)) {
             return Outcome::Continue;
         }
-        if (const Outcome outcome = onMessage(buffer); outcome != Outcome::Continue) {
+        if (const Outcome outcome = onMessage(buffer, locked); outcome != Outcome::Continue) {
             return outcome;
         }
     }
 }
 
-BrokerSession::Outcome BrokerSession::onMessage(Frames& frames)
+BrokerSession::Outcome BrokerSession::onMessage(Frames& frames, bool locked)
 {
     mdp::WorkerMessage message;
     try {
@@ -249,60 +417,126 @@ BrokerSession::Outcome BrokerSession::onMessage(Frames& frames)
     switch (message.command) {
     case mdp::WorkerCommand::Heartbeat:
         m_backoff = m_core.options().reconnectMin;
+        m_accepted = true;
         return Outcome::Continue;
     case mdp::WorkerCommand::Disconnect:
+        // A strict MDP broker refuses the READY's credit frame (docs/PROTOCOL.md 11.1).
+        if (m_credit > 1 && !m_accepted && !m_plainReady) {
+            m_plainReady = true;
+            m_core.log("the broker answered READY with credit=" + std::to_string(m_credit) +
+                       " with DISCONNECT, so it does not take the credit extension "
+                       "(docs/PROTOCOL.md 11.1): registering with a plain MDP READY from now "
+                       "on, one request at a time");
+        }
         return Outcome::Disconnected;
     case mdp::WorkerCommand::Request:
-        // While busy none comes: the broker sends the next request only after this one's
-        // answer. One that does all the same is not this session's to serve from here.
-        if (m_busy) {
-            return Outcome::Continue;
-        }
         m_backoff = m_core.options().reconnectMin;
-        return onRequest(frames, message);
+        m_accepted = true;
+        hold(frames, message, locked);
+        return Outcome::Continue;
     default:
         return Outcome::Continue; // worker-to-broker commands: a broker does not send them
     }
 }
 
-BrokerSession::Outcome BrokerSession::onRequest(Frames& frames, const mdp::WorkerMessage& message)
+void BrokerSession::hold(Frames& frames, const mdp::WorkerMessage& message, bool locked)
 {
-    m_client = std::move(frames[message.clientFrame]);
+    std::unique_lock lock(m_mutex, std::defer_lock);
+    if (!locked) {
+        lock.lock();
+    }
+    // After stop() the worker takes no more: its DISCONNECT tells the broker, which answers them
+    // WorkerLost or gives the idempotent ones to another worker. Beyond the credit the broker
+    // broke its side of the bargain; such a request is not this worker's to serve, as a plain MDP
+    // worker ignores a REQUEST while it holds one.
+    if (m_draining || m_held >= m_credit) {
+        return;
+    }
+    ++m_held;
+    m_pending.push_back(
+        Request{std::move(frames), message.clientFrame, message.bodyBegin, m_registration});
+    frames = Frames();
+    frames.reserve(8);
+}
+
+bool BrokerSession::flushOutbox(bool locked)
+{
+    {
+        std::unique_lock lock(m_mutex, std::defer_lock);
+        if (!locked) {
+            lock.lock();
+        }
+        if (m_outbox.empty()) {
+            return true;
+        }
+        m_sending.swap(m_outbox);
+        m_outboxSpace.notify_all();
+    }
+    bool sent = true;
+    for (Frames& message : m_sending) {
+        if (!sendFrames(message, false)) {
+            sent = false;
+            break;
+        }
+    }
+    m_sending.clear();
+    m_nextHeartbeat = Clock::now() + m_heartbeatInterval;
+    return sent;
+}
+
+void BrokerSession::serve(Request& request, Frames& answer, int number)
+{
+    Frames& frames = request.frames;
+    StreamSink sink(*this, std::move(frames[request.clientFrame]), request.registration);
+    const auto finish = [&](rpc::Status status, zmq::message_t payload) {
+        answer.clear();
+        mdp::appendWorkerHeader(answer, m_version,
+                                m_version == mdp::Version::V01 ? mdp::WorkerCommand::Reply
+                                                               : mdp::WorkerCommand::Final);
+        answer.push_back(std::move(sink.client));
+        answer.emplace_back();
+        rpc::appendReply(answer, std::move(sink.requestId), status, std::move(payload));
+        (void)deliver(answer, request.registration, true);
+    };
+
     rpc::RequestEnvelope envelope{};
     try {
-        envelope = rpc::parseRequest(frames, message.bodyBegin);
+        envelope = rpc::parseRequest(frames, request.bodyBegin);
     } catch (const ProtocolError& error) {
         // Echo the request id when it is one, as the broker does, so the client can match it.
-        zmq::message_t& id = frames[message.bodyBegin];
+        zmq::message_t& id = frames[request.bodyBegin];
         const bool usable = !id.empty() && id.size() <= rpc::kMaxRequestIdSize;
-        m_requestId = usable ? std::move(id) : zmq::message_t();
-        return finish(rpc::Status::Error,
-                      rpc::encodeError({std::string(kMalformedRequest), error.what(), {}}));
+        sink.requestId = usable ? std::move(id) : zmq::message_t();
+        finish(rpc::Status::Error,
+               rpc::encodeError({std::string(kMalformedRequest), error.what(), {}}));
+        return;
     }
-    m_requestId = std::move(frames[envelope.requestIdFrame]);
+    sink.requestId = std::move(frames[envelope.requestIdFrame]);
     const std::string_view method = frameView(frames[envelope.methodFrame]);
 
     if (method == kDescribeMethod) {
         const std::string_view description = m_core.description();
-        return finish(rpc::Status::Ok, zmq::message_t(description.data(), description.size()));
+        finish(rpc::Status::Ok, zmq::message_t(description.data(), description.size()));
+        return;
     }
     const Handler* handler = m_core.methods().find(method);
     if (handler == nullptr) {
-        return finish(rpc::Status::Error,
-                      rpc::encodeError({std::string(kNoSuchMethod),
-                                        m_core.methods().noSuchMethodText(m_core.service(), method),
-                                        {}}));
+        finish(rpc::Status::Error,
+               rpc::encodeError({std::string(kNoSuchMethod),
+                                 m_core.methods().noSuchMethodText(m_core.service(), method),
+                                 {}}));
+        return;
     }
     if (handler->streaming && m_version == mdp::Version::V01) {
-        return finish(rpc::Status::Error,
-                      rpc::encodeError({std::string(kStreamingUnsupported),
-                                        "method '" + std::string(method) +
-                                            "' streams its answer, which needs 18/MDP; this "
-                                            "worker speaks 7/MDP (WorkerOptions::protocol)",
-                                        {}}));
+        finish(rpc::Status::Error,
+               rpc::encodeError({std::string(kStreamingUnsupported),
+                                 "method '" + std::string(method) +
+                                     "' streams its answer, which needs 18/MDP; this worker "
+                                     "speaks 7/MDP (WorkerOptions::protocol)",
+                                 {}}));
+        return;
     }
 
-    setBusy();
     rpc::Status status = rpc::Status::Ok;
     zmq::message_t payload;
     try {
@@ -313,107 +547,94 @@ BrokerSession::Outcome BrokerSession::onRequest(Frames& frames, const mdp::Worke
         if (handler->unary) {
             payload = handler->unary(unpacked.get());
         } else {
-            StreamWriter writer(*this);
+            StreamWriter writer(sink);
             handler->streaming(unpacked.get(), writer);
             payload = packNil();
         }
     } catch (...) {
         const WorkerOptions& options = m_core.options();
         const ErrorReport report{m_core.service(), method,          m_core.identity(),
-                                 m_number,         options.threads, options.verboseErrors};
+                                 number,           options.threads, options.verboseErrors};
         status = rpc::Status::Error;
         payload = rpc::encodeError(report.ofCurrentException());
     }
-    return finish(status, std::move(payload));
+    finish(status, std::move(payload));
 }
 
-void BrokerSession::setBusy()
+bool BrokerSession::deliver(Frames& message, std::uint64_t registration, bool last)
 {
-    std::lock_guard lock(m_mutex);
-    m_busy = true;
-    m_lost = false;
-}
-
-BrokerSession::Outcome BrokerSession::finish(rpc::Status status, zmq::message_t payload)
-{
-    m_out.clear();
-    mdp::appendWorkerHeader(m_out, m_version,
-                            m_version == mdp::Version::V01 ? mdp::WorkerCommand::Reply
-                                                           : mdp::WorkerCommand::Final);
-    m_out.push_back(std::move(m_client));
-    m_out.emplace_back();
-    rpc::appendReply(m_out, std::move(m_requestId), status, std::move(payload));
-
-    std::lock_guard lock(m_mutex);
-    const bool wasBusy = m_busy;
-    m_busy = false;
-    // Lost while the handler ran: the broker has answered the client WorkerLost already and
-    // would take this reply from a stranger as a protocol violation. Drop it, start afresh.
-    if (wasBusy && m_lost) {
-        return Outcome::Lost;
+    std::unique_lock lock(m_mutex);
+    if (last && registration == m_registration) {
+        // Before the broker can hear of it: it may send the next REQUEST at once, and whoever
+        // takes that in must find room for it.
+        --m_held;
     }
-    if (!sendFrames(m_out, false)) {
-        return Outcome::Lost;
-    }
-    m_nextHeartbeat = Clock::now() + m_heartbeatInterval;
-    return Outcome::Continue;
-}
-
-void BrokerSession::send(zmq::message_t item)
-{
-    Frames frames;
-    frames.reserve(7);
-    mdp::appendWorkerHeader(frames, m_version, mdp::WorkerCommand::Partial);
-    frames.emplace_back(m_client.data(), m_client.size());
-    frames.emplace_back();
-    rpc::appendReply(frames, zmq::message_t(m_requestId.data(), m_requestId.size()),
-                     rpc::Status::Ok, std::move(item));
-
-    std::lock_guard lock(m_mutex);
-    if (m_lost) {
-        throw Error("the worker lost its session with the broker; the stream cannot continue");
-    }
-    try {
-        if (!sendFrames(frames, false)) {
-            m_lost = true;
-            throw Error("the broker stopped reading; the stream cannot continue");
+    for (;;) {
+        if (registration != m_registration || m_lost) {
+            return false;
         }
-    } catch (const zmq::error_t& error) {
+        if (!m_owned) {
+            break;
+        }
+        if (last || m_outbox.size() < kMaxOutbox) {
+            if (m_outbox.empty()) {
+                m_doorbell.ring();
+            }
+            m_outbox.push_back(std::move(message));
+            return true;
+        }
+        m_outboxSpace.wait(lock);
+    }
+    // Nobody owns the socket: the other threads run handlers too, or wait for this one.
+    bool sent = false;
+    try {
+        sent = m_socket && sendFrames(message, false);
+    } catch (const zmq::error_t&) {
+        // ETERM, or the socket failed: the same as a broker that stopped reading.
+    }
+    if (!sent) {
         m_lost = true;
-        throw Error(std::string("the stream cannot continue: ") + error.what());
+        m_pending.clear();
+        return false;
     }
     m_nextHeartbeat = Clock::now() + m_heartbeatInterval;
+    return true;
 }
 
 void BrokerSession::keepAlive(Clock::time_point now, Clock::duration slack) noexcept
 {
     std::unique_lock lock(m_mutex, std::try_to_lock);
-    // Contended: a StreamWriter is sending, which counts as a heartbeat; try again next tick.
-    if (!lock.owns_lock() || !m_busy || m_lost || !m_socket) {
+    // Contended: a thread is sending, which counts as a heartbeat; try again next tick.
+    if (!lock.owns_lock() || m_owned || m_lost || m_ended || !m_socket) {
         return;
     }
     try {
-        // The same path as between requests, but for REQUEST: a DISCONNECT ends the session
-        // once the handler returns.
+        // The same path as the owner's: REQUESTs wait for the next thread that returns.
         Frames frames;
-        if (takeIn(frames) != Outcome::Continue) {
+        if (takeIn(frames, true) != Outcome::Continue || now >= m_brokerExpiry) {
+            // A DISCONNECT or silence ends the registration once a handler returns.
             m_lost = true;
+            m_pending.clear();
             return;
         }
-        if (now >= m_brokerExpiry) {
-            m_lost = true;
-            return;
+        // As the owner does: what was taken in before stop() was noticed is answered, nothing
+        // after. Otherwise, under load with more credit than threads, every answer would bring
+        // another request and the worker would never get to stop.
+        if (m_core.stopRequested()) {
+            m_draining = true;
         }
+        wakeIdle();
         if (now + slack >= m_nextHeartbeat) {
             Frames heartbeat = mdp::makeWorkerHeartbeat(m_version);
-            // Never block here: other sessions wait for this thread. A full queue means the
-            // broker is not reading, and its silence will tell.
+            // Never block here: a thread that returns from its handler waits for this one. A
+            // full queue means the broker is not reading, and its silence will tell.
             if (sendFrames(heartbeat, true)) {
                 m_nextHeartbeat = now + m_heartbeatInterval;
             }
         }
     } catch (...) {
         m_lost = true;
+        m_pending.clear();
     }
 }
 

@@ -72,8 +72,8 @@ rpc::ErrorInfo ErrorReport::ofCurrentException() const noexcept
             // was unwound up to the library's catch. So this is the handler call as the library
             // made it, which still says which thread and request it was.
             error.detail = error.type + ": " + error.message + "\n" + "worker " +
-                           std::string(identity) + ", session " + std::to_string(session) + " of " +
-                           std::to_string(sessions) + "\n" + "in " + std::string(service) + "." +
+                           std::string(identity) + ", thread " + std::to_string(thread) + " of " +
+                           std::to_string(threads) + "\n" + "in " + std::string(service) + "." +
                            std::string(method) + "\n" +
                            "stack where the worker caught the exception (C++ does not record "
                            "where it was thrown):\n" +

@@ -12,8 +12,8 @@ struct ErrorReport {
     std::string_view service;
     std::string_view method;
     std::string_view identity;
-    int session = 0;
-    int sessions = 0;
+    int thread = 0; // which of the worker's threads ran the handler, from 1
+    int threads = 0;
     bool verbose = false;
 
     // The error map for the exception being handled; call it only inside a catch block. Type:

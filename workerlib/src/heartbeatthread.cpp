@@ -10,9 +10,9 @@ namespace {
 using namespace std::chrono_literals;
 }
 
-HeartbeatThread::HeartbeatThread(std::span<const std::unique_ptr<BrokerSession>> sessions,
+HeartbeatThread::HeartbeatThread(BrokerSession& session,
                                  std::chrono::milliseconds heartbeatInterval)
-    : m_sessions(sessions)
+    : m_session(session)
     // A quarter interval: heartbeats go out early by at most that much, never late, and the
     // thread wakes only four times per interval however many requests pass (a wake-up per
     // request would cost the request path a futex call).
@@ -46,10 +46,7 @@ void HeartbeatThread::run()
     std::unique_lock lock(m_mutex);
     while (!m_stop) {
         lock.unlock();
-        const auto now = std::chrono::steady_clock::now();
-        for (const auto& session : m_sessions) {
-            session->keepAlive(now, m_tick);
-        }
+        m_session.keepAlive(std::chrono::steady_clock::now(), m_tick);
         lock.lock();
         m_wake.wait_for(lock, m_tick, [this] { return m_stop; });
     }

@@ -2,36 +2,33 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <memory>
 #include <mutex>
-#include <span>
 #include <thread>
 
 namespace switchboard::detail {
 
 class BrokerSession;
 
-// Keeps the sessions whose handlers are running alive towards the broker: one thread per worker,
-// so that a handler may block for any time without the broker purging its session. Idle
-// sessions heartbeat on their own thread; this one only looks at busy ones.
+// Keeps the worker's session alive towards the broker while every one of its threads runs a
+// handler, so that handlers may block for any time without the broker purging the session. While
+// a thread is idle it heartbeats itself; this one only steps in when none is.
 class HeartbeatThread {
 public:
-    HeartbeatThread(std::span<const std::unique_ptr<BrokerSession>> sessions,
-                    std::chrono::milliseconds heartbeatInterval);
+    HeartbeatThread(BrokerSession& session, std::chrono::milliseconds heartbeatInterval);
     ~HeartbeatThread();
 
     HeartbeatThread(const HeartbeatThread&) = delete;
     HeartbeatThread& operator=(const HeartbeatThread&) = delete;
 
     void start();
-    // Ends the thread and joins it. Call it after the sessions ended: until then a handler may
+    // Ends the thread and joins it. Call it after the session ended: until then a handler may
     // still need heartbeats.
     void stop();
 
 private:
     void run();
 
-    std::span<const std::unique_ptr<BrokerSession>> m_sessions;
+    BrokerSession& m_session;
     std::chrono::steady_clock::duration m_tick;
     std::mutex m_mutex;
     std::condition_variable m_wake;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <stdexcept>
 
 #ifndef SWITCHBOARD_VERSION
@@ -36,11 +37,22 @@ std::string validService(std::string service)
 
 WorkerOptions validOptions(WorkerOptions options)
 {
-    const auto fail = [](const char* what) {
-        throw std::invalid_argument(std::string("switchboard::WorkerOptions: ") + what);
+    const auto fail = [](const std::string& what) {
+        throw std::invalid_argument("switchboard::WorkerOptions: " + what);
     };
-    if (options.threads < 1) {
-        fail("threads must be at least 1");
+    // One session holds every request the worker takes, so both limits are the broker's limit
+    // on one worker's credit.
+    const std::string upToMaxCredit = " to " + std::to_string(mdp::kMaxWorkerCredit);
+    if (options.threads < 1 || options.threads > mdp::kMaxWorkerCredit) {
+        fail("threads must be from 1" + upToMaxCredit);
+    }
+    if (options.maxInFlight &&
+        (*options.maxInFlight < 1 || *options.maxInFlight > mdp::kMaxWorkerCredit)) {
+        fail("maxInFlight must be from 1" + upToMaxCredit);
+    }
+    if (options.maxInFlight && *options.maxInFlight < options.threads) {
+        fail("maxInFlight must be at least threads: a thread beyond it would never get a "
+             "request (leave maxInFlight unset for as many as threads)");
     }
     if (options.heartbeatInterval.count() <= 0) {
         fail("heartbeatInterval must be positive");
@@ -124,19 +136,15 @@ void WorkerCore::start()
     }
     m_description = describe();
     try {
-        for (int i = 0; i < m_options.threads; ++i) {
-            m_sessions.push_back(std::make_unique<BrokerSession>(*this, i + 1));
-        }
-        m_heartbeat = std::make_unique<HeartbeatThread>(m_sessions, m_options.heartbeatInterval);
-        for (const auto& session : m_sessions) {
-            session->start();
-        }
+        m_session = std::make_unique<BrokerSession>(*this);
+        m_heartbeat = std::make_unique<HeartbeatThread>(*m_session, m_options.heartbeatInterval);
+        m_session->start();
         m_heartbeat->start();
     } catch (...) {
         // No thread left behind: the ones that did start see the stop and end.
         stop();
         m_heartbeat.reset();
-        m_sessions.clear();
+        m_session.reset();
         throw;
     }
     m_running = true;
@@ -161,14 +169,12 @@ void WorkerCore::wait()
             return;
         }
     }
-    // start() cannot touch the sessions while m_running is set, so they are safe to join here.
-    for (const auto& session : m_sessions) {
-        session->join();
-    }
+    // start() cannot touch the session while m_running is set, so it is safe to join here.
+    m_session->join();
     m_heartbeat->stop();
     std::lock_guard lock(m_stateMutex);
     m_heartbeat.reset();
-    m_sessions.clear();
+    m_session.reset();
     m_running = false;
 }
 
@@ -180,6 +186,20 @@ bool WorkerCore::onSessionThread() const noexcept
 void WorkerCore::enterSessionThread() const noexcept
 {
     t_sessionOf = this;
+}
+
+void WorkerCore::log(std::string_view message) const noexcept
+{
+    try {
+        if (m_options.log) {
+            m_options.log(message);
+            return;
+        }
+    } catch (...) {
+        // The user's sink failed: say it on stderr rather than lose it.
+    }
+    std::fprintf(stderr, "switchboard::Worker %s: %.*s\n", m_identity.c_str(),
+                 static_cast<int>(message.size()), message.data());
 }
 
 } // namespace switchboard::detail

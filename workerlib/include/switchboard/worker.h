@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -28,9 +29,25 @@ namespace switchboard {
 inline constexpr std::string_view kDescribeMethod = rpc::kDescribeMethod;
 
 struct WorkerOptions {
-    // Requests served at once. Each thread holds its own MDP session with the broker, so any
-    // MDP broker sees `threads` ordinary workers.
+    // Handler threads: how many requests run at once. With threads > 1 the same handler may run
+    // on several threads at once. 1 to 1024.
     int threads = 1;
+    // How many requests the worker holds at once, running or received and waiting for a free
+    // thread: from `threads` to 1024 (mdp::kMaxWorkerCredit). Unset: `threads`, so that
+    // `threads = 4` alone serves four requests at once. Above `threads`, requests wait in the
+    // worker and a thread that returns takes the next one at once, while answers and new
+    // requests travel: one thread with maxInFlight 32 does not wait a broker round trip between
+    // requests as long as the broker has work for it.
+    //
+    // The worker holds one MDP session with the broker, whatever these two say. With a capacity
+    // of 1 (the default) its READY is plain MDP, as before; above 1 the READY carries the credit
+    // extension "credit=N" (docs/PROTOCOL.md 11.1): a broker that knows it sends up to N
+    // requests at once, and its monitor shows one worker of capacity N. A broker that ignores the
+    // extension sends one request at a time, which the worker serves as any MDP worker. A strict
+    // MDP broker that answers that READY with DISCONNECT before any request or heartbeat gets a
+    // plain READY on the next attempt, and the worker serves one request at a time from then on;
+    // `log` says so once.
+    std::optional<int> maxInFlight;
     // Heartbeat interval and liveness, as the broker's: the broker counts as gone after
     // `liveness` intervals without a word from it, and the session reconnects.
     std::chrono::milliseconds heartbeatInterval{2500};
@@ -46,16 +63,19 @@ struct WorkerOptions {
     // 18/MDP (needed for streaming handlers) or 7/MDP for brokers that only speak 0.1.
     mdp::Version protocol = mdp::Version::V02;
     // Names this worker in describe() and in verbose errors. Empty: "host:pid". When set, it is
-    // also the ZeroMQ routing id the broker (and its monitor) knows the worker by, with "/N"
-    // added per thread when threads > 1 and "#N" after the first reconnect; it must then be
-    // unique among the broker's workers (a second worker with the same one is not let in) and
-    // 1 to 240 bytes.
+    // also the ZeroMQ routing id the broker (and its monitor) knows the worker by, with "#N"
+    // added after the first reconnect; it must then be unique among the broker's workers (a
+    // second worker with the same one is not let in) and 1 to 240 bytes.
     std::string identity;
     // CURVE (docs/SECURITY.md): the broker's public key and this worker's key pair, Z85 text;
     // curve::ClientCredentials::fromFiles() reads them from key files. Empty: no CURVE. A worker
     // whose key the broker refuses is never registered; it keeps retrying with its backoff, and
     // the broker logs and counts each refusal (BrokerCounters::curveRefused).
     curve::ClientCredentials curve;
+    // What the worker has to tell its user and no caller can be told: today only that the broker
+    // refused the credit extension (see maxInFlight). Called on one of the worker's threads,
+    // once per event; it must not block. Empty: one line on stderr.
+    std::function<void(std::string_view message)> log;
 };
 
 // A handler's way to tell its caller that the request itself is wrong. The client receives a
@@ -224,14 +244,16 @@ zmq::message_t packNil();
 //   worker.run();
 //
 // Handlers run on the worker's own threads (`threads` of them), each request on one thread; with
-// threads > 1 the same handler may run on several threads at once.
+// threads > 1 the same handler may run on several threads at once. The worker holds up to
+// `maxInFlight` requests through one session with the broker (see WorkerOptions).
 // Heartbeats are kept by the library while a handler runs, however long it blocks. An exception
 // from a handler becomes a RemoteError on the client with the exception's type and message;
 // nothing of the worker stops.
 class Worker {
 public:
     // Throws zmq::error_t for an endpoint libzmq rejects and std::invalid_argument for an
-    // invalid service name or options.
+    // invalid service name or options (threads outside 1..1024, maxInFlight outside
+    // threads..1024, ...).
     Worker(std::string brokerEndpoint, std::string service, WorkerOptions options = {});
     Worker(zmq::context_t& context, std::string brokerEndpoint, std::string service,
            WorkerOptions options = {});
@@ -320,9 +342,12 @@ public:
     // run() on background threads; returns at once. Throws std::logic_error when already
     // running.
     void start();
-    // Thread-safe, callable from a handler, and also before start(). Lets in-flight requests
-    // finish and answers them, sends DISCONNECT, then run() returns. Not async-signal-safe: from
-    // a signal, use a thread that waits for the signal (see examples/calculator).
+    // Thread-safe, callable from a handler, and also before start(). Answers every request
+    // already received (running, or waiting for a thread), sends DISCONNECT, then run() returns.
+    // A request the broker sends after that point is not served: the DISCONNECT tells the
+    // broker, which answers it WorkerLost or, if idempotent, gives it to another worker. Not
+    // async-signal-safe: from a signal, use a thread that waits for the signal (see
+    // examples/calculator).
     void stop();
     // Blocks until the worker has stopped (after start(); returns at once if it never started).
     // Throws std::logic_error when called from a handler, whose thread it would wait for.
