@@ -350,6 +350,7 @@ private Q_SLOTS:
     void creditAnswersEchoTheirTaggedAddresses();
     void oneThreadHoldsItsWholeCredit();
     void fourThreadsShareOneSessionAtMostFourAtOnce();
+    void theBrokerSeesOneWorkerWithItsCreditAndFillsIt();
     void strictBrokerGetsPlainReadyAfterDisconnect_data();
     void strictBrokerGetsPlainReadyAfterDisconnect();
     void brokerIgnoringCreditIsServedOneAtATime();
@@ -1013,6 +1014,57 @@ void TestWorker::oneThreadHoldsItsWholeCredit()
     }
     QCOMPARE(answered.size(), std::size_t(8)); // none dropped: all eight were held
     QCOMPARE(concurrency.most(), 1);           // and run one after the other
+}
+
+void TestWorker::theBrokerSeesOneWorkerWithItsCreditAndFillsIt()
+{
+    // Against the real broker: 4 threads, credit 8. The broker sees one worker of capacity 8
+    // and hands it 8 requests at once; 4 run, 4 wait in the worker, none waits at the broker.
+    TestBroker broker(quickConfig());
+    WorkerOptions options;
+    options.threads = 4;
+    options.maxInFlight = 8;
+    Worker worker(broker.backend(), "wide", options);
+    std::mutex mutex;
+    std::condition_variable changed;
+    int inside = 0;
+    int most = 0;
+    bool open = false;
+    worker.handle("gather", [&] {
+        std::unique_lock lock(mutex);
+        ++inside;
+        most = std::max(most, inside);
+        changed.notify_all();
+        const bool opened = changed.wait_for(lock, 10s, [&] { return open; });
+        --inside;
+        return opened;
+    });
+    worker.start();
+    QTRY_COMPARE_WITH_TIMEOUT(broker.counters().workers, std::size_t(1), 5000);
+
+    Client client(broker.context(), broker.frontend());
+    for (int i = 0; i < 9; ++i) {
+        client.send("wide", "gather", packArgs());
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(broker.snapshot().workers.value(0).inFlight, 8, 5000);
+    QCOMPARE(broker.snapshot().workers.value(0).capacity, 8);
+    QCOMPARE(broker.counters().queuedRequests, std::size_t(1));
+    {
+        std::unique_lock lock(mutex);
+        QVERIFY(changed.wait_for(lock, 5s, [&] { return inside == 4; }));
+        open = true;
+        changed.notify_all();
+    }
+    std::set<std::string> ids;
+    for (int i = 0; i < 9; ++i) {
+        const auto reply = client.receive(15000ms);
+        QVERIFY_OK(reply);
+        QCOMPARE(reply->as<bool>(), true);
+        ids.insert(reply->requestId);
+    }
+    QCOMPARE(ids.size(), std::size_t(9));
+    std::lock_guard lock(mutex);
+    QCOMPARE(most, 4);
 }
 
 void TestWorker::fourThreadsShareOneSessionAtMostFourAtOnce()
