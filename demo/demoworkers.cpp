@@ -65,8 +65,10 @@ DemoWorkers::DemoWorkers(zmq::context_t& context, const std::string& backend)
                 return fibonacci(n);
             });
     }
+    // Search workers as a deployment would run them: two threads each, and requests queued in
+    // the worker rather than at the broker, so the monitor shows "2 / 8" rather than "busy".
     for (int i = 0; i < 2; ++i) {
-        add(context, backend, "search")
+        add(context, backend, "search", 2, 8)
             .handle("query",
                     [](const std::string& text) {
                         std::lognormal_distribution<double> latency(std::log(8.0), 0.6);
@@ -101,7 +103,7 @@ DemoWorkers::~DemoWorkers()
 }
 
 Worker& DemoWorkers::add(zmq::context_t& context, const std::string& backend,
-                         const std::string& service)
+                         const std::string& service, int threads, int credit)
 {
     int sameService = 1;
     for (const auto& worker : m_workers) {
@@ -109,6 +111,8 @@ Worker& DemoWorkers::add(zmq::context_t& context, const std::string& backend,
     }
     WorkerOptions options;
     options.identity = service + "-" + std::to_string(sameService);
+    options.threads = threads;
+    options.maxInFlight = credit;
     return *m_workers.emplace_back(std::make_unique<Worker>(context, backend, service, options));
 }
 

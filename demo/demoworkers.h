@@ -23,7 +23,9 @@ public:
     DemoWorkers& operator=(const DemoWorkers&) = delete;
 
 private:
-    Worker& add(zmq::context_t& context, const std::string& backend, const std::string& service);
+    // `threads` handlers, holding up to `credit` requests (docs/PROTOCOL.md §11.1).
+    Worker& add(zmq::context_t& context, const std::string& backend, const std::string& service,
+                int threads = 1, int credit = 1);
 
     std::vector<std::unique_ptr<Worker>> m_workers;
 };
