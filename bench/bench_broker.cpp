@@ -285,6 +285,15 @@ int main(int argc, char** argv)
         QStringLiteral("worker-mdp"),
         QStringLiteral("With --processes: the workers speak 7/MDP (1, default) or 18/MDP (2)."),
         QStringLiteral("1|2"));
+    const QCommandLineOption workerCreditOption(
+        QStringLiteral("worker-credit"),
+        QStringLiteral("With --processes: the broker's workers ask for this credit, N requests at "
+                       "once (docs/PROTOCOL.md 11.1; default 0, plain MDP)."),
+        QStringLiteral("N"));
+    const QCommandLineOption libraryWorkersOption(
+        QStringLiteral("library-workers"),
+        QStringLiteral("With --processes: the broker's workers are Switchboard::worker (one "
+                       "thread, maxInFlight = --worker-credit) rather than raw echo loops."));
     // The children of a --processes run: bench_broker itself in another role.
     QCommandLineOption roleOption(QStringLiteral("role"), QStringLiteral("proxy|worker|client"),
                                   QStringLiteral("ROLE"));
@@ -299,7 +308,8 @@ int main(int argc, char** argv)
     }
     parser.addOptions({requestsOption, repsOption, caseOption, warmupOption, timeoutOption,
                        verboseOption, noStatisticsOption, processesOption, clientMdpOption,
-                       workerMdpOption, roleOption, modeOption, endpointOption, workersOption});
+                       workerMdpOption, workerCreditOption, libraryWorkersOption, roleOption,
+                       modeOption, endpointOption, workersOption});
     parser.process(app);
     if (!parser.positionalArguments().isEmpty()) {
         usageError(QStringLiteral("unexpected argument %1").arg(parser.positionalArguments()[0]));
@@ -324,6 +334,14 @@ int main(int argc, char** argv)
         return version == QLatin1String("1") ? mdp::Version::V01 : mdp::Version::V02;
     };
     settings.workerVersion = mdpVersion(workerMdpOption, settings.workerVersion);
+    int workerCredit = 0;
+    if (parser.isSet(workerCreditOption)) {
+        bool ok = false;
+        workerCredit = parser.value(workerCreditOption).toInt(&ok);
+        if (!ok || workerCredit < 0 || workerCredit > mdp::kMaxWorkerCredit) {
+            usageError(QStringLiteral("--worker-credit takes 0 to %1").arg(mdp::kMaxWorkerCredit));
+        }
+    }
     settings.clientVersion = mdpVersion(clientMdpOption, settings.clientVersion);
 
     std::vector<BenchCase> selected;
@@ -354,7 +372,8 @@ int main(int argc, char** argv)
                                 settings.timeout);
         }
         if (role == QLatin1String("worker")) {
-            return runWorkerRole(endpoint, mode, settings.workerVersion);
+            return runWorkerRole(endpoint, mode, settings.workerVersion, workerCredit,
+                                 parser.isSet(libraryWorkersOption));
         }
         if (role == QLatin1String("client") && selected.size() == 1) {
             return runClientRole(endpoint, mode, settings.clientVersion, selected[0],
@@ -367,6 +386,8 @@ int main(int argc, char** argv)
     processRun.switchboardExecutable = SWITCHBOARD_EXECUTABLE;
     processRun.selfExecutable = QCoreApplication::applicationFilePath().toStdString();
     processRun.workerVersion = settings.workerVersion;
+    processRun.workerCredit = workerCredit;
+    processRun.libraryWorkers = parser.isSet(libraryWorkersOption);
     processRun.clientVersion = settings.clientVersion;
     processRun.warmupRequests = settings.warmupRequests;
     processRun.timeout = settings.timeout;

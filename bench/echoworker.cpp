@@ -27,11 +27,12 @@ std::uint8_t workerByte(mdp::Version version, mdp::WorkerCommand command)
 } // namespace
 
 EchoWorker::EchoWorker(zmq::context_t& context, std::string endpoint, BenchMode mode,
-                       mdp::Version version)
+                       mdp::Version version, int credit)
     : m_context(context)
     , m_endpoint(std::move(endpoint))
     , m_mode(mode)
     , m_version(version)
+    , m_credit(credit)
 {}
 
 EchoWorker::~EchoWorker()
@@ -89,7 +90,13 @@ void EchoWorker::serve(zmq::socket_t& socket)
         }
         socket.send(zmq::buffer(header), zmq::send_flags::sndmore);
         socket.send(zmq::buffer(&ready, 1), zmq::send_flags::sndmore);
-        socket.send(zmq::buffer(kService), zmq::send_flags::none);
+        if (m_credit > 0) {
+            socket.send(zmq::buffer(kService), zmq::send_flags::sndmore);
+            const std::string credit = std::string(mdp::kCreditPrefix) + std::to_string(m_credit);
+            socket.send(zmq::buffer(credit), zmq::send_flags::none);
+        } else {
+            socket.send(zmq::buffer(kService), zmq::send_flags::none);
+        }
     }
 
     // Where the method frame sits; it is replaced by the status frame of the reply.

@@ -23,8 +23,10 @@ namespace switchboard::bench {
 // work per request is the same. The thread ends on DISCONNECT or when the context shuts down.
 class EchoWorker {
 public:
+    // `credit` > 0: READY asks for that many requests at once (docs/PROTOCOL.md §11.1), and the
+    // broker pipelines requests to it as zmq_proxy does.
     EchoWorker(zmq::context_t& context, std::string endpoint, BenchMode mode,
-               mdp::Version version = mdp::Version::V02);
+               mdp::Version version = mdp::Version::V02, int credit = 0);
     ~EchoWorker(); // join(); shut the context down first or the thread may never end
 
     EchoWorker(const EchoWorker&) = delete;
@@ -45,6 +47,7 @@ private:
     std::string m_endpoint;
     BenchMode m_mode;
     mdp::Version m_version;
+    int m_credit;
     std::thread m_thread;
     std::string m_error;
     std::atomic<std::uint64_t> m_answered{0};

@@ -5,6 +5,8 @@
 #include "referenceproxy.h"
 #include "startline.h"
 
+#include <switchboard/worker.h>
+
 #include <QDir>
 #include <QFile>
 #include <QProcess>
@@ -25,6 +27,9 @@ namespace switchboard::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Long enough that heartbeats cost nothing measurable in a run.
+constexpr std::chrono::milliseconds kBrokerHeartbeat{10000};
 
 [[noreturn]] void fail(const BenchCase& benchCase, BenchMode mode, const QString& why)
 {
@@ -140,7 +145,8 @@ RunStats measureInProcesses(const BenchCase& benchCase, BenchMode mode, std::siz
                                  {QStringLiteral("--no-gui"), QStringLiteral("--frontend"),
                                   QStringLiteral("tcp://127.0.0.1:*"), QStringLiteral("--backend"),
                                   QStringLiteral("tcp://127.0.0.1:*"), QStringLiteral("--no-admin"),
-                                  QStringLiteral("--heartbeat-ms"), QStringLiteral("10000")},
+                                  QStringLiteral("--heartbeat-ms"),
+                                  QString::number(kBrokerHeartbeat.count())},
                                  benchCase, mode);
     } else {
         router =
@@ -152,13 +158,23 @@ RunStats measureInProcesses(const BenchCase& benchCase, BenchMode mode, std::siz
     }
     const auto [frontend, backend] = readEndpoints(*router, run, benchCase, mode);
 
+    QStringList workerArguments{QStringLiteral("--role"),
+                                QStringLiteral("worker"),
+                                QStringLiteral("--mode"),
+                                modeName(mode),
+                                QStringLiteral("--endpoint"),
+                                backend,
+                                QStringLiteral("--worker-mdp"),
+                                run.workerVersion == mdp::Version::V01 ? QStringLiteral("1")
+                                                                       : QStringLiteral("2")};
+    if (mode == BenchMode::Broker) {
+        workerArguments << QStringLiteral("--worker-credit") << QString::number(run.workerCredit);
+        if (run.libraryWorkers) {
+            workerArguments << QStringLiteral("--library-workers");
+        }
+    }
     for (int i = 0; i < benchCase.workers; ++i) {
-        children.start(
-            self,
-            {QStringLiteral("--role"), QStringLiteral("worker"), QStringLiteral("--mode"),
-             modeName(mode), QStringLiteral("--endpoint"), backend, QStringLiteral("--worker-mdp"),
-             run.workerVersion == mdp::Version::V01 ? QStringLiteral("1") : QStringLiteral("2")},
-            benchCase, mode);
+        children.start(self, workerArguments, benchCase, mode);
     }
     if (mode == BenchMode::Proxy) {
         // zmq_proxy's DEALER hands requests only to workers already connected.
@@ -219,10 +235,21 @@ int runProxyRole(int workers, std::chrono::milliseconds timeout)
     }
 }
 
-int runWorkerRole(const std::string& endpoint, BenchMode mode, mdp::Version version)
+int runWorkerRole(const std::string& endpoint, BenchMode mode, mdp::Version version, int credit,
+                  bool library)
 {
     zmq::context_t context(1);
-    EchoWorker worker(context, endpoint, mode, version);
+    if (library) {
+        WorkerOptions options;
+        options.protocol = version;
+        options.maxInFlight = std::max(credit, 1);
+        options.heartbeatInterval = kBrokerHeartbeat; // the broker's, as a deployment sets it
+        Worker worker(context, endpoint, "echo", options);
+        worker.handle("echo", [](const msgpack::object& args) { return args; });
+        worker.run(); // until killed by the parent
+        return EXIT_SUCCESS;
+    }
+    EchoWorker worker(context, endpoint, mode, version, credit);
     worker.start();
     worker.join(); // DISCONNECT, or killed by the parent
     if (!worker.error().empty()) {

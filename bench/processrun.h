@@ -21,6 +21,10 @@ struct ProcessRun {
     std::string selfExecutable;
     mdp::Version workerVersion = mdp::Version::V01; // plain 7/MDP workers, as most peers are
     mdp::Version clientVersion = mdp::Version::V02;
+    // Broker runs only: each worker asks for this credit (0: plain MDP, one request at a time),
+    // and is a Switchboard::worker (threads 1, maxInFlight = credit) instead of a raw echo loop.
+    int workerCredit = 0;
+    bool libraryWorkers = false;
     std::size_t warmupRequests = 500;
     std::chrono::milliseconds timeout{5000};
 };
@@ -33,8 +37,10 @@ RunStats measureInProcesses(const BenchCase& benchCase, BenchMode mode, std::siz
 // proxy:  binds zmq_proxy on two ephemeral ports, prints "frontend EP" and "backend EP", then
 //         "ready" once `workers` workers connected; runs until killed.
 int runProxyRole(int workers, std::chrono::milliseconds timeout);
-// worker: one echo worker on `endpoint`; runs until DISCONNECT or killed.
-int runWorkerRole(const std::string& endpoint, BenchMode mode, mdp::Version version);
+// worker: one echo worker on `endpoint` (raw, or built with workerlib when `library`); runs
+//         until DISCONNECT or killed.
+int runWorkerRole(const std::string& endpoint, BenchMode mode, mdp::Version version, int credit,
+                  bool library);
 // client: the case's client threads on `endpoint`; prints "measuring" when they leave the start
 // line, then "result <requests> <rps> <p50 µs> <p99 µs>" and exits.
 int runClientRole(const std::string& endpoint, BenchMode mode, mdp::Version version,
