@@ -285,6 +285,12 @@ int main(int argc, char** argv)
         QStringLiteral("worker-mdp"),
         QStringLiteral("With --processes: the workers speak 7/MDP (1, default) or 18/MDP (2)."),
         QStringLiteral("1|2"));
+    const QCommandLineOption switchboardOption(
+        QStringLiteral("switchboard"),
+        QStringLiteral("With --processes: the switchboard executable to run (default: the one "
+                       "built with this bench), e.g. another build's, or a script that execs it "
+                       "under strace."),
+        QStringLiteral("PATH"));
     // The children of a --processes run: bench_broker itself in another role.
     QCommandLineOption roleOption(QStringLiteral("role"), QStringLiteral("proxy|worker|client"),
                                   QStringLiteral("ROLE"));
@@ -299,7 +305,8 @@ int main(int argc, char** argv)
     }
     parser.addOptions({requestsOption, repsOption, caseOption, warmupOption, timeoutOption,
                        verboseOption, noStatisticsOption, processesOption, clientMdpOption,
-                       workerMdpOption, roleOption, modeOption, endpointOption, workersOption});
+                       workerMdpOption, switchboardOption, roleOption, modeOption, endpointOption,
+                       workersOption});
     parser.process(app);
     if (!parser.positionalArguments().isEmpty()) {
         usageError(QStringLiteral("unexpected argument %1").arg(parser.positionalArguments()[0]));
@@ -364,7 +371,9 @@ int main(int argc, char** argv)
         usageError(QStringLiteral("--role %1 is for bench_broker's own children").arg(role));
     }
     ProcessRun processRun;
-    processRun.switchboardExecutable = SWITCHBOARD_EXECUTABLE;
+    processRun.switchboardExecutable = parser.isSet(switchboardOption)
+                                           ? parser.value(switchboardOption).toStdString()
+                                           : std::string(SWITCHBOARD_EXECUTABLE);
     processRun.selfExecutable = QCoreApplication::applicationFilePath().toStdString();
     processRun.workerVersion = settings.workerVersion;
     processRun.clientVersion = settings.clientVersion;
