@@ -14,13 +14,18 @@ namespace switchboard {
 
 // Puts one ZeroMQ socket on the Qt event loop of the thread that owns it.
 //
-// ZMQ_FD is edge-triggered: it signals "something changed", not "a message is waiting", and any
-// call on the socket (a send, reading ZMQ_EVENTS) may consume the edge. So we drain while
-// ZMQ_EVENTS says POLLIN, and after every send we re-check ZMQ_EVENTS through a queued call
-// rather than wait for an edge that may never come. One drain reads at most maxBatch messages and
-// then re-posts itself, so timers and other sockets get their turn under load. There is no Write
-// notifier: sends never block (ZMQ_DONTWAIT) and report a full or unroutable peer instead.
-// Unlike the usual recipe, the Read notifier is not disabled around a drain: see drain().
+// ZMQ_FD is edge-triggered: it signals "something changed", not "a message is waiting". It is
+// raised when a command reaches the socket's mailbox (such as "a pipe that you found empty has
+// input"), and any call on the socket that processes those commands (a send, a receive, reading
+// ZMQ_EVENTS) may consume the edge. So a drain receives with ZMQ_DONTWAIT until EAGAIN: libzmq
+// processes every pending command before it says EAGAIN, so the next arrival raises ZMQ_FD again.
+// A send made outside a drain of its own socket may consume the edge of input that arrived
+// meanwhile, so it is followed by a re-check, which is a drain posted as a queued call (at most
+// one per socket).
+// One drain reads at most maxBatch messages and then re-posts itself, so timers and other
+// sockets get their turn under load. There is no Write notifier: sends never block
+// (ZMQ_DONTWAIT) and report a full or unroutable peer instead. Unlike the usual recipe, the Read
+// notifier is not disabled around a drain: see drain(). Handlers must not throw.
 class ZmqSocketNotifier : public QObject {
     Q_OBJECT
 public:
@@ -67,7 +72,6 @@ private Q_SLOTS:
 
 private:
     void scheduleDrain();
-    bool hasInput();
 
     zmq::socket_t m_socket;
     Handler m_handler;
