@@ -17,11 +17,26 @@ ZmqSocketNotifier::ZmqSocketNotifier(zmq::socket_t socket, Handler handler, QObj
     scheduleDrain();
 }
 
-ZmqSocketNotifier::~ZmqSocketNotifier() = default;
+ZmqSocketNotifier::~ZmqSocketNotifier()
+{
+    if (m_group) {
+        m_group->forget(this);
+    }
+}
+
+void ZmqSocketNotifier::setGroup(ZmqSocketGroup* group) noexcept
+{
+    if (m_group) {
+        m_group->forget(this);
+    }
+    m_recheckOwed = false;
+    m_group = group;
+}
 
 void ZmqSocketNotifier::drain()
 {
     m_drainScheduled = false;
+    m_recheckOwed = false; // this drain is the re-check a send was owed
     if (!m_socket || !m_reading) {
         return;
     }
@@ -34,6 +49,9 @@ void ZmqSocketNotifier::drain()
     // commands and tries again before it says EAGAIN, which is the same check (in libzmq 4.3 a
     // getpid and a poll of the mailbox each), so the loop pays it once per drain, not once per
     // message besides.
+    if (m_group) {
+        m_group->enterDrain();
+    }
     m_draining = true;
     int read = 0;
     bool more = true;
@@ -62,6 +80,9 @@ void ZmqSocketNotifier::drain()
     if (read > 0) {
         ++m_drains;
     }
+    if (m_group) {
+        m_group->leaveDrain(); // the outermost drain re-checks the members sent on meanwhile
+    }
 }
 
 ZmqSocketNotifier::SendResult ZmqSocketNotifier::send(Frames& frames)
@@ -76,28 +97,42 @@ ZmqSocketNotifier::SendResult ZmqSocketNotifier::send(Frames& frames)
             // Only the first frame can fail to route; once it is accepted the rest follow.
             try {
                 if (!m_socket.send(frames[i], flags)) {
-                    scheduleDrain();
+                    recheckAfterSend();
                     return SendResult::WouldBlock;
                 }
             } catch (const zmq::error_t& error) {
                 if (error.num() != EHOSTUNREACH) {
                     throw;
                 }
-                scheduleDrain();
+                recheckAfterSend();
                 return SendResult::Unroutable;
             }
         } else {
             (void)m_socket.send(frames[i], flags);
         }
     }
-    scheduleDrain();
+    recheckAfterSend();
     return SendResult::Sent;
+}
+
+void ZmqSocketNotifier::recheckAfterSend()
+{
+    // A drain of this socket in progress receives again before it stops (or re-posts itself at
+    // its batch limit), which is the re-check a send needs; so does a drain already queued.
+    if (!m_reading || m_draining || m_drainScheduled || m_recheckOwed) {
+        return;
+    }
+    if (m_group && m_group->draining()) {
+        m_group->recheckLater(this);
+        return;
+    }
+    scheduleDrain();
 }
 
 void ZmqSocketNotifier::scheduleDrain()
 {
-    // A drain of this socket in progress receives again before it stops (or calls this at its
-    // batch limit once it has stopped), which is the re-check a send needs.
+    // A drain of this socket in progress receives until EAGAIN, or calls this at its batch limit
+    // once it has stopped.
     if (m_drainScheduled || !m_reading || m_draining) {
         return;
     }
