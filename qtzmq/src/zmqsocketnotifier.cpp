@@ -49,8 +49,9 @@ void ZmqSocketNotifier::drain()
     // commands and tries again before it says EAGAIN, which is the same check (in libzmq 4.3 a
     // getpid and a poll of the mailbox each), so the loop pays it once per drain, not once per
     // message besides.
-    if (m_group) {
-        m_group->enterDrain();
+    ZmqSocketGroup* const group = m_group; // the one it enters, should a handler change it
+    if (group) {
+        group->enterDrain();
     }
     m_draining = true;
     int read = 0;
@@ -80,8 +81,8 @@ void ZmqSocketNotifier::drain()
     if (read > 0) {
         ++m_drains;
     }
-    if (m_group) {
-        m_group->leaveDrain(); // the outermost drain re-checks the members sent on meanwhile
+    if (group) {
+        group->leaveDrain(); // the outermost drain re-checks the members sent on meanwhile
     }
 }
 
