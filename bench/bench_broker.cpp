@@ -294,6 +294,12 @@ int main(int argc, char** argv)
         QStringLiteral("library-workers"),
         QStringLiteral("With --processes: the broker's workers are Switchboard::worker (one "
                        "thread, maxInFlight = --worker-credit) rather than raw echo loops."));
+    const QCommandLineOption switchboardOption(
+        QStringLiteral("switchboard"),
+        QStringLiteral("With --processes: the switchboard executable to run (default: the one "
+                       "built with this bench), e.g. another build's, or a script that execs it "
+                       "under strace."),
+        QStringLiteral("PATH"));
     // The children of a --processes run: bench_broker itself in another role.
     QCommandLineOption roleOption(QStringLiteral("role"), QStringLiteral("proxy|worker|client"),
                                   QStringLiteral("ROLE"));
@@ -308,8 +314,8 @@ int main(int argc, char** argv)
     }
     parser.addOptions({requestsOption, repsOption, caseOption, warmupOption, timeoutOption,
                        verboseOption, noStatisticsOption, processesOption, clientMdpOption,
-                       workerMdpOption, workerCreditOption, libraryWorkersOption, roleOption,
-                       modeOption, endpointOption, workersOption});
+                       workerMdpOption, workerCreditOption, libraryWorkersOption, switchboardOption,
+                       roleOption, modeOption, endpointOption, workersOption});
     parser.process(app);
     if (!parser.positionalArguments().isEmpty()) {
         usageError(QStringLiteral("unexpected argument %1").arg(parser.positionalArguments()[0]));
@@ -383,7 +389,9 @@ int main(int argc, char** argv)
         usageError(QStringLiteral("--role %1 is for bench_broker's own children").arg(role));
     }
     ProcessRun processRun;
-    processRun.switchboardExecutable = SWITCHBOARD_EXECUTABLE;
+    processRun.switchboardExecutable = parser.isSet(switchboardOption)
+                                           ? parser.value(switchboardOption).toStdString()
+                                           : std::string(SWITCHBOARD_EXECUTABLE);
     processRun.selfExecutable = QCoreApplication::applicationFilePath().toStdString();
     processRun.workerVersion = settings.workerVersion;
     processRun.workerCredit = workerCredit;

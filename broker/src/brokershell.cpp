@@ -93,6 +93,7 @@ std::unique_ptr<ZmqSocketNotifier> Broker::Shell::bindRouter(const QStringList& 
     }
     auto notifier = std::make_unique<ZmqSocketNotifier>(std::move(socket), std::move(handler));
     notifier->setMaxBatch(m_config.maxDrainBatch);
+    notifier->setGroup(&m_sockets);
     return notifier;
 }
 
@@ -247,6 +248,8 @@ void Broker::Shell::watchBackend()
             m_backendMonitor.dispatch(frames);
             armTick();
         });
+    // It never sends, but a closed connection can make the core send on the other two.
+    m_backendEvents->setGroup(&m_sockets);
 }
 
 Delivery Broker::Shell::sendToClient(Frames& frames)

@@ -7,6 +7,7 @@
 
 #include <switchboard/broker/broker.h>
 #include <switchboard/protocol/socketmonitor.h>
+#include <switchboard/qtzmq/zmqsocketgroup.h>
 #include <switchboard/qtzmq/zmqsocketnotifier.h>
 #include <switchboard/routing/outbox.h>
 #include <switchboard/routing/routingcore.h>
@@ -69,6 +70,10 @@ private:
     Broker& m_owner;
     BrokerConfig m_config;
     zmq::context_t& m_context;
+    // Before the sockets, which it must outlive. The frontend's sends happen while the backend
+    // drains and the other way round: the group re-checks each once at the end of the drain
+    // instead of posting a queued re-check per send.
+    ZmqSocketGroup m_sockets;
     std::unique_ptr<ZmqSocketNotifier> m_frontend;
     std::unique_ptr<ZmqSocketNotifier> m_backend;
     std::unique_ptr<ZmqSocketNotifier> m_backendEvents; // PAIR on the backend's socket monitor

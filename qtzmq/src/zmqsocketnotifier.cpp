@@ -17,54 +17,72 @@ ZmqSocketNotifier::ZmqSocketNotifier(zmq::socket_t socket, Handler handler, QObj
     scheduleDrain();
 }
 
-ZmqSocketNotifier::~ZmqSocketNotifier() = default;
-
-bool ZmqSocketNotifier::hasInput()
+ZmqSocketNotifier::~ZmqSocketNotifier()
 {
-    return (m_socket.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+    if (m_group) {
+        m_group->forget(this);
+    }
+}
+
+void ZmqSocketNotifier::setGroup(ZmqSocketGroup* group) noexcept
+{
+    if (m_group) {
+        m_group->forget(this);
+    }
+    m_recheckOwed = false;
+    m_group = group;
 }
 
 void ZmqSocketNotifier::drain()
 {
     m_drainScheduled = false;
+    m_recheckOwed = false; // this drain is the re-check a send was owed
     if (!m_socket || !m_reading) {
         return;
     }
-    // The notifier stays enabled throughout. Reading ZMQ_EVENTS drains the signaler behind
+    // The notifier stays enabled throughout. Receiving until EAGAIN drains the signaler behind
     // ZMQ_FD, so the fd is not left readable when the loop below stops, and handlers never
     // re-enter the event loop, so the notifier cannot fire in the middle. Toggling it around
     // every drain cost an eventfd wake-up of our own loop each time (docs/PERFORMANCE.md).
+    //
+    // No ZMQ_EVENTS before each message: a receive that finds nothing processes the socket's
+    // commands and tries again before it says EAGAIN, which is the same check (in libzmq 4.3 a
+    // getpid and a poll of the mailbox each), so the loop pays it once per drain, not once per
+    // message besides.
+    ZmqSocketGroup* const group = m_group; // the one it enters, should a handler change it
+    if (group) {
+        group->enterDrain();
+    }
     m_draining = true;
+    int read = 0;
+    bool more = true;
     if (m_beforeDrain) {
         m_beforeDrain();
-        if (!m_socket || !m_reading) {
-            m_draining = false;
-            return;
-        }
+        more = m_socket && m_reading;
     }
-    int read = 0;
-    for (; hasInput(); ++read) {
+    while (more) {
         if (read == m_maxBatch) {
-            // Give timers and the other socket a turn; a queued drain goes on from here.
+            // Give timers and the other sockets a turn; a queued drain goes on from here.
             m_draining = false;
-            ++m_drains;
             scheduleDrain();
-            return;
+            break;
         }
         m_frames.clear();
         if (!zmq::recv_multipart(m_socket, std::back_inserter(m_frames),
                                  zmq::recv_flags::dontwait)) {
-            break;
+            break; // EAGAIN, after every pending command: ZMQ_FD will signal the next input
         }
+        ++read;
         ++m_received;
         m_handler(m_frames);
-        if (!m_socket || !m_reading) {
-            break; // the handler closed or paused us
-        }
+        more = m_socket && m_reading; // the handler may have closed or paused us
     }
     m_draining = false;
     if (read > 0) {
         ++m_drains;
+    }
+    if (group) {
+        group->leaveDrain(); // the outermost drain re-checks the members sent on meanwhile
     }
 }
 
@@ -80,28 +98,42 @@ ZmqSocketNotifier::SendResult ZmqSocketNotifier::send(Frames& frames)
             // Only the first frame can fail to route; once it is accepted the rest follow.
             try {
                 if (!m_socket.send(frames[i], flags)) {
-                    scheduleDrain();
+                    recheckAfterSend();
                     return SendResult::WouldBlock;
                 }
             } catch (const zmq::error_t& error) {
                 if (error.num() != EHOSTUNREACH) {
                     throw;
                 }
-                scheduleDrain();
+                recheckAfterSend();
                 return SendResult::Unroutable;
             }
         } else {
             (void)m_socket.send(frames[i], flags);
         }
     }
-    scheduleDrain();
+    recheckAfterSend();
     return SendResult::Sent;
+}
+
+void ZmqSocketNotifier::recheckAfterSend()
+{
+    // A drain of this socket in progress receives again before it stops (or re-posts itself at
+    // its batch limit), which is the re-check a send needs; so does a drain already queued.
+    if (!m_reading || m_draining || m_drainScheduled || m_recheckOwed) {
+        return;
+    }
+    if (m_group && m_group->draining()) {
+        m_group->recheckLater(this);
+        return;
+    }
+    scheduleDrain();
 }
 
 void ZmqSocketNotifier::scheduleDrain()
 {
-    // A drain of this socket in progress reads ZMQ_EVENTS again before it stops, which is the
-    // re-check a send needs.
+    // A drain of this socket in progress receives until EAGAIN, or calls this at its batch limit
+    // once it has stopped.
     if (m_drainScheduled || !m_reading || m_draining) {
         return;
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <switchboard/protocol/frames.h>
+#include <switchboard/qtzmq/zmqsocketgroup.h>
 
 #include <QObject>
 #include <QSocketNotifier>
@@ -14,13 +15,18 @@ namespace switchboard {
 
 // Puts one ZeroMQ socket on the Qt event loop of the thread that owns it.
 //
-// ZMQ_FD is edge-triggered: it signals "something changed", not "a message is waiting", and any
-// call on the socket (a send, reading ZMQ_EVENTS) may consume the edge. So we drain while
-// ZMQ_EVENTS says POLLIN, and after every send we re-check ZMQ_EVENTS through a queued call
-// rather than wait for an edge that may never come. One drain reads at most maxBatch messages and
-// then re-posts itself, so timers and other sockets get their turn under load. There is no Write
-// notifier: sends never block (ZMQ_DONTWAIT) and report a full or unroutable peer instead.
-// Unlike the usual recipe, the Read notifier is not disabled around a drain: see drain().
+// ZMQ_FD is edge-triggered: it signals "something changed", not "a message is waiting". It is
+// raised when a command reaches the socket's mailbox (such as "a pipe that you found empty has
+// input"), and any call on the socket that processes those commands (a send, a receive, reading
+// ZMQ_EVENTS) may consume the edge. So a drain receives with ZMQ_DONTWAIT until EAGAIN: libzmq
+// processes every pending command before it says EAGAIN, so the next arrival raises ZMQ_FD again.
+// A send made outside a drain of its own socket may consume the edge of input that arrived
+// meanwhile, so it is followed by a re-check, which is a drain: posted as a queued call (at most
+// one per socket), or, for members of a ZmqSocketGroup, made when the group's current drain ends.
+// One drain reads at most maxBatch messages and then re-posts itself, so timers and other
+// sockets get their turn under load. There is no Write notifier: sends never block
+// (ZMQ_DONTWAIT) and report a full or unroutable peer instead. Unlike the usual recipe, the Read
+// notifier is not disabled around a drain: see drain(). Handlers must not throw.
 class ZmqSocketNotifier : public QObject {
     Q_OBJECT
 public:
@@ -46,6 +52,9 @@ public:
     [[nodiscard]] SendResult send(Frames& frames);
 
     void setMaxBatch(int maxBatch) noexcept { m_maxBatch = maxBatch > 0 ? maxBatch : 1; }
+    // Joins `group` (nullptr: leaves it): re-checks after sends are then coalesced with the
+    // group's drains. Call it before the first send; the group must outlive this notifier.
+    void setGroup(ZmqSocketGroup* group) noexcept;
     // Called at the start of every drain, before any message is read: the place to retry sends
     // that found a peer's pipe full. A peer that reads frees room, and libzmq says so with a
     // command that raises ZMQ_FD, so a drain follows; sends made here need no re-check of their
@@ -66,18 +75,23 @@ private Q_SLOTS:
     void drain();
 
 private:
+    friend class ZmqSocketGroup;
+
+    // A send outside a drain of this socket may have consumed the edge of pending input.
+    void recheckAfterSend();
     void scheduleDrain();
-    bool hasInput();
 
     zmq::socket_t m_socket;
     Handler m_handler;
     std::function<void()> m_beforeDrain;
     QSocketNotifier* m_notifier = nullptr;
+    ZmqSocketGroup* m_group = nullptr;
     Frames m_frames; // reused for every message, so receiving allocates nothing in steady state
     int m_maxBatch = 256;
     bool m_reading = true;
     bool m_drainScheduled = false;
     bool m_draining = false;
+    bool m_recheckOwed = false; // by the group, for a send made during one of its drains
     std::uint64_t m_received = 0;
     std::uint64_t m_drains = 0;
 };
