@@ -10,6 +10,8 @@
 
 #include <QTest>
 
+#include <cstring>
+
 using namespace switchboard;
 using namespace switchboard::testing;
 
@@ -76,6 +78,61 @@ private Q_SLOTS:
         QCOMPARE(registry.queued().bytes, 57u);
         other.clearQueue([](const QueuedRequest&) {});
         QCOMPARE(registry.queued().requests, 1u);
+    }
+
+    // A waiting request's frames in one block (PackedFrames): sizes around the varint steps
+    // (127/128, 16383/16384), the largest frame a zmq_msg_t holds (33), and the copy bound
+    // (8192 copied, 8193 kept).
+    void packedFramesComeBackByteForByte()
+    {
+        const std::vector<std::size_t> sizes{0, 1, 33, 34, 127, 128, 8192, 8193, 16384, 100000, 0};
+        Frames frames;
+        std::vector<std::string> original;
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            std::string bytes(sizes[i], '\0');
+            for (std::size_t j = 0; j < bytes.size(); ++j) {
+                bytes[j] = static_cast<char>((j * 131 + i) % 251);
+            }
+            original.push_back(bytes);
+            frames.emplace_back(bytes.data(), bytes.size());
+        }
+        const void* large = frames[9].data();
+        PackedFrames packed(frames);
+        QVERIFY(!packed.empty());
+        Frames back = packed.unpack();
+        QVERIFY(packed.empty());
+        QCOMPARE(back.size(), sizes.size());
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            QCOMPARE(textOf(back[i]), original[i]);
+        }
+        QCOMPARE(back[9].data(), large); // moved in and out, never copied
+    }
+
+    void aServiceKeepsItsWaitingRequestsPackedAndUnpacksTheFront()
+    {
+        QueueTotals totals;
+        Service echo("echo", totals);
+        for (const char* id : {"first", "second"}) {
+            QueuedRequest request;
+            request.frames.emplace_back("client", 6);
+            request.frames.emplace_back(id, std::strlen(id));
+            request.bytes = 6 + std::strlen(id);
+            echo.enqueue(std::move(request));
+        }
+        for (const QueuedRequest& waiting : echo.queue()) {
+            QVERIFY(waiting.frames.empty());
+            QVERIFY(!waiting.packed.empty());
+        }
+        QueuedRequest& front = echo.front();
+        QCOMPARE(front.frames.size(), 2u);
+        QCOMPARE(textOf(front.frames[1]), std::string("first"));
+        QVERIFY(front.packed.empty());
+        QCOMPARE(totals.bytes, 23u);
+        echo.popFront();
+        std::vector<std::string> removed;
+        echo.clearQueue([&](const QueuedRequest& r) { removed.push_back(textOf(r.frames.at(1))); });
+        QCOMPARE(removed, std::vector<std::string>{"second"});
+        QCOMPARE(totals.requests, 0u);
     }
 
     void expiryFindsDeadlinesOutOfOrder()

@@ -6,21 +6,59 @@
 
 #include <switchboard/protocol/frames.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <deque>
+#include <memory>
 #include <string>
 
 namespace switchboard {
 
 class MeterSlot;
 
+// The frames of a request while it waits, packed: the bytes of the small frames in one
+// allocation of about their size, with the large frames beside them as they came.
+//
+// Held as zmq::message_t, a waiting 64-byte request costs many times its bytes: each frame is a
+// 64-byte zmq_msg_t in a vector of its own, and a frame of more than 33 bytes that libzmq's
+// zero-copy decoder produced points into the receive buffer it arrived in (8 KiB and the
+// buffer's reference counts), which stays allocated for as long as any message from it lives.
+// A long queue of small requests then holds a receive buffer for every few of them.
+class PackedFrames {
+public:
+    // Frames up to this size are copied. Larger ones are kept as they are: libzmq decodes a
+    // message that does not fit its 8 KiB receive buffer (ZMQ_IN_BATCH_SIZE) into an allocation
+    // of its own, so a copy would cost time and save nothing.
+    static constexpr std::size_t kMaxCopied = 8192;
+
+    PackedFrames() = default;
+    // Copies the small frames of `frames` and moves the large ones (they are left empty).
+    explicit PackedFrames(Frames& frames);
+
+    bool empty() const noexcept { return m_block == nullptr; }
+    // The frames again, byte for byte and in order. The pack is empty afterwards.
+    Frames unpack();
+
+private:
+    // The block: the number of frames (4 bytes), then per frame a varint, (size << 1) for a
+    // copied frame and 1 for a kept one, then the bytes of the copied frames.
+    std::unique_ptr<std::byte[]> m_block;
+    std::unique_ptr<Frames> m_kept; // the large frames, in order; null when there are none
+};
+
 // A client request waiting for a worker: the message as received, with what was read of it.
 struct QueuedRequest {
-    Frames frames; // [client identity, MDP frames..., body...]
+    // [client identity, MDP frames..., body...]. Empty while the request waits in a Service:
+    // its frames are then in `packed`, and Service gives them back here (front(), and before
+    // the callbacks of removeExpired() and clearQueue()).
+    Frames frames;
     ClientRequest request;
     RequestTerms terms;
     std::size_t bytes = 0; // of all frames, counted against RoutingConfig::maxQueuedBytes
+    PackedFrames packed{};
 };
 
 // What all services' queues hold together: the broker-wide bound on queued bytes is checked
@@ -42,7 +80,9 @@ public:
     {}
     ~Service()
     {
-        clearQueue([](const QueuedRequest&) {});
+        for (const QueuedRequest& request : m_queue) {
+            forget(request);
+        }
     }
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
@@ -61,23 +101,27 @@ public:
     }
 
     // -- Queue
+    // The waiting requests; their frames are packed (QueuedRequest::packed).
     const std::deque<QueuedRequest>& queue() const noexcept { return m_queue; }
     bool hasQueued() const noexcept { return !m_queue.empty(); }
     std::size_t queued() const noexcept { return m_queue.size(); }
-    // Arrivals join at the back.
+    // Arrivals join at the back. Their frames are packed, from request.frames or, when that is
+    // empty, as request.packed already holds them.
     void enqueue(QueuedRequest request);
     // A request whose worker died goes back to the front: it was first in line before.
     void requeueFront(QueuedRequest request);
-    QueuedRequest& front() noexcept { return m_queue.front(); }
+    // The first request, its frames unpacked into `frames` for dispatch.
+    QueuedRequest& front();
     void popFront() noexcept;
 
     // Removes every queued request whose deadline is `now` or earlier, oldest first, calling
-    // onExpired(request) for each before it goes. Returns the earliest deadline left
-    // (Clock::time_point::max() when none).
+    // onExpired(request) for each (frames unpacked) before it goes. Returns the earliest
+    // deadline left (Clock::time_point::max() when none).
     template <typename OnExpired>
     Clock::time_point removeExpired(Clock::time_point now, OnExpired&& onExpired);
 
-    // Removes every queued request, calling onRemoved(request) for each before it goes.
+    // Removes every queued request, calling onRemoved(request) for each (frames unpacked)
+    // before it goes.
     template <typename OnRemoved>
     void clearQueue(OnRemoved&& onRemoved);
 
@@ -89,6 +133,20 @@ public:
     bool isUnused() const noexcept { return m_workerCount == 0 && m_queue.empty(); }
 
 private:
+    static void pack(QueuedRequest& request)
+    {
+        if (!request.frames.empty()) {
+            request.packed = PackedFrames(request.frames);
+            Frames().swap(request.frames);
+        }
+    }
+    static QueuedRequest& unpacked(QueuedRequest& request)
+    {
+        if (!request.packed.empty()) {
+            request.frames = request.packed.unpack();
+        }
+        return request;
+    }
     void forget(const QueuedRequest& request) noexcept
     {
         --m_totals->requests;
@@ -106,10 +164,114 @@ private:
     bool m_deadlinesOrdered = true;
 };
 
+namespace packedframes {
+
+inline std::size_t varintSize(std::uint64_t value) noexcept
+{
+    std::size_t size = 1;
+    while (value >= 0x80) {
+        value >>= 7;
+        ++size;
+    }
+    return size;
+}
+
+inline std::byte* writeVarint(std::byte* out, std::uint64_t value) noexcept
+{
+    while (value >= 0x80) {
+        *out++ = static_cast<std::byte>((value & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    *out++ = static_cast<std::byte>(value);
+    return out;
+}
+
+inline const std::byte* readVarint(const std::byte* in, std::uint64_t& value) noexcept
+{
+    value = 0;
+    for (int shift = 0;; shift += 7) {
+        const auto byte = static_cast<std::uint64_t>(*in++);
+        value |= (byte & 0x7f) << shift;
+        if (byte < 0x80) {
+            return in;
+        }
+    }
+}
+
+} // namespace packedframes
+
+inline PackedFrames::PackedFrames(Frames& frames)
+{
+    std::size_t header = sizeof(std::uint32_t);
+    std::size_t copied = 0;
+    std::size_t kept = 0;
+    for (const zmq::message_t& frame : frames) {
+        if (frame.size() > kMaxCopied) {
+            header += 1;
+            ++kept;
+        } else {
+            header += packedframes::varintSize(frame.size() << 1);
+            copied += frame.size();
+        }
+    }
+    m_block = std::make_unique_for_overwrite<std::byte[]>(header + copied);
+    const auto count = static_cast<std::uint32_t>(frames.size());
+    std::memcpy(m_block.get(), &count, sizeof count);
+    std::byte* size = m_block.get() + sizeof count;
+    std::byte* bytes = m_block.get() + header;
+    if (kept != 0) {
+        m_kept = std::make_unique<Frames>();
+        m_kept->reserve(kept);
+    }
+    for (zmq::message_t& frame : frames) {
+        if (frame.size() > kMaxCopied) {
+            size = packedframes::writeVarint(size, 1);
+            m_kept->push_back(std::move(frame));
+        } else {
+            size = packedframes::writeVarint(size, frame.size() << 1);
+            if (frame.size() != 0) {
+                std::memcpy(bytes, frame.data(), frame.size());
+                bytes += frame.size();
+            }
+        }
+    }
+}
+
+inline Frames PackedFrames::unpack()
+{
+    std::uint32_t count = 0;
+    std::memcpy(&count, m_block.get(), sizeof count);
+    const std::byte* size = m_block.get() + sizeof count;
+    // The bytes begin after the list of sizes, which is read once to find its end.
+    const std::byte* bytes = size;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::uint64_t value = 0;
+        bytes = packedframes::readVarint(bytes, value);
+    }
+    Frames frames;
+    frames.reserve(count);
+    std::size_t nextKept = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::uint64_t value = 0;
+        size = packedframes::readVarint(size, value);
+        if (value & 1) {
+            frames.push_back(std::move((*m_kept)[nextKept++]));
+        } else {
+            const auto length = static_cast<std::size_t>(value >> 1);
+            frames.emplace_back(bytes, length);
+            bytes += length;
+        }
+    }
+    m_block.reset();
+    m_kept.reset();
+    return frames;
+}
+
 inline void Service::enqueue(QueuedRequest request)
 {
     m_deadlinesOrdered = m_deadlinesOrdered && (m_queue.empty() || m_queue.back().terms.deadline <=
                                                                        request.terms.deadline);
+    pack(request);
     ++m_totals->requests;
     m_totals->bytes += request.bytes;
     m_queue.push_back(std::move(request));
@@ -120,9 +282,15 @@ inline void Service::requeueFront(QueuedRequest request)
     m_deadlinesOrdered =
         m_deadlinesOrdered &&
         (m_queue.empty() || request.terms.deadline <= m_queue.front().terms.deadline);
+    pack(request);
     ++m_totals->requests;
     m_totals->bytes += request.bytes;
     m_queue.push_front(std::move(request));
+}
+
+inline QueuedRequest& Service::front()
+{
+    return unpacked(m_queue.front());
 }
 
 inline void Service::popFront() noexcept
@@ -137,7 +305,7 @@ Service::Clock::time_point Service::removeExpired(Clock::time_point now, OnExpir
 {
     if (m_deadlinesOrdered) {
         while (!m_queue.empty() && m_queue.front().terms.deadline <= now) {
-            onExpired(m_queue.front());
+            onExpired(front());
             popFront();
         }
         return m_queue.empty() ? Clock::time_point::max() : m_queue.front().terms.deadline;
@@ -147,7 +315,7 @@ Service::Clock::time_point Service::removeExpired(Clock::time_point now, OnExpir
     auto earliest = Clock::time_point::max();
     for (auto it = m_queue.begin(); it != m_queue.end(); ++it) {
         if (it->terms.deadline <= now) {
-            onExpired(*it);
+            onExpired(unpacked(*it));
             forget(*it);
             continue;
         }
@@ -165,8 +333,8 @@ Service::Clock::time_point Service::removeExpired(Clock::time_point now, OnExpir
 template <typename OnRemoved>
 void Service::clearQueue(OnRemoved&& onRemoved)
 {
-    for (const QueuedRequest& request : m_queue) {
-        onRemoved(request);
+    for (QueuedRequest& request : m_queue) {
+        onRemoved(unpacked(request));
         forget(request);
     }
     m_queue.clear();
