@@ -155,6 +155,41 @@ private Q_SLOTS:
         QCOMPARE(registry.queued().requests, 0u);
     }
 
+    // Requests expire by their timeout's lane, not by a pass over the queue. A request requeued
+    // at the front may have been received after others still waiting (a worker with credit died
+    // holding it): first in line, but not first to expire.
+    void aRequeuedRequestIsFirstInLineButExpiresByItsDeadline()
+    {
+        QueueTotals totals;
+        Service echo("echo", totals);
+        const auto t = Clock::time_point{} + 1h;
+        const auto make = [&](std::size_t bytes, Clock::duration received,
+                              Clock::duration timeout) {
+            QueuedRequest request = queued(bytes, t + received + timeout);
+            request.terms.receivedAt = t + received;
+            return request;
+        };
+        echo.enqueue(make(1, 0s, 5s));
+        echo.enqueue(make(2, 1s, 5s));
+        echo.enqueue(make(3, 0s, 2s)); // a shorter timeout of its own, behind both
+        echo.requeueFront(make(4, 2s, 5s));
+        QCOMPARE(echo.queue().front().bytes, 4u);
+        std::vector<std::size_t> expired;
+        const auto record = [&](const QueuedRequest& r) { expired.push_back(r.bytes); };
+        QCOMPARE(echo.removeExpired(t + 2s, record), t + 5s);
+        QCOMPARE(expired, std::vector<std::size_t>{3});
+        QCOMPARE(echo.removeExpired(t + 5s, record), t + 6s);
+        QCOMPARE(expired, (std::vector<std::size_t>{3, 1}));
+        QCOMPARE(echo.front().bytes, 4u); // still first in line
+        echo.popFront();
+        QCOMPARE(echo.front().bytes, 2u);
+        QCOMPARE(echo.removeExpired(t + 6s, record), Clock::time_point::max());
+        QCOMPARE(expired, (std::vector<std::size_t>{3, 1, 2}));
+        QVERIFY(!echo.hasQueued());
+        QCOMPARE(totals.requests, 0u);
+        QCOMPARE(totals.bytes, 0u);
+    }
+
     void theRegistryForgetsServicesNothingRefersTo()
     {
         ServiceRegistry registry;

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <list>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -73,6 +75,7 @@ struct QueueTotals {
 class Service {
 public:
     using Clock = std::chrono::steady_clock;
+    using Queue = std::list<QueuedRequest>;
 
     Service(std::string name, QueueTotals& totals)
         : m_name(std::move(name))
@@ -101,8 +104,8 @@ public:
     }
 
     // -- Queue
-    // The waiting requests; their frames are packed (QueuedRequest::packed).
-    const std::deque<QueuedRequest>& queue() const noexcept { return m_queue; }
+    // The waiting requests, first in line first; their frames are packed (QueuedRequest::packed).
+    const Queue& queue() const noexcept { return m_queue; }
     bool hasQueued() const noexcept { return !m_queue.empty(); }
     std::size_t queued() const noexcept { return m_queue.size(); }
     // Arrivals join at the back. Their frames are packed, from request.frames or, when that is
@@ -114,9 +117,11 @@ public:
     QueuedRequest& front();
     void popFront() noexcept;
 
-    // Removes every queued request whose deadline is `now` or earlier, oldest first, calling
-    // onExpired(request) for each (frames unpacked) before it goes. Returns the earliest
-    // deadline left (Clock::time_point::max() when none).
+    // Removes every queued request whose deadline is `now` or earlier, calling
+    // onExpired(request) for each (frames unpacked) before it goes: those of one timeout in the
+    // order of their deadlines. Returns the earliest deadline left (Clock::time_point::max()
+    // when none). Costs what the expired requests cost and one step per timeout in use, not a
+    // pass over the queue, however the timeouts interleave.
     template <typename OnExpired>
     Clock::time_point removeExpired(Clock::time_point now, OnExpired&& onExpired);
 
@@ -133,6 +138,17 @@ public:
     bool isUnused() const noexcept { return m_workerCount == 0 && m_queue.empty(); }
 
 private:
+    // The waiting requests of one timeout (deadline - receivedAt), in the order of their
+    // deadlines: they expire from the front. Without timeouts of the clients' own there is one
+    // lane, in the order of the queue.
+    using Lane = std::deque<Queue::iterator>;
+    static Clock::duration timeoutOf(const QueuedRequest& request) noexcept
+    {
+        return request.terms.deadline - request.terms.receivedAt;
+    }
+    void joinLane(Queue::iterator request, bool first);
+    void leaveLane(Queue::iterator request) noexcept;
+
     static void pack(QueuedRequest& request)
     {
         if (!request.frames.empty()) {
@@ -157,11 +173,11 @@ private:
     QueueTotals* m_totals;
     IdleWorkerList m_idle;
     std::size_t m_workerCount = 0;
-    std::deque<QueuedRequest> m_queue;
+    Queue m_queue;
+    // By timeout. A lane left empty stays until the next expiry pass (or clearQueue()), so a
+    // queue that keeps emptying does not build one anew for every request.
+    std::map<Clock::duration, Lane> m_lanes;
     MeterSlot* m_meter = nullptr;
-    // Deadlines grow from front to back (all requests had the same timeout, the usual case):
-    // the expired ones are then all at the front.
-    bool m_deadlinesOrdered = true;
 };
 
 namespace packedframes {
@@ -267,25 +283,50 @@ inline Frames PackedFrames::unpack()
     return frames;
 }
 
+inline void Service::joinLane(Queue::iterator request, bool first)
+{
+    Lane& lane = m_lanes[timeoutOf(*request)];
+    const auto deadline = request->terms.deadline;
+    const auto earlier = [](Clock::time_point d, Queue::iterator r) {
+        return d < r->terms.deadline;
+    };
+    if (first && (lane.empty() || deadline <= lane.front()->terms.deadline)) {
+        lane.push_front(request);
+    } else if (lane.empty() || lane.back()->terms.deadline <= deadline) {
+        lane.push_back(request); // an arrival: the same timeout from a later `now`
+    } else {
+        // A requeued request received after another one still waiting (a worker with credit
+        // died holding both): rare, and its place is found by its deadline.
+        lane.insert(std::upper_bound(lane.begin(), lane.end(), deadline, earlier), request);
+    }
+}
+
+inline void Service::leaveLane(Queue::iterator request) noexcept
+{
+    Lane& lane = m_lanes.find(timeoutOf(*request))->second;
+    if (lane.front() == request) { // the usual case: the first in line of the queue and the lane
+        lane.pop_front();
+    } else {
+        lane.erase(std::find(lane.begin(), lane.end(), request));
+    }
+}
+
 inline void Service::enqueue(QueuedRequest request)
 {
-    m_deadlinesOrdered = m_deadlinesOrdered && (m_queue.empty() || m_queue.back().terms.deadline <=
-                                                                       request.terms.deadline);
     pack(request);
-    ++m_totals->requests;
-    m_totals->bytes += request.bytes;
     m_queue.push_back(std::move(request));
+    joinLane(std::prev(m_queue.end()), false);
+    ++m_totals->requests;
+    m_totals->bytes += m_queue.back().bytes;
 }
 
 inline void Service::requeueFront(QueuedRequest request)
 {
-    m_deadlinesOrdered =
-        m_deadlinesOrdered &&
-        (m_queue.empty() || request.terms.deadline <= m_queue.front().terms.deadline);
     pack(request);
-    ++m_totals->requests;
-    m_totals->bytes += request.bytes;
     m_queue.push_front(std::move(request));
+    joinLane(m_queue.begin(), true);
+    ++m_totals->requests;
+    m_totals->bytes += m_queue.front().bytes;
 }
 
 inline QueuedRequest& Service::front()
@@ -295,38 +336,31 @@ inline QueuedRequest& Service::front()
 
 inline void Service::popFront() noexcept
 {
+    leaveLane(m_queue.begin());
     forget(m_queue.front());
     m_queue.pop_front();
-    m_deadlinesOrdered = m_deadlinesOrdered || m_queue.empty();
 }
 
 template <typename OnExpired>
 Service::Clock::time_point Service::removeExpired(Clock::time_point now, OnExpired&& onExpired)
 {
-    if (m_deadlinesOrdered) {
-        while (!m_queue.empty() && m_queue.front().terms.deadline <= now) {
-            onExpired(front());
-            popFront();
-        }
-        return m_queue.empty() ? Clock::time_point::max() : m_queue.front().terms.deadline;
-    }
-    // Requests with timeouts of their own: expired ones may sit anywhere.
-    auto kept = m_queue.begin();
     auto earliest = Clock::time_point::max();
-    for (auto it = m_queue.begin(); it != m_queue.end(); ++it) {
-        if (it->terms.deadline <= now) {
-            onExpired(unpacked(*it));
-            forget(*it);
-            continue;
+    for (auto lane = m_lanes.begin(); lane != m_lanes.end();) {
+        Lane& waiting = lane->second;
+        while (!waiting.empty() && waiting.front()->terms.deadline <= now) {
+            const Queue::iterator request = waiting.front();
+            waiting.pop_front();
+            onExpired(unpacked(*request));
+            forget(*request);
+            m_queue.erase(request);
         }
-        earliest = std::min(earliest, it->terms.deadline);
-        if (kept != it) {
-            *kept = std::move(*it);
+        if (waiting.empty()) {
+            lane = m_lanes.erase(lane);
+        } else {
+            earliest = std::min(earliest, waiting.front()->terms.deadline);
+            ++lane;
         }
-        ++kept;
     }
-    m_queue.erase(kept, m_queue.end());
-    m_deadlinesOrdered = m_deadlinesOrdered || m_queue.empty();
     return earliest;
 }
 
@@ -338,7 +372,7 @@ void Service::clearQueue(OnRemoved&& onRemoved)
         forget(request);
     }
     m_queue.clear();
-    m_deadlinesOrdered = true;
+    m_lanes.clear();
 }
 
 } // namespace switchboard
