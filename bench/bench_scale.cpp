@@ -27,6 +27,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -61,6 +62,8 @@ struct Settings {
     // once). What the broker's receive buffers hold, and so what a queued request keeps
     // allocated, depends on how many requests each read brings.
     std::size_t batch = 8;
+    // Answers the workers may be ahead of the client's reading during the drain.
+    std::size_t window = 1000;
     std::chrono::milliseconds timeout{60000}; // for each step of a run
     QString broker = QStringLiteral(SWITCHBOARD_EXECUTABLE);
     QString baseline; // another switchboard executable to compare with, alternated
@@ -78,7 +81,10 @@ struct Measurement {
     double cpuUsPerDispatch = 0;  // broker CPU (all threads) over the drain / Q
     double cpuUsPerRequest = 0;   // the same / (W + Q): every request answered during the drain
     double wallUsPerDispatch = 0; // drain wall time / Q
-    double rssDrainedMiB = 0;     // once all were answered
+    // Minor page faults of the broker over the drain / Q: memory it had not touched before (the
+    // receive buffers of answers waiting for the client), paid in kernel time.
+    double faultsPerDispatch = 0;
+    double rssDrainedMiB = 0; // once all were answered
 };
 
 double mib(std::size_t bytes)
@@ -377,11 +383,13 @@ Measurement measure(const QString& program, std::size_t workers, std::size_t que
         throw std::runtime_error("the snapshot does not show the queue and the workers");
     }
 
+    const auto faultsFrom = processMinorFaults(broker.pid());
     const auto cpuFrom = processCpuTime(broker.pid());
     const auto wallFrom = Clock::now();
-    pool.answer();
+    std::atomic<std::size_t> read{0};
+    pool.answer(read, settings.window);
     const std::size_t expected = workers + queued;
-    for (std::size_t received = 0; received < expected; ++received) {
+    for (std::size_t received = 0; received < expected; read.store(++received)) {
         const auto reply = client.receive(timeout);
         if (!reply) {
             throw std::runtime_error("the drain stalled after " + std::to_string(received) +
@@ -395,6 +403,7 @@ Measurement measure(const QString& program, std::size_t workers, std::size_t que
     }
     const auto wall = Clock::now() - wallFrom;
     const auto cpu = processCpuTime(broker.pid()) - cpuFrom;
+    const auto faults = processMinorFaults(broker.pid()) - faultsFrom;
     pool.stop();
     if (!pool.error().empty()) {
         throw std::runtime_error(pool.error());
@@ -407,6 +416,7 @@ Measurement measure(const QString& program, std::size_t workers, std::size_t que
     m.cpuUsPerRequest = cpuUs / static_cast<double>(expected);
     m.wallUsPerDispatch =
         std::chrono::duration<double, std::micro>(wall).count() / static_cast<double>(queued);
+    m.faultsPerDispatch = static_cast<double>(faults) / static_cast<double>(queued);
     m.rssDrainedMiB = mib(processRssBytes(broker.pid()));
     return m;
 }
@@ -425,7 +435,8 @@ Measurement median(const std::vector<Measurement>& runs)
          {&Measurement::rssIdleMiB, &Measurement::rssQueuedMiB, &Measurement::bytesPerQueued,
           &Measurement::snapshotMs, &Measurement::snapshotCachedMs, &Measurement::snapshotKiB,
           &Measurement::cpuUsPerDispatch, &Measurement::cpuUsPerRequest,
-          &Measurement::wallUsPerDispatch, &Measurement::rssDrainedMiB}) {
+          &Measurement::wallUsPerDispatch, &Measurement::faultsPerDispatch,
+          &Measurement::rssDrainedMiB}) {
         std::vector<double> values;
         for (const Measurement& run : runs) {
             values.push_back(run.*field);
@@ -441,12 +452,13 @@ void print(FILE* out, const char* prefix, const char* label, std::size_t workers
     std::fprintf(out,
                  "%sbroker=%s workers=%zu queued=%zu body=%zu rss_idle_mib=%.1f "
                  "rss_queued_mib=%.1f bytes_per_queued=%.0f cpu_us_per_dispatch=%.2f "
-                 "cpu_us_per_request=%.2f wall_us_per_dispatch=%.2f snapshot_ms=%.2f "
+                 "cpu_us_per_request=%.2f wall_us_per_dispatch=%.2f faults_per_dispatch=%.2f "
+                 "snapshot_ms=%.2f "
                  "snapshot_cached_ms=%.2f snapshot_kib=%.0f snapshot_of_period=%.3f "
                  "rss_drained_mib=%.1f\n",
                  prefix, label, workers, queued, settings.bodyBytes, m.rssIdleMiB, m.rssQueuedMiB,
                  m.bytesPerQueued, m.cpuUsPerDispatch, m.cpuUsPerRequest, m.wallUsPerDispatch,
-                 m.snapshotMs, m.snapshotCachedMs, m.snapshotKiB,
+                 m.faultsPerDispatch, m.snapshotMs, m.snapshotCachedMs, m.snapshotKiB,
                  m.snapshotMs / static_cast<double>(kDefaultSnapshotPeriod.count()),
                  m.rssDrainedMiB);
     std::fflush(out);
@@ -539,6 +551,11 @@ int main(int argc, char** argv)
         QStringLiteral("Requests sent together before the client waits for the broker to have "
                        "read them, with an mmi.capacity round trip; 0: all at once (8)."),
         QStringLiteral("n"));
+    const QCommandLineOption windowOption(
+        QStringLiteral("window"),
+        QStringLiteral("During the drain, answers the workers may give ahead of the client's "
+                       "reading (1000)."),
+        QStringLiteral("n"));
     const QCommandLineOption timeoutOption(QStringLiteral("timeout-ms"),
                                            QStringLiteral("Limit of each step of a run (60000)."),
                                            QStringLiteral("ms"));
@@ -554,7 +571,8 @@ int main(int argc, char** argv)
     const QCommandLineOption verboseOption(QStringLiteral("verbose"),
                                            QStringLiteral("Every run's numbers on stderr."));
     parser.addOptions({workersOption, queuedOption, repeatOption, quickOption, bodyOption,
-                       batchOption, timeoutOption, brokerOption, baselineOption, verboseOption});
+                       batchOption, windowOption, timeoutOption, brokerOption, baselineOption,
+                       verboseOption});
     parser.process(app);
     if (!parser.positionalArguments().isEmpty()) {
         usageError(QStringLiteral("unexpected argument %1").arg(parser.positionalArguments()[0]));
@@ -578,6 +596,7 @@ int main(int argc, char** argv)
             usageError(QStringLiteral("--batch takes a number, 0 for all at once"));
         }
     }
+    settings.window = positiveOption(parser, windowOption, settings.window);
     settings.timeout = std::chrono::milliseconds(
         positiveOption(parser, timeoutOption, static_cast<std::size_t>(settings.timeout.count())));
     if (parser.isSet(brokerOption)) {

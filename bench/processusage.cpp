@@ -3,6 +3,7 @@
 #include <QByteArray>
 #include <QDir>
 #include <QFile>
+#include <QList>
 #include <QString>
 
 namespace switchboard::bench {
@@ -18,6 +19,18 @@ std::chrono::nanoseconds processCpuTime(qint64 pid)
         }
     }
     return total;
+}
+
+std::uint64_t processMinorFaults(qint64 pid)
+{
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly)) {
+        return 0;
+    }
+    // "pid (comm) state ppid ... minflt ...": comm may hold spaces, so count from its ')'.
+    const QByteArray line = stat.readAll();
+    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+    return fields.value(7).toULongLong(); // field 10 of the whole line
 }
 
 std::size_t processRssBytes(qint64 pid)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <iterator>
 #include <system_error>
@@ -62,8 +63,10 @@ void RawWorkerPool::sendReady()
     }
 }
 
-void RawWorkerPool::answer()
+void RawWorkerPool::answer(const std::atomic<std::size_t>& read, std::size_t window)
 {
+    m_read = &read;
+    m_window = window;
     m_stop = false;
     m_thread = std::thread([this] { run(); });
 }
@@ -101,10 +104,16 @@ void RawWorkerPool::run()
         }
         std::vector<epoll_event> events(256);
         while (!m_stop.load(std::memory_order_relaxed) && m_error.empty()) {
-            for (const std::size_t index : ready) {
-                serve(index);
+            while (!ready.empty() &&
+                   answered() < m_read->load(std::memory_order_relaxed) + m_window) {
+                serve(ready.back());
+                ready.pop_back();
             }
-            ready.clear();
+            if (!ready.empty()) {
+                // A window ahead of the client: its requests wait in their sockets meanwhile.
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
+                continue;
+            }
             const int n = epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 20);
             if (n < 0 && errno != EINTR) {
                 throw std::system_error(errno, std::generic_category(), "epoll_wait");

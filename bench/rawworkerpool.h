@@ -29,8 +29,11 @@ public:
     // Every worker sends READY for the service. Until answer() they read nothing: requests the
     // broker sends them wait in their sockets, so each holds what it was given.
     void sendReady();
-    // From now on a thread echoes every REQUEST as the REPLY, as fast as it can, until stop().
-    void answer();
+    // From now on a thread echoes every REQUEST as the REPLY, as fast as it can, until stop(),
+    // but never more than `window` answers ahead of `read` (the answers the client has read,
+    // counted by the caller): answers a client has not read wait in the broker, holding the
+    // receive buffers they came in, and a benchmark of dispatch should not measure that backlog.
+    void answer(const std::atomic<std::size_t>& read, std::size_t window);
     // Stops and joins that thread; the sockets stay open until the pool is destroyed.
     void stop();
 
@@ -48,6 +51,8 @@ private:
     std::vector<zmq::socket_t> m_sockets;
     std::vector<zmq::message_t> m_frames; // one message being answered, reused
     std::thread m_thread;
+    const std::atomic<std::size_t>* m_read = nullptr;
+    std::size_t m_window = 0;
     std::atomic<bool> m_stop{false};
     std::atomic<std::size_t> m_answered{0};
     std::string m_error;
