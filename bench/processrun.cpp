@@ -2,13 +2,12 @@
 
 #include "echoworker.h"
 #include "loadclient.h"
+#include "processusage.h"
 #include "referenceproxy.h"
 #include "startline.h"
 
 #include <switchboard/worker.h>
 
-#include <QDir>
-#include <QFile>
 #include <QProcess>
 #include <QStringList>
 
@@ -38,20 +37,6 @@ constexpr std::chrono::milliseconds kBrokerHeartbeat{10000};
                  benchCase.name.c_str(), std::string(toString(mode)).c_str(), qPrintable(why));
     std::fflush(stderr);
     std::_Exit(EXIT_FAILURE);
-}
-
-// CPU time of every thread of a process so far, from the scheduler's own accounting (ns).
-std::chrono::nanoseconds processCpu(qint64 pid)
-{
-    std::chrono::nanoseconds total{0};
-    const QDir tasks(QStringLiteral("/proc/%1/task").arg(pid));
-    for (const QString& task : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
-        QFile schedstat(tasks.filePath(task + QStringLiteral("/schedstat")));
-        if (schedstat.open(QIODevice::ReadOnly)) {
-            total += std::chrono::nanoseconds(schedstat.readAll().split(' ').value(0).toLongLong());
-        }
-    }
-    return total;
 }
 
 // The children of one run; killed when it ends, whatever happened.
@@ -194,12 +179,12 @@ RunStats measureInProcesses(const BenchCase& benchCase, BenchMode mode, std::siz
     const auto patience = run.timeout * 10;
     while (readLine(client, patience, benchCase, mode, "start") != QLatin1String("measuring")) {
     }
-    const auto cpuFrom = processCpu(router->processId());
+    const auto cpuFrom = processCpuTime(router->processId());
     QString result;
     do {
         result = readLine(client, patience, benchCase, mode, "result");
     } while (!result.startsWith(QLatin1String("result ")));
-    const auto cpuUsed = processCpu(router->processId()) - cpuFrom;
+    const auto cpuUsed = processCpuTime(router->processId()) - cpuFrom;
 
     const QStringList fields = result.split(QLatin1Char(' '));
     if (fields.size() != 5) {

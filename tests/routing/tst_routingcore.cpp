@@ -18,6 +18,65 @@ rpc::RequestOptions timeout(std::uint32_t ms)
     return options;
 }
 
+// Bytes that are not all one value, zeros included, so that a frame cut, shifted or swapped with
+// another shows.
+std::string patterned(std::size_t size, int seed)
+{
+    std::string bytes(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+        bytes[i] = static_cast<char>((i * 131 + static_cast<std::size_t>(seed) * 7) % 251);
+    }
+    return bytes;
+}
+
+// A body of every kind of frame a queue packs differently: a request id with a zero byte, args
+// of 100 KB (kept as it came), the options, and after them an empty frame, one that fits a
+// zmq_msg_t (33 bytes), one that does not (34), and frames either side of the copy bound (8 KiB).
+std::vector<std::string> mixedBody(const rpc::RequestOptions& options)
+{
+    Frames frames;
+    msgpack::sbuffer args;
+    msgpack::packer<msgpack::sbuffer> packer(args);
+    packer.pack_array(1);
+    const std::string blob = patterned(100000, 1);
+    packer.pack_bin(static_cast<std::uint32_t>(blob.size()));
+    packer.pack_bin_body(blob.data(), static_cast<std::uint32_t>(blob.size()));
+    rpc::appendRequest(frames, std::string("id\0x", 4), "echo",
+                       zmq::message_t(args.data(), args.size()), options);
+    std::vector<std::string> body;
+    for (const zmq::message_t& frame : frames) {
+        body.push_back(textOf(frame));
+    }
+    for (const std::size_t size : {0, 33, 34, 8192, 8193}) {
+        body.push_back(patterned(size, static_cast<int>(size)));
+    }
+    return body;
+}
+
+Frames clientMessage(const std::string& client, mdp::Version version,
+                     const std::vector<std::string>& body)
+{
+    Frames bodyFrames;
+    for (const std::string& frame : body) {
+        bodyFrames.emplace_back(frame.data(), frame.size());
+    }
+    Frames frames;
+    frames.emplace_back(client.data(), client.size());
+    for (auto& frame : mdp::makeClientRequest(version, "echo", std::move(bodyFrames))) {
+        frames.push_back(std::move(frame));
+    }
+    return frames;
+}
+
+std::vector<std::string> bodyOf(const WorkerDelivery& delivery)
+{
+    std::vector<std::string> body;
+    for (std::size_t i = delivery.message.bodyBegin; i < delivery.frames.size(); ++i) {
+        body.push_back(textOf(delivery.frames[i]));
+    }
+    return body;
+}
+
 } // namespace
 
 class TestRoutingCore : public QObject {
@@ -83,6 +142,64 @@ private Q_SLOTS:
         QCOMPARE(second.size(), 1u);
         QCOMPARE(second[0].requestId(), std::string("r2"));
         QCOMPARE(h.core.counters().queuedRequests, 0u);
+    }
+
+    // A waiting request is packed (Service, PackedFrames) and unpacked for its worker: this
+    // worker must get what one that was idle would have got at once, frame for frame.
+    void aQueuedRequestReachesItsWorkerByteForByte_data()
+    {
+        QTest::addColumn<bool>("sevenMdp");
+        QTest::addColumn<int>("credit");
+        QTest::newRow("18/MDP") << false << 0;
+        QTest::newRow("7/MDP") << true << 0;
+        QTest::newRow("18/MDP worker with credit") << false << 2;
+    }
+    void aQueuedRequestReachesItsWorkerByteForByte()
+    {
+        QFETCH(bool, sevenMdp);
+        QFETCH(int, credit);
+        const mdp::Version version = sevenMdp ? mdp::Version::V01 : mdp::Version::V02;
+        const std::vector<std::string> body = mixedBody(timeout(4000));
+        Harness h;
+        h.client(clientMessage("queued", version, body));
+        QCOMPARE(h.core.counters().queuedRequests, 1u);
+        h.ready("w1", "echo", version, credit);
+        auto later = h.outbox.requestsFor("w1");
+        QCOMPARE(later.size(), 1u);
+        h.ready("w2", "echo", version, credit);
+        h.client(clientMessage("at-once", version, body));
+        auto atOnce = h.outbox.requestsFor(credit > 0 ? "w1" : "w2");
+        QCOMPARE(atOnce.size(), 1u);
+        QCOMPARE(bodyOf(later[0]), body);
+        QCOMPARE(bodyOf(atOnce[0]), body);
+        QCOMPARE(later[0].client().substr(0, 6), std::string("queued"));
+        QCOMPARE(atOnce[0].client().substr(0, 7), std::string("at-once"));
+        // The answer finds its client, which the queue kept too.
+        h.worker(answer(later[0], "done",
+                        sevenMdp ? mdp::WorkerCommand::Reply : mdp::WorkerCommand::Final, version));
+        auto got = h.outbox.takeFor("queued");
+        QCOMPARE(got.size(), 1u);
+        QCOMPARE(got[0].requestId(), std::string("id\0x", 4));
+        QCOMPARE(got[0].payload(), std::string("done"));
+    }
+
+    // Requeued after its worker died, a request waits packed again: the next worker still gets
+    // every byte.
+    void anIdempotentRequestRequeuedIsSentAgainByteForByte()
+    {
+        const std::vector<std::string> body = mixedBody(idempotent());
+        Harness h;
+        h.client(clientMessage("c", mdp::Version::V02, body)); // queued
+        h.ready("w1", "echo");
+        QCOMPARE(bodyOf(h.outbox.requestsFor("w1").at(0)), body);
+        h.worker(fromWorker("w1", mdp::makeWorkerDisconnect(mdp::Version::V02)));
+        QCOMPARE(h.core.counters().requeued, 1u);
+        QCOMPARE(h.core.counters().queuedRequests, 1u);
+        h.ready("w2", "echo");
+        auto again = h.outbox.requestsFor("w2");
+        QCOMPARE(again.size(), 1u);
+        QCOMPARE(bodyOf(again[0]), body);
+        QCOMPARE(again[0].client(), std::string("c"));
     }
 
     void aWorkerGoneAtSendTimeIsPurgedAndTheNextOneServes()

@@ -10,6 +10,8 @@
 
 #include <QTest>
 
+#include <cstring>
+
 using namespace switchboard;
 using namespace switchboard::testing;
 
@@ -78,6 +80,61 @@ private Q_SLOTS:
         QCOMPARE(registry.queued().requests, 1u);
     }
 
+    // A waiting request's frames in one block (PackedFrames): sizes around the varint steps
+    // (127/128, 16383/16384), the largest frame a zmq_msg_t holds (33), and the copy bound
+    // (8192 copied, 8193 kept).
+    void packedFramesComeBackByteForByte()
+    {
+        const std::vector<std::size_t> sizes{0, 1, 33, 34, 127, 128, 8192, 8193, 16384, 100000, 0};
+        Frames frames;
+        std::vector<std::string> original;
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            std::string bytes(sizes[i], '\0');
+            for (std::size_t j = 0; j < bytes.size(); ++j) {
+                bytes[j] = static_cast<char>((j * 131 + i) % 251);
+            }
+            original.push_back(bytes);
+            frames.emplace_back(bytes.data(), bytes.size());
+        }
+        const void* large = frames[9].data();
+        PackedFrames packed(frames);
+        QVERIFY(!packed.empty());
+        Frames back = packed.unpack();
+        QVERIFY(packed.empty());
+        QCOMPARE(back.size(), sizes.size());
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            QCOMPARE(textOf(back[i]), original[i]);
+        }
+        QCOMPARE(back[9].data(), large); // moved in and out, never copied
+    }
+
+    void aServiceKeepsItsWaitingRequestsPackedAndUnpacksTheFront()
+    {
+        QueueTotals totals;
+        Service echo("echo", totals);
+        for (const char* id : {"first", "second"}) {
+            QueuedRequest request;
+            request.frames.emplace_back("client", 6);
+            request.frames.emplace_back(id, std::strlen(id));
+            request.bytes = 6 + std::strlen(id);
+            echo.enqueue(std::move(request));
+        }
+        for (const QueuedRequest& waiting : echo.queue()) {
+            QVERIFY(waiting.frames.empty());
+            QVERIFY(!waiting.packed.empty());
+        }
+        QueuedRequest& front = echo.front();
+        QCOMPARE(front.frames.size(), 2u);
+        QCOMPARE(textOf(front.frames[1]), std::string("first"));
+        QVERIFY(front.packed.empty());
+        QCOMPARE(totals.bytes, 23u);
+        echo.popFront();
+        std::vector<std::string> removed;
+        echo.clearQueue([&](const QueuedRequest& r) { removed.push_back(textOf(r.frames.at(1))); });
+        QCOMPARE(removed, std::vector<std::string>{"second"});
+        QCOMPARE(totals.requests, 0u);
+    }
+
     void expiryFindsDeadlinesOutOfOrder()
     {
         ServiceRegistry registry;
@@ -96,6 +153,41 @@ private Q_SLOTS:
         next = echo.removeExpired(t + 10s, [](const QueuedRequest&) {});
         QCOMPARE(next, Clock::time_point::max());
         QCOMPARE(registry.queued().requests, 0u);
+    }
+
+    // Requests expire by their timeout's lane, not by a pass over the queue. A request requeued
+    // at the front may have been received after others still waiting (a worker with credit died
+    // holding it): first in line, but not first to expire.
+    void aRequeuedRequestIsFirstInLineButExpiresByItsDeadline()
+    {
+        QueueTotals totals;
+        Service echo("echo", totals);
+        const auto t = Clock::time_point{} + 1h;
+        const auto make = [&](std::size_t bytes, Clock::duration received,
+                              Clock::duration timeout) {
+            QueuedRequest request = queued(bytes, t + received + timeout);
+            request.terms.receivedAt = t + received;
+            return request;
+        };
+        echo.enqueue(make(1, 0s, 5s));
+        echo.enqueue(make(2, 1s, 5s));
+        echo.enqueue(make(3, 0s, 2s)); // a shorter timeout of its own, behind both
+        echo.requeueFront(make(4, 2s, 5s));
+        QCOMPARE(echo.queue().front().bytes, 4u);
+        std::vector<std::size_t> expired;
+        const auto record = [&](const QueuedRequest& r) { expired.push_back(r.bytes); };
+        QCOMPARE(echo.removeExpired(t + 2s, record), t + 5s);
+        QCOMPARE(expired, std::vector<std::size_t>{3});
+        QCOMPARE(echo.removeExpired(t + 5s, record), t + 6s);
+        QCOMPARE(expired, (std::vector<std::size_t>{3, 1}));
+        QCOMPARE(echo.front().bytes, 4u); // still first in line
+        echo.popFront();
+        QCOMPARE(echo.front().bytes, 2u);
+        QCOMPARE(echo.removeExpired(t + 6s, record), Clock::time_point::max());
+        QCOMPARE(expired, (std::vector<std::size_t>{3, 1, 2}));
+        QVERIFY(!echo.hasQueued());
+        QCOMPARE(totals.requests, 0u);
+        QCOMPARE(totals.bytes, 0u);
     }
 
     void theRegistryForgetsServicesNothingRefersTo()

@@ -5,7 +5,6 @@
 #include <switchboard/routing/routingcore.h>
 
 #include <algorithm>
-#include <iterator>
 
 namespace switchboard {
 
@@ -167,12 +166,9 @@ void RoutingCore::acceptRequest(Service& service, Frames& frames, const ClientRe
                " (--max-queued-bytes)");
         return;
     }
-    // Move the frames, not the vector: the vector is the socket's receive buffer, and taking
-    // it would make the next receives grow a new one.
-    Frames waiting;
-    waiting.reserve(frames.size());
-    std::move(frames.begin(), frames.end(), std::back_inserter(waiting));
-    service.enqueue({std::move(waiting), request, terms, bytes});
+    // Packed while it waits (about its bytes, not a zmq_msg_t per frame nor the receive buffer
+    // its frames point into). Not the vector: that is the socket's receive buffer.
+    service.enqueue({{}, request, terms, bytes, PackedFrames(frames)});
     m_nextExpiry = std::min(m_nextExpiry, terms.deadline);
 }
 

@@ -6,21 +6,61 @@
 
 #include <switchboard/protocol/frames.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <deque>
+#include <list>
+#include <map>
+#include <memory>
 #include <string>
 
 namespace switchboard {
 
 class MeterSlot;
 
+// The frames of a request while it waits, packed: the bytes of the small frames in one
+// allocation of about their size, with the large frames beside them as they came.
+//
+// Held as zmq::message_t, a waiting 64-byte request costs many times its bytes: each frame is a
+// 64-byte zmq_msg_t in a vector of its own, and a frame of more than 33 bytes that libzmq's
+// zero-copy decoder produced points into the receive buffer it arrived in (8 KiB and the
+// buffer's reference counts), which stays allocated for as long as any message from it lives.
+// A long queue of small requests then holds a receive buffer for every few of them.
+class PackedFrames {
+public:
+    // Frames up to this size are copied. Larger ones are kept as they are: libzmq decodes a
+    // message that does not fit its 8 KiB receive buffer (ZMQ_IN_BATCH_SIZE) into an allocation
+    // of its own, so a copy would cost time and save nothing.
+    static constexpr std::size_t kMaxCopied = 8192;
+
+    PackedFrames() = default;
+    // Copies the small frames of `frames` and moves the large ones (they are left empty).
+    explicit PackedFrames(Frames& frames);
+
+    bool empty() const noexcept { return m_block == nullptr; }
+    // The frames again, byte for byte and in order. The pack is empty afterwards.
+    Frames unpack();
+
+private:
+    // The block: the number of frames (4 bytes), then per frame a varint, (size << 1) for a
+    // copied frame and 1 for a kept one, then the bytes of the copied frames.
+    std::unique_ptr<std::byte[]> m_block;
+    std::unique_ptr<Frames> m_kept; // the large frames, in order; null when there are none
+};
+
 // A client request waiting for a worker: the message as received, with what was read of it.
 struct QueuedRequest {
-    Frames frames; // [client identity, MDP frames..., body...]
+    // [client identity, MDP frames..., body...]. Empty while the request waits in a Service:
+    // its frames are then in `packed`, and Service gives them back here (front(), and before
+    // the callbacks of removeExpired() and clearQueue()).
+    Frames frames;
     ClientRequest request;
     RequestTerms terms;
     std::size_t bytes = 0; // of all frames, counted against RoutingConfig::maxQueuedBytes
+    PackedFrames packed{};
 };
 
 // What all services' queues hold together: the broker-wide bound on queued bytes is checked
@@ -35,6 +75,7 @@ struct QueueTotals {
 class Service {
 public:
     using Clock = std::chrono::steady_clock;
+    using Queue = std::list<QueuedRequest>;
 
     Service(std::string name, QueueTotals& totals)
         : m_name(std::move(name))
@@ -42,7 +83,9 @@ public:
     {}
     ~Service()
     {
-        clearQueue([](const QueuedRequest&) {});
+        for (const QueuedRequest& request : m_queue) {
+            forget(request);
+        }
     }
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
@@ -61,23 +104,29 @@ public:
     }
 
     // -- Queue
-    const std::deque<QueuedRequest>& queue() const noexcept { return m_queue; }
+    // The waiting requests, first in line first; their frames are packed (QueuedRequest::packed).
+    const Queue& queue() const noexcept { return m_queue; }
     bool hasQueued() const noexcept { return !m_queue.empty(); }
     std::size_t queued() const noexcept { return m_queue.size(); }
-    // Arrivals join at the back.
+    // Arrivals join at the back. Their frames are packed, from request.frames or, when that is
+    // empty, as request.packed already holds them.
     void enqueue(QueuedRequest request);
     // A request whose worker died goes back to the front: it was first in line before.
     void requeueFront(QueuedRequest request);
-    QueuedRequest& front() noexcept { return m_queue.front(); }
+    // The first request, its frames unpacked into `frames` for dispatch.
+    QueuedRequest& front();
     void popFront() noexcept;
 
-    // Removes every queued request whose deadline is `now` or earlier, oldest first, calling
-    // onExpired(request) for each before it goes. Returns the earliest deadline left
-    // (Clock::time_point::max() when none).
+    // Removes every queued request whose deadline is `now` or earlier, calling
+    // onExpired(request) for each (frames unpacked) before it goes: those of one timeout in the
+    // order of their deadlines. Returns the earliest deadline left (Clock::time_point::max()
+    // when none). Costs what the expired requests cost and one step per timeout in use, not a
+    // pass over the queue, however the timeouts interleave.
     template <typename OnExpired>
     Clock::time_point removeExpired(Clock::time_point now, OnExpired&& onExpired);
 
-    // Removes every queued request, calling onRemoved(request) for each before it goes.
+    // Removes every queued request, calling onRemoved(request) for each (frames unpacked)
+    // before it goes.
     template <typename OnRemoved>
     void clearQueue(OnRemoved&& onRemoved);
 
@@ -89,6 +138,31 @@ public:
     bool isUnused() const noexcept { return m_workerCount == 0 && m_queue.empty(); }
 
 private:
+    // The waiting requests of one timeout (deadline - receivedAt), in the order of their
+    // deadlines: they expire from the front. Without timeouts of the clients' own there is one
+    // lane, in the order of the queue.
+    using Lane = std::deque<Queue::iterator>;
+    static Clock::duration timeoutOf(const QueuedRequest& request) noexcept
+    {
+        return request.terms.deadline - request.terms.receivedAt;
+    }
+    void joinLane(Queue::iterator request, bool first);
+    void leaveLane(Queue::iterator request) noexcept;
+
+    static void pack(QueuedRequest& request)
+    {
+        if (!request.frames.empty()) {
+            request.packed = PackedFrames(request.frames);
+            Frames().swap(request.frames);
+        }
+    }
+    static QueuedRequest& unpacked(QueuedRequest& request)
+    {
+        if (!request.packed.empty()) {
+            request.frames = request.packed.unpack();
+        }
+        return request;
+    }
     void forget(const QueuedRequest& request) noexcept
     {
         --m_totals->requests;
@@ -99,78 +173,206 @@ private:
     QueueTotals* m_totals;
     IdleWorkerList m_idle;
     std::size_t m_workerCount = 0;
-    std::deque<QueuedRequest> m_queue;
+    Queue m_queue;
+    // By timeout. A lane left empty stays until the next expiry pass (or clearQueue()), so a
+    // queue that keeps emptying does not build one anew for every request.
+    std::map<Clock::duration, Lane> m_lanes;
     MeterSlot* m_meter = nullptr;
-    // Deadlines grow from front to back (all requests had the same timeout, the usual case):
-    // the expired ones are then all at the front.
-    bool m_deadlinesOrdered = true;
 };
+
+namespace packedframes {
+
+inline std::size_t varintSize(std::uint64_t value) noexcept
+{
+    std::size_t size = 1;
+    while (value >= 0x80) {
+        value >>= 7;
+        ++size;
+    }
+    return size;
+}
+
+inline std::byte* writeVarint(std::byte* out, std::uint64_t value) noexcept
+{
+    while (value >= 0x80) {
+        *out++ = static_cast<std::byte>((value & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    *out++ = static_cast<std::byte>(value);
+    return out;
+}
+
+inline const std::byte* readVarint(const std::byte* in, std::uint64_t& value) noexcept
+{
+    value = 0;
+    for (int shift = 0;; shift += 7) {
+        const auto byte = static_cast<std::uint64_t>(*in++);
+        value |= (byte & 0x7f) << shift;
+        if (byte < 0x80) {
+            return in;
+        }
+    }
+}
+
+} // namespace packedframes
+
+inline PackedFrames::PackedFrames(Frames& frames)
+{
+    std::size_t header = sizeof(std::uint32_t);
+    std::size_t copied = 0;
+    std::size_t kept = 0;
+    for (const zmq::message_t& frame : frames) {
+        if (frame.size() > kMaxCopied) {
+            header += 1;
+            ++kept;
+        } else {
+            header += packedframes::varintSize(frame.size() << 1);
+            copied += frame.size();
+        }
+    }
+    m_block = std::make_unique_for_overwrite<std::byte[]>(header + copied);
+    const auto count = static_cast<std::uint32_t>(frames.size());
+    std::memcpy(m_block.get(), &count, sizeof count);
+    std::byte* size = m_block.get() + sizeof count;
+    std::byte* bytes = m_block.get() + header;
+    if (kept != 0) {
+        m_kept = std::make_unique<Frames>();
+        m_kept->reserve(kept);
+    }
+    for (zmq::message_t& frame : frames) {
+        if (frame.size() > kMaxCopied) {
+            size = packedframes::writeVarint(size, 1);
+            m_kept->push_back(std::move(frame));
+        } else {
+            size = packedframes::writeVarint(size, frame.size() << 1);
+            if (frame.size() != 0) {
+                std::memcpy(bytes, frame.data(), frame.size());
+                bytes += frame.size();
+            }
+        }
+    }
+}
+
+inline Frames PackedFrames::unpack()
+{
+    std::uint32_t count = 0;
+    std::memcpy(&count, m_block.get(), sizeof count);
+    const std::byte* size = m_block.get() + sizeof count;
+    // The bytes begin after the list of sizes, which is read once to find its end.
+    const std::byte* bytes = size;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::uint64_t value = 0;
+        bytes = packedframes::readVarint(bytes, value);
+    }
+    Frames frames;
+    frames.reserve(count);
+    std::size_t nextKept = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::uint64_t value = 0;
+        size = packedframes::readVarint(size, value);
+        if (value & 1) {
+            frames.push_back(std::move((*m_kept)[nextKept++]));
+        } else {
+            const auto length = static_cast<std::size_t>(value >> 1);
+            frames.emplace_back(bytes, length);
+            bytes += length;
+        }
+    }
+    m_block.reset();
+    m_kept.reset();
+    return frames;
+}
+
+inline void Service::joinLane(Queue::iterator request, bool first)
+{
+    Lane& lane = m_lanes[timeoutOf(*request)];
+    const auto deadline = request->terms.deadline;
+    const auto earlier = [](Clock::time_point d, Queue::iterator r) {
+        return d < r->terms.deadline;
+    };
+    if (first && (lane.empty() || deadline <= lane.front()->terms.deadline)) {
+        lane.push_front(request);
+    } else if (lane.empty() || lane.back()->terms.deadline <= deadline) {
+        lane.push_back(request); // an arrival: the same timeout from a later `now`
+    } else {
+        // A requeued request received after another one still waiting (a worker with credit
+        // died holding both): rare, and its place is found by its deadline.
+        lane.insert(std::upper_bound(lane.begin(), lane.end(), deadline, earlier), request);
+    }
+}
+
+inline void Service::leaveLane(Queue::iterator request) noexcept
+{
+    Lane& lane = m_lanes.find(timeoutOf(*request))->second;
+    if (lane.front() == request) { // the usual case: the first in line of the queue and the lane
+        lane.pop_front();
+    } else {
+        lane.erase(std::find(lane.begin(), lane.end(), request));
+    }
+}
 
 inline void Service::enqueue(QueuedRequest request)
 {
-    m_deadlinesOrdered = m_deadlinesOrdered && (m_queue.empty() || m_queue.back().terms.deadline <=
-                                                                       request.terms.deadline);
-    ++m_totals->requests;
-    m_totals->bytes += request.bytes;
+    pack(request);
     m_queue.push_back(std::move(request));
+    joinLane(std::prev(m_queue.end()), false);
+    ++m_totals->requests;
+    m_totals->bytes += m_queue.back().bytes;
 }
 
 inline void Service::requeueFront(QueuedRequest request)
 {
-    m_deadlinesOrdered =
-        m_deadlinesOrdered &&
-        (m_queue.empty() || request.terms.deadline <= m_queue.front().terms.deadline);
-    ++m_totals->requests;
-    m_totals->bytes += request.bytes;
+    pack(request);
     m_queue.push_front(std::move(request));
+    joinLane(m_queue.begin(), true);
+    ++m_totals->requests;
+    m_totals->bytes += m_queue.front().bytes;
+}
+
+inline QueuedRequest& Service::front()
+{
+    return unpacked(m_queue.front());
 }
 
 inline void Service::popFront() noexcept
 {
+    leaveLane(m_queue.begin());
     forget(m_queue.front());
     m_queue.pop_front();
-    m_deadlinesOrdered = m_deadlinesOrdered || m_queue.empty();
 }
 
 template <typename OnExpired>
 Service::Clock::time_point Service::removeExpired(Clock::time_point now, OnExpired&& onExpired)
 {
-    if (m_deadlinesOrdered) {
-        while (!m_queue.empty() && m_queue.front().terms.deadline <= now) {
-            onExpired(m_queue.front());
-            popFront();
-        }
-        return m_queue.empty() ? Clock::time_point::max() : m_queue.front().terms.deadline;
-    }
-    // Requests with timeouts of their own: expired ones may sit anywhere.
-    auto kept = m_queue.begin();
     auto earliest = Clock::time_point::max();
-    for (auto it = m_queue.begin(); it != m_queue.end(); ++it) {
-        if (it->terms.deadline <= now) {
-            onExpired(*it);
-            forget(*it);
-            continue;
+    for (auto lane = m_lanes.begin(); lane != m_lanes.end();) {
+        Lane& waiting = lane->second;
+        while (!waiting.empty() && waiting.front()->terms.deadline <= now) {
+            const Queue::iterator request = waiting.front();
+            waiting.pop_front();
+            onExpired(unpacked(*request));
+            forget(*request);
+            m_queue.erase(request);
         }
-        earliest = std::min(earliest, it->terms.deadline);
-        if (kept != it) {
-            *kept = std::move(*it);
+        if (waiting.empty()) {
+            lane = m_lanes.erase(lane);
+        } else {
+            earliest = std::min(earliest, waiting.front()->terms.deadline);
+            ++lane;
         }
-        ++kept;
     }
-    m_queue.erase(kept, m_queue.end());
-    m_deadlinesOrdered = m_deadlinesOrdered || m_queue.empty();
     return earliest;
 }
 
 template <typename OnRemoved>
 void Service::clearQueue(OnRemoved&& onRemoved)
 {
-    for (const QueuedRequest& request : m_queue) {
-        onRemoved(request);
+    for (QueuedRequest& request : m_queue) {
+        onRemoved(unpacked(request));
         forget(request);
     }
     m_queue.clear();
-    m_deadlinesOrdered = true;
+    m_lanes.clear();
 }
 
 } // namespace switchboard
