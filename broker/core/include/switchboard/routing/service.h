@@ -2,6 +2,7 @@
 
 #include <switchboard/routing/clientrequest.h>
 #include <switchboard/routing/idleworkerlist.h>
+#include <switchboard/routing/packedframes.h>
 #include <switchboard/routing/requestterms.h>
 
 #include <switchboard/protocol/frames.h>
@@ -10,46 +11,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <deque>
 #include <list>
 #include <map>
-#include <memory>
 #include <string>
 
 namespace switchboard {
 
 class MeterSlot;
-
-// The frames of a request while it waits, packed: the bytes of the small frames in one
-// allocation of about their size, with the large frames beside them as they came.
-//
-// Held as zmq::message_t, a waiting 64-byte request costs many times its bytes: each frame is a
-// 64-byte zmq_msg_t in a vector of its own, and a frame of more than 33 bytes that libzmq's
-// zero-copy decoder produced points into the receive buffer it arrived in (8 KiB and the
-// buffer's reference counts), which stays allocated for as long as any message from it lives.
-// A long queue of small requests then holds a receive buffer for every few of them.
-class PackedFrames {
-public:
-    // Frames up to this size are copied. Larger ones are kept as they are: libzmq decodes a
-    // message that does not fit its 8 KiB receive buffer (ZMQ_IN_BATCH_SIZE) into an allocation
-    // of its own, so a copy would cost time and save nothing.
-    static constexpr std::size_t kMaxCopied = 8192;
-
-    PackedFrames() = default;
-    // Copies the small frames of `frames` and moves the large ones (they are left empty).
-    explicit PackedFrames(Frames& frames);
-
-    bool empty() const noexcept { return m_block == nullptr; }
-    // The frames again, byte for byte and in order. The pack is empty afterwards.
-    Frames unpack();
-
-private:
-    // The block: the number of frames (4 bytes), then per frame a varint, (size << 1) for a
-    // copied frame and 1 for a kept one, then the bytes of the copied frames.
-    std::unique_ptr<std::byte[]> m_block;
-    std::unique_ptr<Frames> m_kept; // the large frames, in order; null when there are none
-};
 
 // A client request waiting for a worker: the message as received, with what was read of it.
 struct QueuedRequest {
@@ -179,109 +148,6 @@ private:
     std::map<Clock::duration, Lane> m_lanes;
     MeterSlot* m_meter = nullptr;
 };
-
-namespace packedframes {
-
-inline std::size_t varintSize(std::uint64_t value) noexcept
-{
-    std::size_t size = 1;
-    while (value >= 0x80) {
-        value >>= 7;
-        ++size;
-    }
-    return size;
-}
-
-inline std::byte* writeVarint(std::byte* out, std::uint64_t value) noexcept
-{
-    while (value >= 0x80) {
-        *out++ = static_cast<std::byte>((value & 0x7f) | 0x80);
-        value >>= 7;
-    }
-    *out++ = static_cast<std::byte>(value);
-    return out;
-}
-
-inline const std::byte* readVarint(const std::byte* in, std::uint64_t& value) noexcept
-{
-    value = 0;
-    for (int shift = 0;; shift += 7) {
-        const auto byte = static_cast<std::uint64_t>(*in++);
-        value |= (byte & 0x7f) << shift;
-        if (byte < 0x80) {
-            return in;
-        }
-    }
-}
-
-} // namespace packedframes
-
-inline PackedFrames::PackedFrames(Frames& frames)
-{
-    std::size_t header = sizeof(std::uint32_t);
-    std::size_t copied = 0;
-    std::size_t kept = 0;
-    for (const zmq::message_t& frame : frames) {
-        if (frame.size() > kMaxCopied) {
-            header += 1;
-            ++kept;
-        } else {
-            header += packedframes::varintSize(frame.size() << 1);
-            copied += frame.size();
-        }
-    }
-    m_block = std::make_unique_for_overwrite<std::byte[]>(header + copied);
-    const auto count = static_cast<std::uint32_t>(frames.size());
-    std::memcpy(m_block.get(), &count, sizeof count);
-    std::byte* size = m_block.get() + sizeof count;
-    std::byte* bytes = m_block.get() + header;
-    if (kept != 0) {
-        m_kept = std::make_unique<Frames>();
-        m_kept->reserve(kept);
-    }
-    for (zmq::message_t& frame : frames) {
-        if (frame.size() > kMaxCopied) {
-            size = packedframes::writeVarint(size, 1);
-            m_kept->push_back(std::move(frame));
-        } else {
-            size = packedframes::writeVarint(size, frame.size() << 1);
-            if (frame.size() != 0) {
-                std::memcpy(bytes, frame.data(), frame.size());
-                bytes += frame.size();
-            }
-        }
-    }
-}
-
-inline Frames PackedFrames::unpack()
-{
-    std::uint32_t count = 0;
-    std::memcpy(&count, m_block.get(), sizeof count);
-    const std::byte* size = m_block.get() + sizeof count;
-    // The bytes begin after the list of sizes, which is read once to find its end.
-    const std::byte* bytes = size;
-    for (std::uint32_t i = 0; i < count; ++i) {
-        std::uint64_t value = 0;
-        bytes = packedframes::readVarint(bytes, value);
-    }
-    Frames frames;
-    frames.reserve(count);
-    std::size_t nextKept = 0;
-    for (std::uint32_t i = 0; i < count; ++i) {
-        std::uint64_t value = 0;
-        size = packedframes::readVarint(size, value);
-        if (value & 1) {
-            frames.push_back(std::move((*m_kept)[nextKept++]));
-        } else {
-            const auto length = static_cast<std::size_t>(value >> 1);
-            frames.emplace_back(bytes, length);
-            bytes += length;
-        }
-    }
-    m_block.reset();
-    m_kept.reset();
-    return frames;
-}
 
 inline void Service::joinLane(Queue::iterator request, bool first)
 {
