@@ -231,9 +231,8 @@ int runWorkerRole(const std::string& endpoint, BenchMode mode, mdp::Version vers
         options.heartbeatInterval = kBrokerHeartbeat; // the broker's, as a deployment sets it
         Worker worker(context, endpoint, "echo", options);
         // The client sends [blob] and checks that its own bytes come back: answer [blob].
-        worker.handle("echo", [](const msgpack::object& blob) {
-            return std::vector<msgpack::object>{blob};
-        });
+        worker.handle(
+            "echo", [](const msgpack::object& blob) { return std::vector<msgpack::object>{blob}; });
         worker.run(); // until killed by the parent
         return EXIT_SUCCESS;
     }

@@ -144,7 +144,7 @@ Frames rebuiltWorkerMessage(const Frames& frames, const mdp::WorkerMessage& mess
         switch (message.command) {
         case WorkerCommand::Ready:
             return mdp::makeWorkerReady(message.version, frameView(frames[message.serviceFrame]),
-                                         message.credit);
+                                        message.credit);
         case WorkerCommand::Heartbeat:
             return mdp::makeWorkerHeartbeat(message.version);
         case WorkerCommand::Disconnect:

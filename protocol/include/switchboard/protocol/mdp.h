@@ -93,9 +93,9 @@ struct WorkerMessage {
 };
 
 // Any worker-protocol command of either version, with its exact shape checked (READY has a
-// service frame and optionally a credit frame, HEARTBEAT and DISCONNECT nothing more, REQUEST/REPLY/PARTIAL/FINAL a non-empty
-// client address followed by an empty delimiter). Whether the command is allowed in the current
-// dialog is the caller's business. Throws ProtocolError.
+// service frame and optionally a credit frame, HEARTBEAT and DISCONNECT nothing more,
+// REQUEST/REPLY/PARTIAL/FINAL a non-empty client address followed by an empty delimiter). Whether
+// the command is allowed in the current dialog is the caller's business. Throws ProtocolError.
 WorkerMessage parseWorkerMessage(const Frames& frames, std::size_t first);
 
 // Builders append to a caller-owned vector so a broker can reuse one vector for every send.
