@@ -560,7 +560,7 @@ int main(int argc, char** argv)
                                            QStringLiteral("Limit of each step of a run (60000)."),
                                            QStringLiteral("ms"));
     const QCommandLineOption brokerOption(
-        QStringLiteral("broker"),
+        QStringLiteral("switchboard"),
         QStringLiteral("The switchboard executable to measure (the one built with this bench)."),
         QStringLiteral("path"));
     const QCommandLineOption baselineOption(
