@@ -149,6 +149,8 @@ Frames rebuiltWorkerMessage(const Frames& frames, const mdp::WorkerMessage& mess
             return mdp::makeWorkerHeartbeat(message.version);
         case WorkerCommand::Disconnect:
             return mdp::makeWorkerDisconnect(message.version);
+        case WorkerCommand::Decline:
+            return mdp::makeWorkerDecline(message.version, frameView(frames[message.clientFrame]));
         case WorkerCommand::Request:
             break;
         case WorkerCommand::Reply:
@@ -199,6 +201,11 @@ void checkWorkerMessage(const Frames& frames, std::size_t first)
         FUZZ_REQUIRE(frames.size() == args);
         FUZZ_REQUIRE(message.serviceFrame == 0 && message.clientFrame == 0 &&
                      message.bodyBegin == 0);
+        break;
+    case WorkerCommand::Decline:
+        FUZZ_REQUIRE(message.serviceFrame == 0 && message.bodyBegin == 0);
+        FUZZ_REQUIRE(message.clientFrame == args && frames.size() == args + 1);
+        FUZZ_REQUIRE(frames[message.clientFrame].size() != 0);
         break;
     case WorkerCommand::Request:
     case WorkerCommand::Reply:

@@ -99,6 +99,12 @@ void RoutingCore::onWorkerMessage(Frames& frames, TimePoint now)
         ++m_counters.workerMessagesRefused;
         disconnectForViolation(*worker, "sent a REQUEST to the broker", now);
         break;
+    case mdp::WorkerCommand::Decline:
+        // TODO: the routing core's half of docs/PROTOCOL.md §11.2 follows on this branch; until
+        // then a DECLINE is refused as a command this broker does not take.
+        ++m_counters.workerMessagesRefused;
+        disconnectForViolation(*worker, "sent DECLINE, which this broker does not take yet", now);
+        break;
     }
     settle(now);
 }
