@@ -192,7 +192,9 @@ void checkWorkerMessage(const Frames& frames, std::size_t first)
     const std::size_t args = first + headerFrames;
     switch (message.command) {
     case WorkerCommand::Ready:
-        FUZZ_REQUIRE(message.serviceFrame == args && frames.size() == args + 1);
+        // The credit frame (docs/PROTOCOL.md §11.1) follows the service when there is one.
+        FUZZ_REQUIRE(message.serviceFrame == args &&
+                     frames.size() == args + (message.credit != 0 ? 2 : 1));
         FUZZ_REQUIRE(message.clientFrame == 0 && message.bodyBegin == 0);
         FUZZ_REQUIRE(mdp::isValidServiceName(frameView(frames[message.serviceFrame])));
         break;
