@@ -149,6 +149,8 @@ Frames rebuiltWorkerMessage(const Frames& frames, const mdp::WorkerMessage& mess
             return mdp::makeWorkerHeartbeat(message.version);
         case WorkerCommand::Disconnect:
             return mdp::makeWorkerDisconnect(message.version);
+        case WorkerCommand::Decline:
+            return mdp::makeWorkerDecline(message.version, frameView(frames[message.clientFrame]));
         case WorkerCommand::Request:
             break;
         case WorkerCommand::Reply:
@@ -190,7 +192,9 @@ void checkWorkerMessage(const Frames& frames, std::size_t first)
     const std::size_t args = first + headerFrames;
     switch (message.command) {
     case WorkerCommand::Ready:
-        FUZZ_REQUIRE(message.serviceFrame == args && frames.size() == args + 1);
+        // The credit frame (docs/PROTOCOL.md §11.1) follows the service when there is one.
+        FUZZ_REQUIRE(message.serviceFrame == args &&
+                     frames.size() == args + (message.credit != 0 ? 2 : 1));
         FUZZ_REQUIRE(message.clientFrame == 0 && message.bodyBegin == 0);
         FUZZ_REQUIRE(mdp::isValidServiceName(frameView(frames[message.serviceFrame])));
         break;
@@ -199,6 +203,11 @@ void checkWorkerMessage(const Frames& frames, std::size_t first)
         FUZZ_REQUIRE(frames.size() == args);
         FUZZ_REQUIRE(message.serviceFrame == 0 && message.clientFrame == 0 &&
                      message.bodyBegin == 0);
+        break;
+    case WorkerCommand::Decline:
+        FUZZ_REQUIRE(message.serviceFrame == 0 && message.bodyBegin == 0);
+        FUZZ_REQUIRE(message.clientFrame == args && frames.size() == args + 1);
+        FUZZ_REQUIRE(frames[message.clientFrame].size() != 0);
         break;
     case WorkerCommand::Request:
     case WorkerCommand::Reply:

@@ -1,7 +1,7 @@
 // libFuzzer target for the routing core (broker/core): the input is a script of what peers do
-// and how time passes (valid requests, READY, answers, heartbeats, raw frames, a clock that jumps,
-// connections that close, peers that stop reading or vanish, evictions), played against a
-// RoutingCore with a fake outbox. Whatever peers send, the core must not crash, everything it
+// and how time passes (valid requests, READY, answers, DECLINE, heartbeats, raw frames, a clock
+// that jumps, connections that close, peers that stop reading or vanish, evictions), played against
+// a RoutingCore with a fake outbox. Whatever peers send, the core must not crash, everything it
 // sends must be valid MDP, its accounting must add up after every step, and shutdown must leave
 // nothing behind.
 
@@ -143,7 +143,11 @@ Frames workerAnswer(Script& script, const FuzzOutbox& outbox)
         it != outbox.requests.end() && !it->second.empty()) {
         // The newest by default; bits 5-6 pick an older one.
         const auto& sent = it->second;
-        std::tie(client, id) = sent[sent.size() - 1 - (flags >> 5) % sent.size()];
+        std::tie(client, id) = sent[sent.size() - 1 - ((flags >> 5) & 0x03) % sent.size()];
+    }
+    if (flags & 0x80) {
+        // Hands the request back instead (docs/PROTOCOL.md §11.2).
+        return withIdentity(worker, mdp::makeWorkerDecline(version, client));
     }
     Frames body;
     rpc::appendReply(body, zmq::message_t(id.data(), id.size()),
@@ -170,14 +174,17 @@ void checkAccounts(const RoutingCore& core)
     std::size_t inFlight = 0;
     core.workers().forEach([&](const RegisteredWorker& worker) {
         FUZZ_REQUIRE(static_cast<int>(worker.inFlight().size()) <= worker.capacity());
+        // A worker that declined takes nothing until its HEARTBEAT (docs/PROTOCOL.md §11.2).
+        FUZZ_REQUIRE(!(worker.closed() && worker.idleLinked));
+        FUZZ_REQUIRE(!worker.closed() || worker.credited());
         inFlight += worker.inFlight().size();
     });
     FUZZ_REQUIRE(inFlight == counts.requestsInFlight);
     FUZZ_REQUIRE(counts.clientMessages == counts.requestsReceived + counts.malformedFromClients);
-    FUZZ_REQUIRE(counts.workerMessages == counts.malformedFromWorkers + counts.workersRegistered +
-                                              counts.workerHeartbeats + counts.workerAnswers +
-                                              counts.workersLeft + counts.workerMessagesRefused +
-                                              counts.workerMessagesIgnored);
+    FUZZ_REQUIRE(counts.workerMessages ==
+                 counts.malformedFromWorkers + counts.workersRegistered + counts.workerHeartbeats +
+                     counts.workerAnswers + counts.workerDeclines + counts.workersLeft +
+                     counts.workerMessagesRefused + counts.workerMessagesIgnored);
 }
 
 } // namespace

@@ -140,6 +140,7 @@ def worker_v02(command, *rest):
 
 
 CLIENT = b"\x00\x80\x00\x00\x29"  # a client address, as the broker's ROUTER names it
+TAGGED = CLIENT + b"\x00\x00\x00\x07"  # as a worker with credit is sent it (PROTOCOL.md 11.1)
 
 MESSAGES = {
     # 7/MDP client: REQUEST and REPLY look alike.
@@ -162,14 +163,19 @@ MESSAGES = {
     "w01-reply": worker_v01(0x03, CLIENT, E, *REPLY_OK),
     "w01-heartbeat": worker_v01(0x04),
     "w01-disconnect": worker_v01(0x05),
+    # DECLINE (credit extension, docs/PROTOCOL.md 11.2): 0x06 in 7/MDP, 0x07 in 18/MDP.
+    "w01-decline": worker_v01(0x06, TAGGED),
     # 18/MDP worker: READY, REQUEST, PARTIAL, FINAL, HEARTBEAT, DISCONNECT.
     "w02-ready": worker_v02(0x01, b"echo"),
+    "w02-ready-credit": worker_v02(0x01, b"echo", b"credit=32"),
     "w02-request": worker_v02(0x02, CLIENT, E, *REQUEST),
     "w02-partial": worker_v02(0x03, CLIENT, E, *REPLY_OK),
     "w02-final": worker_v02(0x04, CLIENT, E, *STREAM_END),
     "w02-final-error-router": [IDENTITY] + worker_v02(0x04, CLIENT, E, *REPLY_ERROR),
     "w02-heartbeat": worker_v02(0x05),
     "w02-disconnect": worker_v02(0x06),
+    "w02-decline": worker_v02(0x07, TAGGED),
+    "w02-decline-router": [IDENTITY] + worker_v02(0x07, TAGGED),
     # Almost valid.
     "bad-c01-no-empty-frame": [b"MDPC01", b"echo"] + REQUEST,
     "bad-c02-empty-frame": [E, b"MDPC02", b"\x01", b"echo"] + REQUEST,
@@ -181,8 +187,12 @@ MESSAGES = {
     "bad-c01-service-control-byte": client_v01(b"ec\nho", REQUEST),
     "bad-w01-ready-extra-frame": worker_v01(0x01, b"echo", b"x"),
     "bad-w02-heartbeat-extra-frame": worker_v02(0x05, E),
-    "bad-w02-unknown-command": worker_v02(0x07),
-    "bad-w01-partial": worker_v01(0x06, CLIENT, E, *REPLY_OK),
+    "bad-w02-unknown-command": worker_v02(0x08),
+    "bad-w01-unknown-command": worker_v01(0x07, CLIENT, E, *REPLY_OK),
+    "bad-w01-partial": worker_v01(0x06, CLIENT, E, *REPLY_OK),  # 0x06 is DECLINE: too many frames
+    "bad-w02-decline-no-address": worker_v02(0x07),
+    "bad-w02-decline-empty-address": worker_v02(0x07, E),
+    "bad-w01-decline-extra-frame": worker_v01(0x06, TAGGED, E),
     "bad-w02-empty-client": worker_v02(0x04, E, E, *REPLY_OK),
     "bad-w01-no-delimiter": worker_v01(0x03, CLIENT, b"x", *REPLY_OK),
     "bad-w02-no-body": worker_v02(0x04, CLIENT, E),
@@ -213,6 +223,7 @@ REQUEST_C0_ECHO, REQUEST_C1_IDEMPOTENT = bytes([2, 0x00, 1]), bytes([2, 0x28, 2]
 REQUEST_NOBODY_TIMEOUT = bytes([2, 0x16, 3, 4])
 ANSWER_W0, PARTIAL_W0 = bytes([4, 0x00]), bytes([4, 0x08])
 TICK_200MS, TICK_2S = bytes([6, 25]), bytes([6, 250])
+CREDIT2_W0, CREDIT2_W1, DECLINE_W0 = bytes([3, 0x81]), bytes([3, 0xC1]), bytes([4, 0x81])
 ROUTING = {
     "request-answer": READY_W0_ECHO + REQUEST_C0_ECHO + ANSWER_W0,
     "queue-then-worker": REQUEST_C0_ECHO + REQUEST_C1_IDEMPOTENT + READY_W0_ECHO + ANSWER_W0
@@ -236,6 +247,19 @@ ROUTING = {
     # oldest-but-one, oldest, newest (answer flags 0x22, 0x43, 0x01), takes two more and leaves.
     "credit-worker": bytes([3, 0x82]) + REQUEST_C0_ECHO * 3 + bytes([4, 0x22, 4, 0x43, 4, 0x01])
     + REQUEST_C0_ECHO + REQUEST_C1_IDEMPOTENT + bytes([5, 0x0a]),
+    # DECLINE (answer flags with bit 7 set): w0 and w1 with credit 2 (READY flags 0x81, 0xc1);
+    # w0 declines the request it got (0x81) and w1 answers it (0x01).
+    "decline-to-other-worker": CREDIT2_W0 + CREDIT2_W1 + REQUEST_C0_ECHO + DECLINE_W0
+    + bytes([4, 0x01]),
+    # Alone, w0 declines the newer of two, answers the older (0x20): nothing reaches it until
+    # its HEARTBEAT (5, 0x00); the declined request comes back and is answered.
+    "decline-then-heartbeat": CREDIT2_W0 + REQUEST_C0_ECHO + REQUEST_C1_IDEMPOTENT + DECLINE_W0
+    + bytes([4, 0x20]) + TICK_200MS + bytes([5, 0x00]) + ANSWER_W0,
+    # Violations: a plain worker declines; a worker declines a request it streamed.
+    "decline-without-credit": READY_W0_ECHO + REQUEST_C0_ECHO + DECLINE_W0,
+    "decline-after-partial": CREDIT2_W0 + REQUEST_C0_ECHO + PARTIAL_W0 + DECLINE_W0,
+    # The declined request keeps its deadline (timeout 4 * 8 ms + 1) while w0 stays closed.
+    "decline-expires": CREDIT2_W0 + bytes([2, 0x10, 1, 4]) + DECLINE_W0 + TICK_200MS,
 }
 
 

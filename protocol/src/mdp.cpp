@@ -141,9 +141,10 @@ std::optional<ClientCommand> clientCommandFromByte(Version version, std::uint8_t
 
 std::optional<WorkerCommand> workerCommandFromByte(Version version, std::uint8_t byte) noexcept
 {
-    for (const auto command : {WorkerCommand::Ready, WorkerCommand::Request, WorkerCommand::Reply,
-                               WorkerCommand::Partial, WorkerCommand::Final,
-                               WorkerCommand::Heartbeat, WorkerCommand::Disconnect}) {
+    for (const auto command :
+         {WorkerCommand::Ready, WorkerCommand::Request, WorkerCommand::Reply,
+          WorkerCommand::Partial, WorkerCommand::Final, WorkerCommand::Heartbeat,
+          WorkerCommand::Disconnect, WorkerCommand::Decline}) {
         if (commandByte(version, command) == byte) {
             return command;
         }
@@ -296,6 +297,8 @@ std::string_view toString(WorkerCommand command) noexcept
         return "HEARTBEAT";
     case WorkerCommand::Disconnect:
         return "DISCONNECT";
+    case WorkerCommand::Decline:
+        return "DECLINE";
     }
     return "UNKNOWN";
 }
@@ -332,6 +335,8 @@ std::optional<std::uint8_t> commandByte(Version version, WorkerCommand command) 
             return 0x04;
         case WorkerCommand::Disconnect:
             return 0x05;
+        case WorkerCommand::Decline:
+            return 0x06;
         case WorkerCommand::Partial:
         case WorkerCommand::Final:
             break;
@@ -351,6 +356,8 @@ std::optional<std::uint8_t> commandByte(Version version, WorkerCommand command) 
         return 0x05;
     case WorkerCommand::Disconnect:
         return 0x06;
+    case WorkerCommand::Decline:
+        return 0x07;
     case WorkerCommand::Reply:
         break;
     }
@@ -432,6 +439,15 @@ WorkerMessage parseWorkerMessage(const Frames& frames, std::size_t first)
     case WorkerCommand::Disconnect:
         checkFrameCount(frames, first, headerFrames, headerFrames, where);
         break;
+    case WorkerCommand::Decline:
+        // The client address alone: no delimiter, no body, since nothing is answered.
+        checkFrameCount(frames, first, headerFrames + 1, headerFrames + 1, where);
+        if (frames[args].size() == 0) {
+            fail(ProtocolErrorKind::InvalidClientAddress, where,
+                 "client address " + frameRef(args) + " is empty");
+        }
+        message.clientFrame = args;
+        break;
     case WorkerCommand::Request:
     case WorkerCommand::Reply:
     case WorkerCommand::Partial:
@@ -509,6 +525,18 @@ Frames makeWorkerReady(Version version, std::string_view service, int credit)
         const std::string frame = std::string(kCreditPrefix) + std::to_string(credit);
         out.emplace_back(frame.data(), frame.size());
     }
+    return out;
+}
+
+Frames makeWorkerDecline(Version version, std::string_view clientAddress)
+{
+    if (clientAddress.empty()) {
+        throw std::invalid_argument("DECLINE needs the client address of the declined request");
+    }
+    Frames out;
+    out.reserve(4);
+    appendWorkerHeader(out, version, WorkerCommand::Decline);
+    out.emplace_back(clientAddress.data(), clientAddress.size());
     return out;
 }
 

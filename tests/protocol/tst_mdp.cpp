@@ -286,6 +286,22 @@ void workerFixedRows(const char* label, const QByteArrayList& header, Version ve
                 WorkerCommand::Disconnect, 0, 0, 0);
     workerInvalid(tag("DISCONNECT with an extra frame"),
                   header + QByteArrayList{byte(disconnect), "x"}, K::TooManyFrames);
+
+    // DECLINE (docs/PROTOCOL.md 11.2): the tagged client address and nothing else.
+    const int decline = version == Version::V01 ? 0x06 : 0x07;
+    const QByteArray tagged = kIdentity + QByteArray("\x00\x00\x00\x07", 4);
+    workerValid(tag("DECLINE"), header + QByteArrayList{byte(decline), tagged}, version,
+                WorkerCommand::Decline, 0, service + 1, 0);
+    workerValid(tag("DECLINE of a one-byte address"), header + QByteArrayList{byte(decline), "c"},
+                version, WorkerCommand::Decline, 0, service + 1, 0);
+    workerInvalid(tag("DECLINE without address"), header + QByteArrayList{byte(decline)},
+                  K::TooFewFrames);
+    workerInvalid(tag("DECLINE with empty address"), header + QByteArrayList{byte(decline), E},
+                  K::InvalidClientAddress);
+    workerInvalid(tag("DECLINE with an extra frame"),
+                  header + QByteArrayList{byte(decline), tagged, "x"}, K::TooManyFrames);
+    workerInvalid(tag("DECLINE shaped like a reply"),
+                  header + QByteArrayList{byte(decline), tagged, E, "x"}, K::TooManyFrames);
 }
 
 [[nodiscard]] QString unexpectedException(const std::function<void()>& parse)
@@ -436,8 +452,12 @@ void TestMdp::parseWorkerMessage_data()
 
     // The command bytes differ between versions; a parser that read the byte before the header
     // would get these wrong.
-    workerInvalid("7/MDP 0x06 (DISCONNECT only in 18/MDP)", {E, kWorker01, byte(0x06)},
+    workerInvalid("7/MDP 0x07 (DECLINE only in 18/MDP)", {E, kWorker01, byte(0x07), "c"},
                   K::UnknownCommand);
+    workerValid("7/MDP 0x06 is DECLINE", {E, kWorker01, byte(0x06), "c"}, Version::V01,
+                WorkerCommand::Decline, 0, 3, 0);
+    workerValid("18/MDP 0x06 is DISCONNECT", {kWorker02, byte(0x06)}, Version::V02,
+                WorkerCommand::Disconnect, 0, 0, 0);
     workerValid("7/MDP 0x05 is DISCONNECT", {E, kWorker01, byte(0x05)}, Version::V01,
                 WorkerCommand::Disconnect, 0, 0, 0);
     workerValid("18/MDP 0x05 is HEARTBEAT", {kWorker02, byte(0x05)}, Version::V02,
@@ -462,7 +482,8 @@ void TestMdp::parseWorkerMessage_data()
     // Bad command frames.
     workerInvalid("7/MDP command 0x00", {E, kWorker01, byte(0x00)}, K::UnknownCommand);
     workerInvalid("18/MDP command 0x00", {kWorker02, byte(0x00)}, K::UnknownCommand);
-    workerInvalid("18/MDP command 0x07", {kWorker02, byte(0x07)}, K::UnknownCommand);
+    workerInvalid("18/MDP command 0x08", {kWorker02, byte(0x08)}, K::UnknownCommand);
+    workerInvalid("7/MDP command 0x07", {E, kWorker01, byte(0x07)}, K::UnknownCommand);
     workerInvalid("7/MDP ASCII '1'", {E, kWorker01, "1", "echo"}, K::UnknownCommand);
     workerInvalid("7/MDP empty command frame", {E, kWorker01, E, "echo"}, K::UnknownCommand);
     workerInvalid("18/MDP two-byte command", {kWorker02, byte(0x01) + byte(0x00), "echo"},
@@ -541,8 +562,11 @@ void TestMdp::errorText_data()
         << QByteArrayList{E, kWorker01, byte(0x03), "c", E} << 0 << "worker"
         << "7/MDP worker REPLY: expected at least 6 frames, got 5";
     QTest::newRow("7/MDP unknown command")
-        << QByteArrayList{kIdentity, E, kWorker01, byte(0x06)} << 1 << "worker"
-        << "7/MDP worker: unknown command 0x06 (frame 3)";
+        << QByteArrayList{kIdentity, E, kWorker01, byte(0x07)} << 1 << "worker"
+        << "7/MDP worker: unknown command 0x07 (frame 3)";
+    QTest::newRow("18/MDP DECLINE with extra frame")
+        << QByteArrayList{kIdentity, kWorker02, byte(0x07), "c", E} << 1 << "worker"
+        << "18/MDP worker DECLINE: expected 3 frames, got 4";
     QTest::newRow("7/MDP client without empty frame")
         << QByteArrayList{kIdentity, kClient01, "echo", "x"} << 1 << "request"
         << "MDP client: 7/MDP needs an empty frame before \"MDPC01\" (frame 1)";
@@ -619,6 +643,7 @@ void TestMdp::workerCommandBytes_data()
     QTest::newRow("7/MDP FINAL") << Version::V01 << WorkerCommand::Final << -1;
     QTest::newRow("7/MDP HEARTBEAT") << Version::V01 << WorkerCommand::Heartbeat << 0x04;
     QTest::newRow("7/MDP DISCONNECT") << Version::V01 << WorkerCommand::Disconnect << 0x05;
+    QTest::newRow("7/MDP DECLINE") << Version::V01 << WorkerCommand::Decline << 0x06;
     QTest::newRow("18/MDP READY") << Version::V02 << WorkerCommand::Ready << 0x01;
     QTest::newRow("18/MDP REQUEST") << Version::V02 << WorkerCommand::Request << 0x02;
     QTest::newRow("18/MDP REPLY") << Version::V02 << WorkerCommand::Reply << -1;
@@ -626,6 +651,7 @@ void TestMdp::workerCommandBytes_data()
     QTest::newRow("18/MDP FINAL") << Version::V02 << WorkerCommand::Final << 0x04;
     QTest::newRow("18/MDP HEARTBEAT") << Version::V02 << WorkerCommand::Heartbeat << 0x05;
     QTest::newRow("18/MDP DISCONNECT") << Version::V02 << WorkerCommand::Disconnect << 0x06;
+    QTest::newRow("18/MDP DECLINE") << Version::V02 << WorkerCommand::Decline << 0x07;
 }
 
 void TestMdp::workerCommandBytes()
@@ -699,6 +725,8 @@ void TestMdp::workerRoundTrip_data()
         << Version::V01 << WorkerCommand::Heartbeat << v01 + QByteArrayList{byte(0x04)};
     QTest::newRow("7/MDP DISCONNECT")
         << Version::V01 << WorkerCommand::Disconnect << v01 + QByteArrayList{byte(0x05)};
+    QTest::newRow("7/MDP DECLINE")
+        << Version::V01 << WorkerCommand::Decline << v01 + QByteArrayList{byte(0x06), "client-1"};
     QTest::newRow("18/MDP READY") << Version::V02 << WorkerCommand::Ready
                                   << v02 + QByteArrayList{byte(0x01), "echo"};
     QTest::newRow("18/MDP REQUEST")
@@ -711,6 +739,8 @@ void TestMdp::workerRoundTrip_data()
         << Version::V02 << WorkerCommand::Heartbeat << v02 + QByteArrayList{byte(0x05)};
     QTest::newRow("18/MDP DISCONNECT")
         << Version::V02 << WorkerCommand::Disconnect << v02 + QByteArrayList{byte(0x06)};
+    QTest::newRow("18/MDP DECLINE")
+        << Version::V02 << WorkerCommand::Decline << v02 + QByteArrayList{byte(0x07), "client-1"};
 }
 
 void TestMdp::workerRoundTrip()
@@ -733,6 +763,10 @@ void TestMdp::workerRoundTrip()
         break;
     case WorkerCommand::Disconnect:
         made = makeWorkerDisconnect(version);
+        break;
+    case WorkerCommand::Decline:
+        built.emplace_back("client-1", 8);
+        made = makeWorkerDecline(version, "client-1");
         break;
     case WorkerCommand::Request:
     case WorkerCommand::Reply:
@@ -764,6 +798,11 @@ void TestMdp::workerRoundTrip()
         }
         if (parsed.clientFrame != 0) {
             QCOMPARE(frameView(message[parsed.clientFrame]), std::string_view("client-1"));
+        }
+        if (command == WorkerCommand::Decline) {
+            QCOMPARE(parsed.clientFrame, message.size() - 1);
+            QCOMPARE(parsed.bodyBegin, std::size_t(0));
+        } else if (parsed.clientFrame != 0) {
             QCOMPARE(message.size() - parsed.bodyBegin, std::size_t(3));
         }
     }
@@ -814,6 +853,10 @@ void TestMdp::buildersRejectCommandsTheVersionLacks_data()
     QTest::newRow("makeWorkerReply HEARTBEAT") << std::function<void()>([] {
         (void)makeWorkerReply(Version::V01, WorkerCommand::Heartbeat, "c", toFrames(kBody));
     });
+    QTest::newRow("makeWorkerReply DECLINE") << std::function<void()>(
+        [] { (void)makeWorkerReply(Version::V02, WorkerCommand::Decline, "c", toFrames(kBody)); });
+    QTest::newRow("makeWorkerDecline without address")
+        << std::function<void()>([] { (void)makeWorkerDecline(Version::V02, {}); });
 }
 
 void TestMdp::buildersRejectCommandsTheVersionLacks()
@@ -921,12 +964,14 @@ void TestMdp::successfulParsesDoNotAllocate()
         add(Parser::Worker, QByteArrayList{E, kWorker01, byte(0x03), "c", E} + kBody);
         add(Parser::Worker, {E, kWorker01, byte(0x04)});
         add(Parser::Worker, {E, kWorker01, byte(0x05)});
+        add(Parser::Worker, {E, kWorker01, byte(0x06), "c"});
         add(Parser::Worker, {kWorker02, byte(0x01), QByteArray(255, 's')});
         add(Parser::Worker, QByteArrayList{kWorker02, byte(0x02), "c", E} + kBody);
         add(Parser::Worker, QByteArrayList{kWorker02, byte(0x03), "c", E} + kBody);
         add(Parser::Worker, QByteArrayList{kWorker02, byte(0x04), "c", E} + kBody);
         add(Parser::Worker, {kWorker02, byte(0x05)});
         add(Parser::Worker, {kWorker02, byte(0x06)});
+        add(Parser::Worker, {kWorker02, byte(0x07), "c"});
     }
     const Frames reply = toFrames({"r1", byte(0x00), "\xc0"});
 
@@ -961,15 +1006,17 @@ void TestMdp::successfulParsesDoNotAllocate()
 // and whatever does parse must index frames that exist.
 void TestMdp::mutatedFramesOnlyThrowProtocolError()
 {
-    const QByteArrayList tokens = {E,          kClient01,  kClient02,  kWorker01,  kWorker02,
-                                   byte(0x00), byte(0x01), byte(0x02), byte(0x03), byte(0x04),
-                                   byte(0x05), byte(0x06), byte(0x07), "echo",     kIdentity};
+    const QByteArrayList tokens = {E,          kClient01,  kClient02,  kWorker01,
+                                   kWorker02,  byte(0x00), byte(0x01), byte(0x02),
+                                   byte(0x03), byte(0x04), byte(0x05), byte(0x06),
+                                   byte(0x07), byte(0x08), "echo",     kIdentity};
     QList<QByteArrayList> corpus;
     for (const Version version : {Version::V01, Version::V02}) {
         corpus.append(toList(makeClientRequest(version, "echo", toFrames(kBody))));
         corpus.append(toList(makeWorkerReady(version, "echo")));
         corpus.append(toList(makeWorkerHeartbeat(version)));
         corpus.append(toList(makeWorkerDisconnect(version)));
+        corpus.append(toList(makeWorkerDecline(version, "client")));
         for (const WorkerCommand command : {WorkerCommand::Request, WorkerCommand::Reply,
                                             WorkerCommand::Partial, WorkerCommand::Final}) {
             if (!commandByte(version, command)) {

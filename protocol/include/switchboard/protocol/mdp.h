@@ -37,6 +37,7 @@ enum class WorkerCommand : std::uint8_t {
     Final,   // 18/MDP only
     Heartbeat,
     Disconnect,
+    Decline, // the credit extension (docs/PROTOCOL.md §11.2), worker to broker
 };
 
 inline constexpr std::string_view kClientHeaderV01 = "MDPC01";
@@ -88,13 +89,14 @@ struct WorkerMessage {
     WorkerCommand command;
     std::size_t serviceFrame = 0; // READY
     int credit = 0;               // READY with the credit extension; 0 for a plain MDP READY
-    std::size_t clientFrame = 0;  // REQUEST, REPLY, PARTIAL, FINAL
+    std::size_t clientFrame = 0;  // REQUEST, REPLY, PARTIAL, FINAL, DECLINE
     std::size_t bodyBegin = 0;    // REQUEST, REPLY, PARTIAL, FINAL (at least one body frame)
 };
 
 // Any worker-protocol command of either version, with its exact shape checked (READY has a
 // service frame and optionally a credit frame, HEARTBEAT and DISCONNECT nothing more,
-// REQUEST/REPLY/PARTIAL/FINAL a non-empty client address followed by an empty delimiter). Whether
+// REQUEST/REPLY/PARTIAL/FINAL a non-empty client address followed by an empty delimiter, DECLINE
+// a non-empty client address and nothing after it). Whether
 // the command is allowed in the current dialog is the caller's business. Throws ProtocolError.
 WorkerMessage parseWorkerMessage(const Frames& frames, std::size_t first);
 
@@ -109,6 +111,10 @@ void appendWorkerHeader(Frames& out, Version version, WorkerCommand command);
 Frames makeClientRequest(Version version, std::string_view service, Frames body);
 // `credit` 0 makes a plain MDP READY; 1..kMaxWorkerCredit adds the credit frame.
 Frames makeWorkerReady(Version version, std::string_view service, int credit = 0);
+// DECLINE (docs/PROTOCOL.md §11.2): hands back the request sent to `clientAddress`, which is the
+// tagged address exactly as the broker's REQUEST carried it. Throws std::invalid_argument for an
+// empty address.
+Frames makeWorkerDecline(Version version, std::string_view clientAddress);
 Frames makeWorkerHeartbeat(Version version);
 Frames makeWorkerDisconnect(Version version);
 // REPLY (0.1), PARTIAL or FINAL (0.2) from a worker: header, client address, empty, body.
