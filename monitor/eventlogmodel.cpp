@@ -31,22 +31,23 @@ QColor kindColor(BrokerEvent::Kind kind)
 
 } // namespace
 
-void EventLogModel::update(const BrokerSnapshot& snapshot)
+void EventLogModel::update(const BrokerSnapshot& snapshot, int broker)
 {
+    Cursor& cursor = m_cursors[broker];
     // A broker that restarted counts its events from the start again; what it had said before
     // stays in the log as history.
-    if (snapshot.uptimeMs < m_lastUptimeMs) {
-        m_seenAny = false;
-        m_lastSequence = 0;
+    if (snapshot.uptimeMs < cursor.lastUptimeMs) {
+        cursor.seenAny = false;
+        cursor.lastSequence = 0;
     }
-    m_lastUptimeMs = snapshot.uptimeMs;
+    cursor.lastUptimeMs = snapshot.uptimeMs;
 
     QVector<BrokerEvent> fresh;
     for (const BrokerEvent& event : snapshot.events) {
-        if (!m_seenAny || event.sequence > m_lastSequence) {
+        if (!cursor.seenAny || event.sequence > cursor.lastSequence) {
             fresh.push_back(event);
-            m_lastSequence = event.sequence;
-            m_seenAny = true;
+            cursor.lastSequence = event.sequence;
+            cursor.seenAny = true;
         }
     }
     if (fresh.isEmpty()) {

@@ -4,6 +4,8 @@
 
 #include "snapshottablemodel.h"
 
+#include <QHash>
+
 namespace switchboard {
 
 // The broker's events as they arrive, oldest first, bounded to the newest `capacity`. Each
@@ -25,7 +27,8 @@ public:
 
     using SnapshotTableModel::SnapshotTableModel;
 
-    void update(const BrokerSnapshot& snapshot);
+    // `broker` tells the brokers of one window apart: each has its own sequence of events.
+    void update(const BrokerSnapshot& snapshot, int broker = 0);
 
     int capacity() const { return m_capacity; }
     // Drops the oldest rows beyond the new capacity at once.
@@ -39,10 +42,15 @@ private:
 
     void trimTo(int rows);
 
+    // How far a broker's events have been read.
+    struct Cursor {
+        std::uint64_t lastSequence = 0;
+        bool seenAny = false;
+        std::int64_t lastUptimeMs = -1;
+    };
+
     int m_capacity = kDefaultCapacity;
-    std::uint64_t m_lastSequence = 0;
-    bool m_seenAny = false;
-    std::int64_t m_lastUptimeMs = -1;
+    QHash<int, Cursor> m_cursors; // by broker
 };
 
 } // namespace switchboard
