@@ -2,11 +2,19 @@
 
 #include <QDateTime>
 
+#include <utility>
+
 namespace switchboard {
 
 BrokerFleet::BrokerFleet(QObject* parent)
     : QObject(parent)
+    , m_nowMs([] { return QDateTime::currentMSecsSinceEpoch(); })
 {}
+
+void BrokerFleet::setClock(std::function<std::int64_t()> nowMs)
+{
+    m_nowMs = std::move(nowMs);
+}
 
 int BrokerFleet::addLink(BrokerLink& link)
 {
@@ -65,7 +73,7 @@ void BrokerFleet::onState(int broker, BrokerLink::State state)
     member.problem = m_links[broker]->problem();
     member.name = m_links[broker]->description();
     if (state != BrokerLink::State::Connected && (wasUp || member.downSinceMs == 0)) {
-        member.downSinceMs = QDateTime::currentMSecsSinceEpoch();
+        member.downSinceMs = m_nowMs();
     }
     Q_EMIT linkStateChanged(broker, state);
     rebuild();

@@ -6,6 +6,9 @@
 #include <QObject>
 #include <QVector>
 
+#include <cstdint>
+#include <functional>
+
 namespace switchboard {
 
 // Several brokers watched as one: keeps each BrokerLink's latest snapshot and state, and after
@@ -24,6 +27,10 @@ public:
     BrokerLink& link(int broker) const { return *m_links.at(broker); }
     const FleetSnapshot& current() const { return m_current; }
     bool isUp(int broker) const;
+
+    // The wall clock (ms since the epoch) that dates a broker going down; tests and renders
+    // set their own. Default: QDateTime::currentMSecsSinceEpoch.
+    void setClock(std::function<std::int64_t()> nowMs);
 
     // Asks the worker's broker to evict it; the outcome arrives as commandFinished().
     void evictWorker(int broker, const QByteArray& identity);
@@ -44,6 +51,7 @@ private:
     QVector<BrokerLink*> m_links;
     QVector<FleetMember> m_members;
     FleetSnapshot m_current;
+    std::function<std::int64_t()> m_nowMs;
 };
 
 } // namespace switchboard

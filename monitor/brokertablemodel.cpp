@@ -36,6 +36,23 @@ QString BrokerTableModel::stateText(const BrokerStatus& broker)
     return {};
 }
 
+QString BrokerTableModel::note(const BrokerStatus& broker)
+{
+    if (broker.state == BrokerLink::State::Incompatible) {
+        return broker.problem;
+    }
+    if (!broker.up && broker.seen) {
+        return tr("its rows show what it last reported, greyed; not in the totals");
+    }
+    if (!broker.seen) {
+        return tr("no snapshot yet");
+    }
+    if (!broker.histograms) {
+        return tr("an older broker: its latencies are shown apart, not merged");
+    }
+    return {};
+}
+
 CellValue BrokerTableModel::value(const BrokerStatus& broker, int column)
 {
     const bool known = broker.seen;
@@ -60,6 +77,8 @@ CellValue BrokerTableModel::value(const BrokerStatus& broker, int column)
         return countCell(broker.errors);
     case Workers:
         return countCell(static_cast<std::uint64_t>(broker.workers));
+    case Note:
+        return {note(broker)};
     default:
         return {};
     }
@@ -74,6 +93,7 @@ QVariant BrokerTableModel::cell(const BrokerStatus& broker, int column, int role
         switch (column) {
         case Broker:
         case Version:
+        case Note:
             return QVariant(Qt::AlignLeft | Qt::AlignVCenter);
         case State:
             return QVariant(Qt::AlignCenter);
@@ -132,6 +152,7 @@ const ColumnHeader BrokerTableModel::kColumnHeaders[ColumnCount] = {
     {QT_TR_NOOP("Requests"), QT_TR_NOOP("Requests accepted since the broker started")},
     {QT_TR_NOOP("Errors"), QT_TR_NOOP("Errors answered since the broker started")},
     {QT_TR_NOOP("Workers"), QT_TR_NOOP("Workers connected now")},
+    {QT_TR_NOOP("Note")},
 };
 
 } // namespace switchboard

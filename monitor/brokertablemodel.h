@@ -20,6 +20,7 @@ public:
         Requests,
         Errors,
         Workers,
+        Note, // what else an operator should know about it
         ColumnCount
     };
     Q_ENUM(Column)
@@ -35,6 +36,7 @@ public:
 
     // "up", "down since 14:03:12", "connecting", ...: what the State column says.
     static QString stateText(const BrokerStatus& broker);
+    static QString note(const BrokerStatus& broker);
 
 private:
     friend SnapshotTableModel;

@@ -8,13 +8,29 @@
 
 namespace switchboard {
 
+// An event and the broker that wrote it.
+struct EventRow : BrokerEvent {
+    int broker = 0;
+    QString brokerLabel; // as BrokerOrigin::brokerLabel
+
+    bool operator==(const EventRow&) const = default;
+};
+
 // The broker's events as they arrive, oldest first, bounded to the newest `capacity`. Each
 // snapshot repeats the newest part of the broker's event ring; only events with a sequence
 // beyond the last one seen are appended.
-class EventLogModel : public SnapshotTableModel<BrokerEvent, EventLogModel> {
+class EventLogModel : public SnapshotTableModel<EventRow, EventLogModel> {
     Q_OBJECT
 public:
-    enum Column { Time, Kind, Service, Worker, Text, ColumnCount };
+    enum Column {
+        Time,
+        Kind,
+        Broker, // hidden while the window watches one broker
+        Service,
+        Worker,
+        Text,
+        ColumnCount
+    };
     Q_ENUM(Column)
 
     enum Role {
@@ -27,8 +43,9 @@ public:
 
     using SnapshotTableModel::SnapshotTableModel;
 
-    // `broker` tells the brokers of one window apart: each has its own sequence of events.
-    void update(const BrokerSnapshot& snapshot, int broker = 0);
+    // `broker` tells the brokers of one window apart: each has its own sequence of events;
+    // `brokerLabel` is what the Broker column shows for them.
+    void update(const BrokerSnapshot& snapshot, int broker = 0, const QString& brokerLabel = {});
 
     int capacity() const { return m_capacity; }
     // Drops the oldest rows beyond the new capacity at once.
@@ -36,8 +53,8 @@ public:
 
 private:
     friend SnapshotTableModel;
-    static CellValue value(const BrokerEvent& event, int column);
-    QVariant cell(const BrokerEvent& event, int column, int role) const;
+    static CellValue value(const EventRow& event, int column);
+    QVariant cell(const EventRow& event, int column, int role) const;
     static const ColumnHeader kColumnHeaders[ColumnCount]; // by Column
 
     void trimTo(int rows);

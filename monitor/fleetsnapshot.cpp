@@ -42,11 +42,13 @@ struct Contribution {
     const MethodStats* stats;
 };
 
-MethodRow ownRow(const FleetMember& member, int broker, const MethodStats& stats, bool down)
+MethodRow ownRow(const FleetMember& member, const QString& label, int broker,
+                 const MethodStats& stats, bool down)
 {
     MethodRow row;
     static_cast<MethodStats&>(row) = stats;
     row.brokers = {member.name};
+    row.brokerLabel = label;
     row.broker = broker;
     row.brokerDown = down;
     return row;
@@ -91,11 +93,12 @@ void addService(ServiceStats& sum, const ServiceStats& part)
     sum.expired += part.expired;
 }
 
-BrokerStatus statusOf(const FleetMember& member, int broker)
+BrokerStatus statusOf(const FleetMember& member, const QString& label, int broker)
 {
     BrokerStatus status;
     status.broker = broker;
     status.name = member.name;
+    status.label = label;
     status.state = member.state;
     status.problem = member.problem;
     status.up = isUp(member);
@@ -144,11 +147,40 @@ void addTotals(BrokerTotals& sum, const BrokerTotals& part)
     });
 }
 
+QStringList brokerLabels(const QStringList& names)
+{
+    QStringList labels;
+    QStringList ports;
+    for (const QString& name : names) {
+        const qsizetype scheme = name.indexOf(QLatin1String("://"));
+        labels << (scheme >= 0 ? name.mid(scheme + 3) : name);
+        const qsizetype colon = labels.back().lastIndexOf(QLatin1Char(':'));
+        ports << (colon >= 0 ? labels.back().mid(colon) : QString());
+    }
+    const bool samePort =
+        names.size() > 1 && !ports.front().isEmpty() && ports.count(ports.front()) == ports.size();
+    if (samePort) {
+        QStringList hosts;
+        for (const QString& label : std::as_const(labels)) {
+            hosts << label.left(label.size() - ports.front().size());
+        }
+        if (QSet<QString>(hosts.begin(), hosts.end()).size() == hosts.size()) {
+            labels = hosts;
+        }
+    }
+    return labels;
+}
+
 FleetSnapshot combine(const QVector<FleetMember>& members)
 {
     FleetSnapshot fleet;
+    QStringList names;
+    for (const FleetMember& member : members) {
+        names << member.name;
+    }
+    const QStringList labels = brokerLabels(names);
     for (int i = 0; i < members.size(); ++i) {
-        fleet.brokers.push_back(statusOf(members[i], i));
+        fleet.brokers.push_back(statusOf(members[i], labels[i], i));
         fleet.brokersUp += fleet.brokers.back().up;
     }
     const std::vector<int> counted = countedMembers(members);
@@ -160,7 +192,7 @@ FleetSnapshot combine(const QVector<FleetMember>& members)
             continue;
         }
         // One broker's rows need no greying of their own: the window greys all it shows.
-        const BrokerOrigin origin{i, member.name, members.size() > 1 && !isUp(member)};
+        const BrokerOrigin origin{i, member.name, labels[i], members.size() > 1 && !isUp(member)};
         for (const WorkerStats& worker : member.last->workers) {
             WorkerRow row{worker, origin};
             row.liveness = member.last->liveness;
@@ -197,7 +229,8 @@ FleetSnapshot combine(const QVector<FleetMember>& members)
         const std::vector<Contribution>& pool = live.empty() ? all : live;
         if (pool.size() == 1) {
             const Contribution& only = pool.front();
-            fleet.methods.push_back(ownRow(members[only.broker], only.broker, *only.stats, down));
+            fleet.methods.push_back(
+                ownRow(members[only.broker], labels[only.broker], only.broker, *only.stats, down));
             continue;
         }
         std::vector<Contribution> mergeable;
@@ -205,14 +238,16 @@ FleetSnapshot combine(const QVector<FleetMember>& members)
             if (hasHistograms(*c.stats)) {
                 mergeable.push_back(c);
             } else {
-                MethodRow row = ownRow(members[c.broker], c.broker, *c.stats, down);
+                MethodRow row =
+                    ownRow(members[c.broker], labels[c.broker], c.broker, *c.stats, down);
                 row.unmerged = true;
                 fleet.methods.push_back(std::move(row));
             }
         }
         if (mergeable.size() == 1) {
             const Contribution& only = mergeable.front();
-            fleet.methods.push_back(ownRow(members[only.broker], only.broker, *only.stats, down));
+            fleet.methods.push_back(
+                ownRow(members[only.broker], labels[only.broker], only.broker, *only.stats, down));
         } else if (!mergeable.empty()) {
             fleet.methods.push_back(mergedRow(members, mergeable, down));
         }

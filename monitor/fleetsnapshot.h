@@ -15,8 +15,9 @@ namespace switchboard {
 
 // Which broker a row of the monitor's tables came from.
 struct BrokerOrigin {
-    int broker = 0;     // index of its link in the BrokerFleet
-    QString brokerName; // the link's description: its admin endpoint, or "in-process broker"
+    int broker = 0;      // index of its link in the BrokerFleet
+    QString brokerName;  // the link's description: its admin endpoint, or "in-process broker"
+    QString brokerLabel; // as short as tells it from the others ("10.1.1.5"), for table cells
     // The row is what its broker last reported before it went down: shown greyed, not as live.
     bool brokerDown = false;
 
@@ -50,6 +51,7 @@ struct MethodPart {
 // it is that broker's MethodStats unchanged.
 struct MethodRow : MethodStats {
     QStringList brokers;       // the brokers it sums, in fleet order
+    QString brokerLabel;       // with one broker: its short label
     QVector<MethodPart> parts; // with more than one broker: each one's own numbers
     bool unmerged = false;     // an older broker without histograms, shown apart with its own
                                // percentiles because they cannot be merged with the others'
@@ -62,7 +64,8 @@ struct MethodRow : MethodStats {
 // One line of the broker table.
 struct BrokerStatus {
     int broker = 0;
-    QString name; // the link's description
+    QString name;  // the link's description
+    QString label; // short, as the other tables' Broker columns show it
     BrokerLink::State state = BrokerLink::State::Connecting;
     QString problem;              // the link's, when Incompatible
     bool up = false;              // connected and has sent a snapshot
@@ -111,6 +114,10 @@ bool hasHistograms(const MethodStats& method);
 // Builds the rows of several brokers. Totals and merged rows count the brokers that are up; a row
 // whose brokers are all down keeps their last numbers, marked brokerDown.
 FleetSnapshot combine(const QVector<FleetMember>& members);
+
+// Names as short as still tells them apart, for a table column: without the transport
+// ("tcp://"), and without the port when all have the same one.
+QStringList brokerLabels(const QStringList& names);
 
 // Adds `part` into `sum` field by field, over the record's fields(): a counter added to the
 // schema is summed without an edit here.

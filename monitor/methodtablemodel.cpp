@@ -108,12 +108,12 @@ CellValue MethodTableModel::value(const MethodRow& method, int column)
         return {displayName(method.method), method.method};
     case Broker:
         if (method.unmerged) {
-            return {tr("%1, not merged").arg(method.brokers.value(0))};
+            return {tr("%1, not merged").arg(method.brokerLabel)};
         }
         if (method.brokers.size() > 1) {
             return {tr("%n brokers", nullptr, static_cast<int>(method.brokers.size()))};
         }
-        return {method.brokers.value(0)};
+        return {method.brokerLabel};
     case Calls:
         return countCell(method.calls);
     case Errors:

@@ -38,6 +38,9 @@ namespace switchboard {
 namespace {
 
 const QString kSettingsGroup = QStringLiteral("MonitorWindow");
+// A window on several brokers has one more table and more columns: a layout saved by one kind
+// would squeeze the other's.
+const QString kSeveralBrokersSettingsGroup = QStringLiteral("MonitorWindowBrokers");
 constexpr int kMinimumStaleAfterMs = 5000;
 constexpr int kCommandMessageMs = 15000;
 
@@ -135,6 +138,7 @@ MonitorWindow::MonitorWindow(std::unique_ptr<BrokerFleet> owned, BrokerFleet* fl
     m_workersPane->setColumnHidden(WorkerTableModel::Broker, !severalBrokers());
     m_servicesPane->setColumnHidden(ServiceTableModel::Broker, !severalBrokers());
     m_methodsPane->setColumnHidden(MethodTableModel::Broker, !severalBrokers());
+    m_eventsPane->setColumnHidden(EventLogModel::Broker, !severalBrokers());
     setStale(true); // until the first snapshot
     if (severalBrokers()) {
         onFleetUpdated(m_fleet.current());
@@ -194,8 +198,14 @@ void MonitorWindow::buildTables()
     top->setStretchFactor(1, 2);
     middle->setStretchFactor(0, 2);
     middle->setStretchFactor(1, 3);
-    top->setSizes({1000, 400});
-    middle->setSizes({660, 740});
+    if (severalBrokers()) {
+        // The Broker columns need the room; the event log's text may be cut (it has tooltips).
+        top->setSizes({1120, 390});
+        middle->setSizes({725, 785});
+    } else {
+        top->setSizes({1000, 400});
+        middle->setSizes({660, 740});
+    }
 
     // The worst first: expired and late workers, the slowest methods, the newest events.
     m_workersPane->setDefaultSort(WorkerTableModel::State, Qt::DescendingOrder);
@@ -243,7 +253,7 @@ void MonitorWindow::buildCharts()
     }
     if (severalBrokers()) {
         // The broker table as tall as its rows, the rest as with one broker.
-        const int brokers = 60 + 30 * m_fleet.size();
+        const int brokers = 44 + 20 * m_fleet.size();
         mainSplitter->setSizes({brokers, 260, 250, 330 - brokers / 2});
     } else {
         mainSplitter->setSizes({260, 250, 330});
@@ -307,9 +317,10 @@ void MonitorWindow::buildStatusBar()
 void MonitorWindow::restoreSettings()
 {
     QSettings settings;
-    settings.beginGroup(kSettingsGroup);
+    settings.beginGroup(severalBrokers() ? kSeveralBrokersSettingsGroup : kSettingsGroup);
     if (!restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray())) {
-        resize(1400, 900);
+        // Several brokers add a table and a Broker column to three others.
+        resize(severalBrokers() ? QSize(1520, 960) : QSize(1400, 900));
     }
     restoreState(settings.value(QStringLiteral("windowState")).toByteArray());
     for (QSplitter* splitter : std::as_const(m_splitters)) {
@@ -325,7 +336,7 @@ void MonitorWindow::restoreSettings()
 void MonitorWindow::saveSettings() const
 {
     QSettings settings;
-    settings.beginGroup(kSettingsGroup);
+    settings.beginGroup(severalBrokers() ? kSeveralBrokersSettingsGroup : kSettingsGroup);
     settings.setValue(QStringLiteral("geometry"), saveGeometry());
     settings.setValue(QStringLiteral("windowState"), saveState());
     for (const QSplitter* splitter : m_splitters) {
@@ -377,7 +388,7 @@ QImage MonitorWindow::render()
 void MonitorWindow::onSnapshot(int broker, const BrokerSnapshot& snapshot)
 {
     try {
-        m_events->update(snapshot, broker);
+        m_events->update(snapshot, broker, m_fleet.current().brokers.value(broker).label);
         if (severalBrokers()) {
             return; // each broker's freshness is its link's business; the fleet says who is up
         }

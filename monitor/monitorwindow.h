@@ -46,7 +46,8 @@ class WorkerTableModel;
 // "commandFailedDialog" (QMessageBox).
 //
 // Geometry, window state, splitters and every table's header (column order, widths, sort) are
-// saved to QSettings under "MonitorWindow/" on close and restored on construction.
+// saved to QSettings under "MonitorWindow/" ("MonitorWindowBrokers/" for several brokers) on close
+// and restored on construction.
 class MonitorWindow : public QMainWindow {
     Q_OBJECT
 public:

@@ -23,6 +23,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QSet>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
@@ -174,12 +175,23 @@ void MonitorWindow::showTitles(const FleetSnapshot& fleet)
                                 .arg(snapshot.workers.size() - expired)
                                 .arg(parts.join(QStringLiteral(", "))));
 
-    qsizetype queued = 0;
-    qsizetype starved = 0;
-    for (const ServiceStats& service : snapshot.services) {
-        queued += service.queueDepth > 0;
-        starved += ServiceTableModel::isStarved(service);
+    // By name, but from each broker's own rows: a queue on one broker with nobody to serve it
+    // is starved, however many idle workers another broker has.
+    QSet<QString> withQueue;
+    QSet<QString> withoutWorkers;
+    for (const ServiceRow& service : fleet.services) {
+        if (service.brokerDown) {
+            continue;
+        }
+        if (service.queueDepth > 0) {
+            withQueue.insert(service.name);
+        }
+        if (ServiceTableModel::isStarved(service)) {
+            withoutWorkers.insert(service.name);
+        }
     }
+    const qsizetype queued = withQueue.size();
+    const qsizetype starved = withoutWorkers.size();
     QString services = tr("Services: %1").arg(snapshot.services.size());
     if (queued > 0) {
         services += tr(" (%1 with a queue").arg(queued) +

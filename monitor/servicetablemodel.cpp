@@ -31,9 +31,10 @@ CellValue ServiceTableModel::value(const ServiceRow& service, int column)
 {
     switch (column) {
     case Name:
-        return {service.name};
+        // One service's rows of several brokers together, in the brokers' order.
+        return {service.name, service.name + QChar(0x1f) + QString::number(service.broker)};
     case Broker:
-        return {service.brokerName};
+        return {service.brokerLabel};
     case QueueDepth:
         return countCell(service.queueDepth);
     case IdleWorkers:
@@ -80,6 +81,9 @@ QVariant ServiceTableModel::cell(const ServiceRow& service, int column, int role
         }
         return {};
     case Qt::ToolTipRole:
+        if (column == Broker) {
+            return service.brokerName;
+        }
         if (isStarved(service)) {
             return service.brokerName.isEmpty()
                        ? tr("%1 requests are waiting and %2 has no worker")

@@ -111,7 +111,7 @@ CellValue WorkerTableModel::value(const WorkerRow& worker, int column)
     case Service:
         return {worker.service};
     case Broker:
-        return {worker.brokerName};
+        return {worker.brokerLabel};
     case State:
         return {toString(worker.state), severity(worker.state)};
     case Load:
