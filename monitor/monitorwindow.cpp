@@ -293,7 +293,8 @@ void MonitorWindow::buildToolBar()
     filterLabel->setBuddy(m_filter);
     toolBar->addWidget(m_filter);
     connect(m_filter, &QLineEdit::textChanged, this, [this](const QString& text) {
-        for (TablePane* pane : panes()) {
+        // Not the brokers: filtering by a service must not hide which brokers are down.
+        for (TablePane* pane : {m_workersPane, m_servicesPane, m_methodsPane, m_eventsPane}) {
             pane->setFilterText(text);
         }
     });

@@ -18,6 +18,7 @@
 #include <QAction>
 #include <QBrush>
 #include <QHeaderView>
+#include <QLineEdit>
 #include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -333,6 +334,11 @@ void TestBrokerFleet::twoBrokersInOneWindow()
              qPrintable(label(window, "totals")->text()));
     QCOMPARE(label(window, "connectionState")->text(), QStringLiteral("All 2 brokers up"));
     QVERIFY(!window.isStale());
+
+    // The filter narrows the tables of things, never the brokers.
+    window.findChild<QLineEdit*>(QStringLiteral("filter"))->setText(QStringLiteral("echo-b"));
+    QCOMPARE(workers->model()->rowCount(), 1);
+    QCOMPARE(brokers->model()->rowCount(), 2);
 }
 
 void TestBrokerFleet::brokerGoesDownAndComesBack()
