@@ -9,6 +9,7 @@
 
 #include <msgpack.hpp>
 
+#include <cmath>
 #include <string>
 #include <string_view>
 
@@ -76,6 +77,7 @@ private Q_SLOTS:
     void codecRoundTripsTheHistograms();
     void snapshotWithoutHistogramsDecodes();
     void bucketsOutsideTheLayoutAreSkipped();
+    void histogramsAreCompact();
 };
 
 void TestMethodHistograms::bucketsRebuildTheSummary()
@@ -131,6 +133,30 @@ void TestMethodHistograms::bucketsOutsideTheLayoutAreSkipped()
     histogram.merge({{LatencyHistogram::kBuckets, 5}, {20, 2}}, 40);
     QCOMPARE(histogram.count(), std::uint64_t{2});
     QCOMPARE(histogram.max(), std::uint64_t{40});
+}
+
+void TestMethodHistograms::histogramsAreCompact()
+{
+    // 10,000 calls from 100 µs to 100 ms, long-tailed: what a busy method's window holds. Three
+    // decades are 160 buckets, about 3.7 bytes each as [index, count].
+    LatencyHistogram histogram;
+    std::uint64_t state = 12345;
+    for (int i = 0; i < 10'000; ++i) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        const double u = static_cast<double>(state >> 11) / static_cast<double>(1ull << 53);
+        histogram.record(static_cast<std::uint64_t>(100 * std::pow(1000.0, u * u)));
+    }
+    BrokerSnapshot without;
+    without.methods = {MethodStats{}};
+    without.methods[0].window.total = histogram.summary();
+    without.methods[0].sinceStart.total = histogram.summary();
+    BrokerSnapshot with = without;
+    with.methods[0].windowTotalBuckets = histogram.buckets();
+    with.methods[0].sinceStartTotalBuckets = histogram.buckets();
+    const auto added = snapshotcodec::encode(with).size() - snapshotcodec::encode(without).size();
+    qInfo("%lld buckets; a method's two histograms add %zu bytes to a snapshot",
+          static_cast<long long>(histogram.buckets().size()), added);
+    QVERIFY2(added < 1500, qPrintable(QString::number(added))); // 1,170 when written
 }
 
 QTEST_MAIN(TestMethodHistograms)
