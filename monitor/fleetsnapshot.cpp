@@ -6,7 +6,6 @@
 #include <QSet>
 
 #include <algorithm>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
