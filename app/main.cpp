@@ -7,6 +7,7 @@
 #include "options.h"
 #include "unixsignalwatcher.h"
 
+#include <brokerfleet.h>
 #include <demotraffic.h>
 #include <monitorwindow.h>
 #include <remotebrokerlink.h>
@@ -23,6 +24,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <vector>
 #include <zmq.hpp>
 
 namespace {
@@ -229,8 +231,15 @@ int runAttachedMonitor(int& argc, char** argv, const switchboard::MonitorOptions
     switchboard::AdminClient::Options pollOptions;
     pollOptions.pollInterval = options.pollInterval;
     pollOptions.curve = options.curve;
-    switchboard::RemoteBrokerLink link(options.endpoint, context, pollOptions);
-    switchboard::MonitorWindow window(link);
+    // One window for all: the fleet combines the links, the window reads only the fleet.
+    std::vector<std::unique_ptr<switchboard::RemoteBrokerLink>> links;
+    switchboard::BrokerFleet fleet;
+    for (const QString& endpoint : options.endpoints) {
+        links.push_back(
+            std::make_unique<switchboard::RemoteBrokerLink>(endpoint, context, pollOptions));
+        fleet.addLink(*links.back());
+    }
+    switchboard::MonitorWindow window(fleet);
     window.show();
     switchboard::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
     QObject::connect(&signalWatcher, &switchboard::UnixSignalWatcher::received, &window,

@@ -15,13 +15,15 @@ CommandLine<MonitorOptions> parseMonitorCommandLine(const QStringList& arguments
     CommandParser parser(
         QStringLiteral("switchboard monitor"), QStringLiteral("switchboard monitor"),
         QStringLiteral(
-            "Opens the monitor window on a broker that runs elsewhere, through its admin "
-            "endpoint (switchboard --admin). When the broker goes away the window says so and "
-            "reconnects by itself."));
+            "Opens the monitor window on brokers that run elsewhere, through their admin "
+            "endpoints (switchboard --admin): one broker, or several in one window. When a "
+            "broker goes away the window says so and reconnects by itself."));
     const QCommandLineOption attach(
         QStringLiteral("attach"),
-        QStringLiteral("The broker's admin endpoint (default %1).").arg(defaults.endpoint),
-        QStringLiteral("endpoint"), defaults.endpoint);
+        QStringLiteral("A broker's admin endpoint (default %1). Repeat it to watch several "
+                       "brokers in one window.")
+            .arg(defaults.endpoints.front()),
+        QStringLiteral("endpoint"), defaults.endpoints.front());
     const QCommandLineOption poll(
         QStringLiteral("poll-ms"),
         QStringLiteral("How often to ask for a snapshot, in ms (default %1).")
@@ -37,6 +39,10 @@ CommandLine<MonitorOptions> parseMonitorCommandLine(const QStringList& arguments
                                             "  switchboard monitor --attach tcp://10.0.0.5:5557\n"
                                             "      Watch a broker started with --admin "
                                             "tcp://0.0.0.0:5557 on 10.0.0.5.\n"
+                                            "  switchboard monitor --attach tcp://10.0.0.5:5557 "
+                                            "--attach tcp://10.0.0.6:5557\n"
+                                            "      Watch two brokers in one window: totals and "
+                                            "latencies across both.\n"
                                             "\nExit codes: 0 when the window is closed, 2 for a "
                                             "usage error or no display.\n");
     if (auto exit = parser.parseSubcommandOrExit(arguments, QStringLiteral("monitor"), helpTail)) {
@@ -47,11 +53,20 @@ CommandLine<MonitorOptions> parseMonitorCommandLine(const QStringList& arguments
             QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
     }
     MonitorOptions options;
-    options.endpoint = parser.value(attach);
-    if (!options.endpoint.contains(QLatin1String("://"))) {
-        return parser.usageError(QStringLiteral("--attach takes an endpoint such as "
-                                                "tcp://127.0.0.1:5557, not '%1'")
-                                     .arg(options.endpoint));
+    options.endpoints.clear();
+    for (const QString& endpoint : parser.values(attach)) {
+        if (!endpoint.contains(QLatin1String("://"))) {
+            return parser.usageError(QStringLiteral("--attach takes an endpoint such as "
+                                                    "tcp://127.0.0.1:5557, not '%1'")
+                                         .arg(endpoint));
+        }
+        if (options.endpoints.contains(endpoint)) {
+            return parser.usageError(QStringLiteral("--attach %1 is given twice").arg(endpoint));
+        }
+        options.endpoints << endpoint;
+    }
+    if (options.endpoints.isEmpty()) {
+        options.endpoints = defaults.endpoints;
     }
     const auto pollMs = wholeNumber(parser, poll, 50, 60000);
     if (const auto* error = std::get_if<QString>(&pollMs)) {

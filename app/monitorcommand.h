@@ -9,12 +9,12 @@
 
 #include <chrono>
 
-// `switchboard monitor [--attach EP]`: the monitor window alone, attached to a broker that runs
-// elsewhere (usually headless) through its admin endpoint.
+// `switchboard monitor [--attach EP]...`: the monitor window alone, attached through their admin
+// endpoints to one or several brokers that run elsewhere (usually headless).
 namespace switchboard {
 
 struct MonitorOptions {
-    QString endpoint = QStringLiteral("tcp://127.0.0.1:5557");
+    QStringList endpoints{QStringLiteral("tcp://127.0.0.1:5557")}; // one window for all
     std::chrono::milliseconds pollInterval{500};
     curve::ClientCredentials curve; // --server-key and --key
 };

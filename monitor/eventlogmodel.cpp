@@ -31,22 +31,23 @@ QColor kindColor(BrokerEvent::Kind kind)
 
 } // namespace
 
-void EventLogModel::update(const BrokerSnapshot& snapshot)
+void EventLogModel::update(const BrokerSnapshot& snapshot, int broker, const QString& brokerLabel)
 {
+    Cursor& cursor = m_cursors[broker];
     // A broker that restarted counts its events from the start again; what it had said before
     // stays in the log as history.
-    if (snapshot.uptimeMs < m_lastUptimeMs) {
-        m_seenAny = false;
-        m_lastSequence = 0;
+    if (snapshot.uptimeMs < cursor.lastUptimeMs) {
+        cursor.seenAny = false;
+        cursor.lastSequence = 0;
     }
-    m_lastUptimeMs = snapshot.uptimeMs;
+    cursor.lastUptimeMs = snapshot.uptimeMs;
 
-    QVector<BrokerEvent> fresh;
+    QVector<EventRow> fresh;
     for (const BrokerEvent& event : snapshot.events) {
-        if (!m_seenAny || event.sequence > m_lastSequence) {
-            fresh.push_back(event);
-            m_lastSequence = event.sequence;
-            m_seenAny = true;
+        if (!cursor.seenAny || event.sequence > cursor.lastSequence) {
+            fresh.push_back(EventRow{event, broker, brokerLabel});
+            cursor.lastSequence = event.sequence;
+            cursor.seenAny = true;
         }
     }
     if (fresh.isEmpty()) {
@@ -70,7 +71,7 @@ void EventLogModel::trimTo(int rows)
     removeFirstRows(rowCount() - std::max(rows, 0));
 }
 
-CellValue EventLogModel::value(const BrokerEvent& event, int column)
+CellValue EventLogModel::value(const EventRow& event, int column)
 {
     switch (column) {
     case Time:
@@ -80,6 +81,8 @@ CellValue EventLogModel::value(const BrokerEvent& event, int column)
                     static_cast<qint64>(event.sequence % 1000)};
     case Kind:
         return {toString(event.kind)};
+    case Broker:
+        return {event.brokerLabel};
     case Service:
         return {event.service};
     case Worker:
@@ -91,7 +94,7 @@ CellValue EventLogModel::value(const BrokerEvent& event, int column)
     }
 }
 
-QVariant EventLogModel::cell(const BrokerEvent& event, int column, int role) const
+QVariant EventLogModel::cell(const EventRow& event, int column, int role) const
 {
     switch (role) {
     case SequenceRole:
@@ -116,8 +119,8 @@ QVariant EventLogModel::cell(const BrokerEvent& event, int column, int role) con
 
 // Titles and tooltips, by Column.
 const ColumnHeader EventLogModel::kColumnHeaders[ColumnCount] = {
-    {QT_TR_NOOP("Time")},   {QT_TR_NOOP("Event")},   {QT_TR_NOOP("Service")},
-    {QT_TR_NOOP("Worker")}, {QT_TR_NOOP("Details")},
+    {QT_TR_NOOP("Time")},    {QT_TR_NOOP("Event")},  {QT_TR_NOOP("Broker")},
+    {QT_TR_NOOP("Service")}, {QT_TR_NOOP("Worker")}, {QT_TR_NOOP("Details")},
 };
 
 } // namespace switchboard

@@ -3,6 +3,7 @@
 #include "units.h"
 
 #include <QBrush>
+#include <QFont>
 
 #include <utility>
 
@@ -35,13 +36,34 @@ bool isLatency(int column)
            column == MethodTableModel::P99 || column == MethodTableModel::Max;
 }
 
-QString latencyToolTip(const MethodStats& method)
+QString latencyToolTip(const MethodRow& method)
 {
     const auto line = [](const QString& what, const LatencySummary& s) {
         return MethodTableModel::tr("%1: p50 %2, p95 %3, p99 %4, max %5")
             .arg(what, units::fromMicroseconds(s.p50Us), units::fromMicroseconds(s.p95Us),
                  units::fromMicroseconds(s.p99Us), units::fromMicroseconds(s.maxUs));
     };
+    if (method.unmerged) {
+        return MethodTableModel::tr("%1 is an older broker: it reports percentiles without their "
+                                    "histogram, so its calls are shown apart, not merged with "
+                                    "the other brokers'\n")
+                   .arg(method.brokers.value(0)) +
+               line(MethodTableModel::tr("total"), method.window.total);
+    }
+    if (!method.parts.isEmpty()) {
+        QString text =
+            MethodTableModel::tr("%1 calls in the brokers' windows, merged from %2 brokers:\n")
+                .arg(method.window.total.count)
+                .arg(method.parts.size()) +
+            line(MethodTableModel::tr("all"), method.window.total);
+        for (const MethodPart& part : method.parts) {
+            text += QLatin1Char('\n') + line(MethodTableModel::tr("%1 (%2 calls)")
+                                                 .arg(part.brokerName)
+                                                 .arg(part.window.count),
+                                             part.window);
+        }
+        return text;
+    }
     if (method.window.total.count == 0) {
         return MethodTableModel::tr("No calls in the broker's window\n") +
                line(MethodTableModel::tr("since start"), method.sinceStart.total);
@@ -55,9 +77,21 @@ QString latencyToolTip(const MethodStats& method)
 
 } // namespace
 
+void MethodTableModel::update(const FleetSnapshot& fleet)
+{
+    syncRows(fleet.methods, [](const MethodRow& m) {
+        return std::pair(std::pair(m.service, m.method),
+                         m.unmerged ? m.brokers.value(0) : QString());
+    });
+}
+
 void MethodTableModel::update(const BrokerSnapshot& snapshot)
 {
-    syncRows(snapshot.methods, [](const MethodStats& m) { return std::pair(m.service, m.method); });
+    FleetMember member;
+    member.state = BrokerLink::State::Connected;
+    member.last = snapshot;
+    member.reporting = true;
+    update(combine({member}));
 }
 
 QString MethodTableModel::displayName(const QString& method)
@@ -65,13 +99,21 @@ QString MethodTableModel::displayName(const QString& method)
     return method.isEmpty() ? tr("(no method)") : method;
 }
 
-CellValue MethodTableModel::value(const MethodStats& method, int column)
+CellValue MethodTableModel::value(const MethodRow& method, int column)
 {
     switch (column) {
     case Service:
         return {method.service};
     case Method:
         return {displayName(method.method), method.method};
+    case Broker:
+        if (method.unmerged) {
+            return {tr("%1, not merged").arg(method.brokerLabel)};
+        }
+        if (method.brokers.size() > 1) {
+            return {tr("%n brokers", nullptr, static_cast<int>(method.brokers.size()))};
+        }
+        return {method.brokerLabel};
     case Calls:
         return countCell(method.calls);
     case Errors:
@@ -94,18 +136,29 @@ CellValue MethodTableModel::value(const MethodStats& method, int column)
     }
 }
 
-QVariant MethodTableModel::cell(const MethodStats& method, int column, int role) const
+QVariant MethodTableModel::cell(const MethodRow& method, int column, int role) const
 {
     switch (role) {
     case ServiceRole:
         return method.service;
     case MethodRole:
         return method.method;
+    case UnmergedRole:
+        return method.unmerged;
     case Qt::ToolTipRole:
-        return isLatency(column) ? QVariant(latencyToolTip(method)) : QVariant();
+        return isLatency(column) || column == Broker ? QVariant(latencyToolTip(method))
+                                                     : QVariant();
+    case Qt::FontRole:
+        if (method.unmerged && (isLatency(column) || column == Broker)) {
+            QFont font;
+            font.setItalic(true);
+            return font;
+        }
+        return {};
     case Qt::TextAlignmentRole:
-        return column == Service || column == Method ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
-                                                     : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return column == Service || column == Method || column == Broker
+                   ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                   : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     case Qt::ForegroundRole:
         if ((column == Errors && method.errors > 0) ||
             (column == ErrorsPerSecond && method.errorsPerSecond > 0)) {
@@ -126,6 +179,8 @@ constexpr const char* kRateToolTip = QT_TR_NOOP("Per second, over the broker's w
 const ColumnHeader MethodTableModel::kColumnHeaders[ColumnCount] = {
     {QT_TR_NOOP("Service")},
     {QT_TR_NOOP("Method")},
+    {QT_TR_NOOP("Broker"),
+     QT_TR_NOOP("The brokers whose calls the row sums; latencies are of their calls together")},
     {QT_TR_NOOP("Calls"), QT_TR_NOOP("Calls answered since the broker started")},
     {QT_TR_NOOP("Errors"), QT_TR_NOOP("Calls answered with an error since the broker started")},
     {QT_TR_NOOP("p50"), kLatencyToolTip},

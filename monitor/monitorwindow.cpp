@@ -1,6 +1,8 @@
 #include "monitorwindow.h"
 
+#include "brokerfleet.h"
 #include "brokerhistory.h"
+#include "brokertablemodel.h"
 #include "eventlogmodel.h"
 #include "logging.h"
 #include "methodtablemodel.h"
@@ -36,6 +38,9 @@ namespace switchboard {
 namespace {
 
 const QString kSettingsGroup = QStringLiteral("MonitorWindow");
+// A window on several brokers has one more table and more columns: a layout saved by one kind
+// would squeeze the other's.
+const QString kSeveralBrokersSettingsGroup = QStringLiteral("MonitorWindowBrokers");
 constexpr int kMinimumStaleAfterMs = 5000;
 constexpr int kCommandMessageMs = 15000;
 
@@ -49,9 +54,31 @@ QSplitter* makeSplitter(Qt::Orientation orientation, const QString& name, QWidge
 
 } // namespace
 
+namespace {
+
+std::unique_ptr<BrokerFleet> fleetOf(BrokerLink& link)
+{
+    auto fleet = std::make_unique<BrokerFleet>();
+    fleet->addLink(link);
+    return fleet;
+}
+
+} // namespace
+
 MonitorWindow::MonitorWindow(BrokerLink& link, QWidget* parent)
+    : MonitorWindow(fleetOf(link), nullptr, parent)
+{}
+
+MonitorWindow::MonitorWindow(BrokerFleet& fleet, QWidget* parent)
+    : MonitorWindow(nullptr, &fleet, parent)
+{}
+
+MonitorWindow::MonitorWindow(std::unique_ptr<BrokerFleet> owned, BrokerFleet* fleet,
+                             QWidget* parent)
     : QMainWindow(parent)
-    , m_link(link)
+    , m_ownFleet(std::move(owned))
+    , m_fleet(fleet ? *fleet : *m_ownFleet)
+    , m_brokers(new BrokerTableModel(this))
     , m_workers(new WorkerTableModel(this))
     , m_services(new ServiceTableModel(this))
     , m_methods(new MethodTableModel(this))
@@ -60,7 +87,10 @@ MonitorWindow::MonitorWindow(BrokerLink& link, QWidget* parent)
     , m_confirm([this](const QString& question) { return askOperator(this, question); })
 {
     setObjectName(QStringLiteral("monitorWindow"));
-    setWindowTitle(tr("Switchboard monitor – %1").arg(link.description()));
+    Q_ASSERT(m_fleet.size() > 0);
+    setWindowTitle(severalBrokers()
+                       ? tr("Switchboard monitor – %n brokers", nullptr, m_fleet.size())
+                       : tr("Switchboard monitor – %1").arg(onlyLink().description()));
 
     auto* central = new QWidget(this);
     auto* layout = new QVBoxLayout(central);
@@ -93,9 +123,10 @@ MonitorWindow::MonitorWindow(BrokerLink& link, QWidget* parent)
     buildToolBar();
     buildStatusBar();
 
-    connect(&m_link, &BrokerLink::snapshotReceived, this, &MonitorWindow::onSnapshot);
-    connect(&m_link, &BrokerLink::stateChanged, this, &MonitorWindow::onLinkStateChanged);
-    connect(&m_link, &BrokerLink::commandFinished, this, &MonitorWindow::onCommandFinished);
+    connect(&m_fleet, &BrokerFleet::snapshotReceived, this, &MonitorWindow::onSnapshot);
+    connect(&m_fleet, &BrokerFleet::updated, this, &MonitorWindow::onFleetUpdated);
+    connect(&m_fleet, &BrokerFleet::linkStateChanged, this, &MonitorWindow::onLinkStateChanged);
+    connect(&m_fleet, &BrokerFleet::commandFinished, this, &MonitorWindow::onCommandFinished);
 
     m_freshnessTimer = new QTimer(this);
     m_freshnessTimer->setInterval(1000);
@@ -103,9 +134,36 @@ MonitorWindow::MonitorWindow(BrokerLink& link, QWidget* parent)
     m_freshnessTimer->start();
 
     restoreSettings();
+    // Whatever a saved header says: the Broker columns are for a window on several brokers.
+    m_workersPane->setColumnHidden(WorkerTableModel::Broker, !severalBrokers());
+    m_servicesPane->setColumnHidden(ServiceTableModel::Broker, !severalBrokers());
+    m_methodsPane->setColumnHidden(MethodTableModel::Broker, !severalBrokers());
+    m_eventsPane->setColumnHidden(EventLogModel::Broker, !severalBrokers());
     setStale(true); // until the first snapshot
+    if (severalBrokers()) {
+        onFleetUpdated(m_fleet.current());
+    }
     showLinkState();
     updateEvictAction();
+}
+
+QList<TablePane*> MonitorWindow::panes() const
+{
+    QList<TablePane*> all{m_workersPane, m_servicesPane, m_methodsPane, m_eventsPane};
+    if (m_brokersPane) {
+        all.prepend(m_brokersPane);
+    }
+    return all;
+}
+
+bool MonitorWindow::severalBrokers() const
+{
+    return m_fleet.size() > 1;
+}
+
+BrokerLink& MonitorWindow::onlyLink() const
+{
+    return m_fleet.link(0);
 }
 
 MonitorWindow::~MonitorWindow()
@@ -117,6 +175,12 @@ MonitorWindow::~MonitorWindow()
 void MonitorWindow::buildTables()
 {
     auto* mainSplitter = m_splitters.front();
+    if (severalBrokers()) {
+        m_brokersPane = new TablePane(QStringLiteral("brokers"), m_brokers, mainSplitter);
+        m_brokersPane->setDefaultSort(BrokerTableModel::Broker, Qt::AscendingOrder);
+        m_brokersPane->setTitle(tr("Brokers"));
+        mainSplitter->addWidget(m_brokersPane);
+    }
     auto* top = makeSplitter(Qt::Horizontal, QStringLiteral("workersSplitter"), mainSplitter);
     auto* middle = makeSplitter(Qt::Horizontal, QStringLiteral("servicesSplitter"), mainSplitter);
     m_splitters.push_back(top);
@@ -134,8 +198,14 @@ void MonitorWindow::buildTables()
     top->setStretchFactor(1, 2);
     middle->setStretchFactor(0, 2);
     middle->setStretchFactor(1, 3);
-    top->setSizes({1000, 400});
-    middle->setSizes({660, 740});
+    if (severalBrokers()) {
+        // The Broker columns need the room; the event log's text may be cut (it has tooltips).
+        top->setSizes({1120, 390});
+        middle->setSizes({725, 785});
+    } else {
+        top->setSizes({1000, 400});
+        middle->setSizes({660, 740});
+    }
 
     // The worst first: expired and late workers, the slowest methods, the newest events.
     m_workersPane->setDefaultSort(WorkerTableModel::State, Qt::DescendingOrder);
@@ -178,10 +248,16 @@ void MonitorWindow::buildCharts()
     charts->addWidget(m_throughputChart);
     charts->addWidget(m_latencyChart);
     mainSplitter->addWidget(charts);
-    mainSplitter->setStretchFactor(0, 1);
-    mainSplitter->setStretchFactor(1, 1);
-    mainSplitter->setStretchFactor(2, 1);
-    mainSplitter->setSizes({260, 250, 330});
+    for (int i = 0; i < mainSplitter->count(); ++i) {
+        mainSplitter->setStretchFactor(i, 1);
+    }
+    if (severalBrokers()) {
+        // The broker table as tall as its rows, the rest as with one broker.
+        const int brokers = 44 + 20 * m_fleet.size();
+        mainSplitter->setSizes({brokers, 260, 250, 330 - brokers / 2});
+    } else {
+        mainSplitter->setSizes({260, 250, 330});
+    }
 }
 
 void MonitorWindow::buildToolBar()
@@ -217,6 +293,7 @@ void MonitorWindow::buildToolBar()
     filterLabel->setBuddy(m_filter);
     toolBar->addWidget(m_filter);
     connect(m_filter, &QLineEdit::textChanged, this, [this](const QString& text) {
+        // Not the brokers: filtering by a service must not hide which brokers are down.
         for (TablePane* pane : {m_workersPane, m_servicesPane, m_methodsPane, m_eventsPane}) {
             pane->setFilterText(text);
         }
@@ -241,16 +318,17 @@ void MonitorWindow::buildStatusBar()
 void MonitorWindow::restoreSettings()
 {
     QSettings settings;
-    settings.beginGroup(kSettingsGroup);
+    settings.beginGroup(severalBrokers() ? kSeveralBrokersSettingsGroup : kSettingsGroup);
     if (!restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray())) {
-        resize(1400, 900);
+        // Several brokers add a table and a Broker column to three others.
+        resize(severalBrokers() ? QSize(1520, 960) : QSize(1400, 900));
     }
     restoreState(settings.value(QStringLiteral("windowState")).toByteArray());
     for (QSplitter* splitter : std::as_const(m_splitters)) {
         splitter->restoreState(
             settings.value(QStringLiteral("splitters/") + splitter->objectName()).toByteArray());
     }
-    for (TablePane* pane : {m_workersPane, m_servicesPane, m_methodsPane, m_eventsPane}) {
+    for (TablePane* pane : panes()) {
         pane->restoreHeaderState(
             settings.value(QStringLiteral("headers/") + pane->objectName()).toByteArray());
     }
@@ -259,14 +337,14 @@ void MonitorWindow::restoreSettings()
 void MonitorWindow::saveSettings() const
 {
     QSettings settings;
-    settings.beginGroup(kSettingsGroup);
+    settings.beginGroup(severalBrokers() ? kSeveralBrokersSettingsGroup : kSettingsGroup);
     settings.setValue(QStringLiteral("geometry"), saveGeometry());
     settings.setValue(QStringLiteral("windowState"), saveState());
     for (const QSplitter* splitter : m_splitters) {
         settings.setValue(QStringLiteral("splitters/") + splitter->objectName(),
                           splitter->saveState());
     }
-    for (const TablePane* pane : {m_workersPane, m_servicesPane, m_methodsPane, m_eventsPane}) {
+    for (const TablePane* pane : panes()) {
         settings.setValue(QStringLiteral("headers/") + pane->objectName(), pane->headerState());
     }
 }
@@ -308,9 +386,13 @@ QImage MonitorWindow::render()
     return grab().toImage();
 }
 
-void MonitorWindow::onSnapshot(const BrokerSnapshot& snapshot)
+void MonitorWindow::onSnapshot(int broker, const BrokerSnapshot& snapshot)
 {
     try {
+        m_events->update(snapshot, broker, m_fleet.current().brokers.value(broker).label);
+        if (severalBrokers()) {
+            return; // each broker's freshness is its link's business; the fleet says who is up
+        }
         if (!m_staleAfterSetByUser && m_lastSnapshotTimeMs > 0 &&
             snapshot.timeMs > m_lastSnapshotTimeMs) {
             const auto interval = snapshot.timeMs - m_lastSnapshotTimeMs;
@@ -319,33 +401,60 @@ void MonitorWindow::onSnapshot(const BrokerSnapshot& snapshot)
         }
         m_lastSnapshotTimeMs = snapshot.timeMs;
         m_sinceSnapshot.start();
-
-        const QByteArray selected = selectedWorkerIdentity();
-        m_workers->update(snapshot);
-        if (!selected.isEmpty()) {
-            keepWorkerSelected(selected);
-        }
-        m_services->update(snapshot);
-        m_methods->update(snapshot);
-        m_events->update(snapshot);
-        m_history->update(snapshot);
-        showTitles(snapshot);
-        showStatus(snapshot);
-
-        if (m_link.state() == BrokerLink::State::Connected) {
-            m_freshSinceConnect = true;
-            setStale(false);
-        }
     } catch (const std::exception& error) {
         // A snapshot the view cannot take must not take the event loop down with it.
         qCWarning(lcMonitor) << "snapshot" << snapshot.sequence << "not shown:" << error.what();
     }
 }
 
-void MonitorWindow::onLinkStateChanged(BrokerLink::State state)
+void MonitorWindow::onFleetUpdated(const FleetSnapshot& fleet)
 {
-    qCInfo(lcMonitor) << "link" << m_link.description() << "is now" << state;
-    setWindowTitle(tr("Switchboard monitor – %1").arg(m_link.description()));
+    try {
+        const WorkerRow* selected = selectedWorker();
+        const auto selectedBroker = selected ? selected->broker : -1;
+        const QByteArray selectedIdentity = selected ? selected->identity : QByteArray();
+        m_brokers->update(fleet);
+        m_workers->update(fleet);
+        if (!selectedIdentity.isEmpty()) {
+            keepWorkerSelected(selectedBroker, selectedIdentity);
+        }
+        m_services->update(fleet);
+        m_methods->update(fleet);
+        // The charts take a point per new snapshot, not per change of a link's state.
+        if (fleet.combined.timeMs > m_lastChartedMs) {
+            m_lastChartedMs = fleet.combined.timeMs;
+            m_history->update(fleet.combined);
+        }
+        showTitles(fleet);
+        showStatus(fleet);
+
+        if (severalBrokers()) {
+            const bool anyUp = fleet.brokersUp > 0;
+            m_freshSinceConnect = anyUp;
+            if (anyUp) {
+                m_lastSnapshotTimeMs = fleet.combined.timeMs;
+            }
+            setStale(!anyUp);
+            showLinkState(); // who is up may have changed
+        } else if (fleet.brokersUp > 0) {
+            m_freshSinceConnect = true;
+            setStale(false);
+        }
+        updateEvictAction();
+    } catch (const std::exception& error) {
+        qCWarning(lcMonitor) << "brokers not shown:" << error.what();
+    }
+}
+
+void MonitorWindow::onLinkStateChanged(int broker, BrokerLink::State state)
+{
+    qCInfo(lcMonitor) << "link" << m_fleet.link(broker).description() << "is now" << state;
+    if (severalBrokers()) {
+        showLinkState(); // the fleet's update that follows greys that broker's rows
+        updateEvictAction();
+        return;
+    }
+    setWindowTitle(tr("Switchboard monitor – %1").arg(onlyLink().description()));
     m_freshSinceConnect = false;
     setStale(true);
     showLinkState();
@@ -354,7 +463,8 @@ void MonitorWindow::onLinkStateChanged(BrokerLink::State state)
 
 void MonitorWindow::checkFreshness()
 {
-    if (m_link.state() != BrokerLink::State::Connected || !m_freshSinceConnect) {
+    if (severalBrokers() || onlyLink().state() != BrokerLink::State::Connected ||
+        !m_freshSinceConnect) {
         return;
     }
     if (m_sinceSnapshot.isValid() && m_sinceSnapshot.elapsed() > m_staleAfterMs) {
@@ -374,7 +484,7 @@ void MonitorWindow::setStale(bool stale)
     }
 }
 
-const WorkerStats* MonitorWindow::selectedWorker() const
+const WorkerRow* MonitorWindow::selectedWorker() const
 {
     const QModelIndexList rows = m_workersPane->view()->selectionModel()->selectedRows();
     if (rows.isEmpty()) {
@@ -383,19 +493,14 @@ const WorkerStats* MonitorWindow::selectedWorker() const
     return m_workers->worker(m_workersPane->proxy()->mapToSource(rows.front()).row());
 }
 
-QByteArray MonitorWindow::selectedWorkerIdentity() const
-{
-    const WorkerStats* worker = selectedWorker();
-    return worker ? worker->identity : QByteArray();
-}
-
-void MonitorWindow::keepWorkerSelected(const QByteArray& identity)
+void MonitorWindow::keepWorkerSelected(int broker, const QByteArray& identity)
 {
     // When the selected row goes, the view selects a neighbour; an operator pressing Evict again
     // would then evict a worker they never chose. The selection stays with the worker or goes.
     QTableView* view = m_workersPane->view();
     for (int row = 0; row < m_workers->rowCount(); ++row) {
-        if (m_workers->worker(row)->identity == identity) {
+        const WorkerRow* worker = m_workers->worker(row);
+        if (worker->broker == broker && worker->identity == identity) {
             const QModelIndex at = m_workersPane->proxy()->mapFromSource(m_workers->index(row, 0));
             if (at.isValid() && !view->selectionModel()->isRowSelected(at.row())) {
                 view->selectRow(at.row());
@@ -408,20 +513,21 @@ void MonitorWindow::keepWorkerSelected(const QByteArray& identity)
 
 void MonitorWindow::updateEvictAction()
 {
-    const WorkerStats* worker = selectedWorker();
-    const bool live = worker && worker->state != WorkerStats::State::Expired;
-    m_evictAction->setEnabled(live && m_link.state() == BrokerLink::State::Connected);
+    const WorkerRow* worker = selectedWorker();
+    const bool live = worker && worker->state != WorkerStats::State::Expired && !worker->brokerDown;
+    m_evictAction->setEnabled(live &&
+                              m_fleet.link(worker->broker).state() == BrokerLink::State::Connected);
 }
 
 void MonitorWindow::evictSelectedWorker()
 {
-    const WorkerStats* selected = selectedWorker();
-    if (!selected || selected->state == WorkerStats::State::Expired ||
-        m_link.state() != BrokerLink::State::Connected) {
+    const WorkerRow* selected = selectedWorker();
+    if (!selected || selected->state == WorkerStats::State::Expired || selected->brokerDown ||
+        m_fleet.link(selected->broker).state() != BrokerLink::State::Connected) {
         return;
     }
     // A copy: snapshots keep arriving while the operator reads the question.
-    const WorkerStats worker = *selected;
+    const WorkerRow worker = *selected;
     const QString consequence =
         worker.currentMethod.isEmpty() && worker.state != WorkerStats::State::Busy
             ? tr("Its in-flight request, if it takes one meanwhile, goes to another worker if "
@@ -430,7 +536,10 @@ void MonitorWindow::evictSelectedWorker()
                  "client marked it idempotent, else it will fail with WorkerLost.")
                   .arg(worker.currentMethod, units::fromMilliseconds(worker.busyForMs));
     const QString question =
-        tr("Evict worker %1 of service %2?\n\n%3").arg(worker.name, worker.service, consequence);
+        severalBrokers() ? tr("Evict worker %1 of service %2 from broker %3?\n\n%4")
+                               .arg(worker.name, worker.service, worker.brokerName, consequence)
+                         : tr("Evict worker %1 of service %2?\n\n%3")
+                               .arg(worker.name, worker.service, consequence);
     if (!m_confirm(question)) {
         statusBar()->showMessage(tr("Eviction of %1 cancelled").arg(worker.name),
                                  kCommandMessageMs);
@@ -438,11 +547,15 @@ void MonitorWindow::evictSelectedWorker()
     }
     qCInfo(lcMonitor) << "evicting worker" << worker.name << "of" << worker.service;
     statusBar()->showMessage(tr("Evicting %1…").arg(worker.name));
-    m_link.evictWorker(worker.identity);
+    // To the broker the worker is connected to: another broker would answer NoSuchWorker.
+    m_fleet.evictWorker(worker.broker, worker.identity);
 }
 
-void MonitorWindow::onCommandFinished(const QString& command, bool ok, const QString& message)
+void MonitorWindow::onCommandFinished(int broker, const QString& asked, bool ok,
+                                      const QString& message)
 {
+    const QString command =
+        severalBrokers() ? tr("%1: %2").arg(m_fleet.link(broker).description(), asked) : asked;
     if (ok) {
         qCInfo(lcMonitor) << command << "done";
         statusBar()->showMessage(tr("%1: done").arg(command), kCommandMessageMs);

@@ -3,6 +3,7 @@
 
 #include "monitorwindow.h"
 
+#include "brokerfleet.h"
 #include "brokerhistory.h"
 #include "eventlogmodel.h"
 #include "logging.h"
@@ -22,6 +23,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QSet>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
@@ -47,10 +49,15 @@ QString joined(const QStringList& endpoints)
 
 void MonitorWindow::showLinkState()
 {
-    const QString description = m_link.description();
+    if (severalBrokers()) {
+        showBrokersState();
+        return;
+    }
+    const BrokerLink& link = onlyLink();
+    const QString description = link.description();
     QString state;
     QString style;
-    switch (m_link.state()) {
+    switch (link.state()) {
     case BrokerLink::State::Connected:
         state = tr("Connected to %1").arg(description);
         style = QStringLiteral("color: #1b5e20; font-weight: bold;");
@@ -64,7 +71,7 @@ void MonitorWindow::showLinkState()
         style = QStringLiteral("background: #c62828; color: white; font-weight: bold;");
         break;
     case BrokerLink::State::Incompatible:
-        state = tr("Cannot read %1: %2").arg(description, m_link.problem());
+        state = tr("Cannot read %1: %2").arg(description, link.problem());
         style = QStringLiteral("background: #c62828; color: white; font-weight: bold;");
         break;
     }
@@ -81,7 +88,7 @@ void MonitorWindow::showLinkState()
                                              .toString(QStringLiteral("HH:mm:ss")))
                               : tr("No snapshot received yet.");
     QString banner;
-    if (m_link.state() == BrokerLink::State::Connected) {
+    if (link.state() == BrokerLink::State::Connected) {
         banner =
             m_freshSinceConnect
                 ? tr("No snapshot from %1 for more than %2. %3")
@@ -90,9 +97,9 @@ void MonitorWindow::showLinkState()
     } else {
         banner = state + QStringLiteral(". ") + since;
     }
-    const bool alarming = m_link.state() == BrokerLink::State::Disconnected ||
-                          m_link.state() == BrokerLink::State::Incompatible ||
-                          (m_link.state() == BrokerLink::State::Connected && m_freshSinceConnect);
+    const bool alarming = link.state() == BrokerLink::State::Disconnected ||
+                          link.state() == BrokerLink::State::Incompatible ||
+                          (link.state() == BrokerLink::State::Connected && m_freshSinceConnect);
     m_staleBanner->setText(banner);
     m_staleBanner->setStyleSheet(alarming ? QStringLiteral("background: #c62828; color: white; "
                                                            "font-weight: bold;")
@@ -100,8 +107,54 @@ void MonitorWindow::showLinkState()
     m_staleBanner->show();
 }
 
-void MonitorWindow::showTitles(const BrokerSnapshot& snapshot)
+void MonitorWindow::showBrokersState()
 {
+    const FleetSnapshot& fleet = m_fleet.current();
+    const int total = static_cast<int>(fleet.brokers.size());
+    const int down = total - fleet.brokersUp;
+    QStringList names;
+    for (const BrokerStatus& broker : fleet.brokers) {
+        if (!broker.up) {
+            names << broker.name;
+        }
+    }
+    if (down == 0) {
+        m_connectionLabel->setText(tr("All %n brokers up", nullptr, total));
+        m_connectionLabel->setStyleSheet(QStringLiteral("color: #1b5e20; font-weight: bold;"));
+        m_connectionLabel->setToolTip({});
+    } else {
+        m_connectionLabel->setText(tr("%1 of %n brokers down", nullptr, total).arg(down));
+        m_connectionLabel->setStyleSheet(
+            QStringLiteral("background: #c62828; color: white; font-weight: bold;"));
+        m_connectionLabel->setToolTip(
+            tr("Down or not connected yet: %1").arg(names.join(QStringLiteral(", "))));
+    }
+    m_brokersPane->setTitle(
+        down == 0 ? tr("Brokers: %1, all up").arg(total)
+                  : tr("Brokers: %1, %2 down (their rows greyed)").arg(total).arg(down));
+
+    if (!m_stale) {
+        m_staleBanner->hide();
+        return;
+    }
+    const QString since = m_lastSnapshotTimeMs > 0
+                              ? tr("The tables show the last snapshots received, until %1.")
+                                    .arg(QDateTime::fromMSecsSinceEpoch(m_lastSnapshotTimeMs)
+                                             .toString(QStringLiteral("HH:mm:ss")))
+                              : tr("No snapshot received yet.");
+    m_staleBanner->setText(
+        tr("No broker is up (%1), reconnecting. %2").arg(names.join(QStringLiteral(", ")), since));
+    m_staleBanner->setStyleSheet(
+        std::any_of(fleet.brokers.begin(), fleet.brokers.end(),
+                    [](const BrokerStatus& b) { return b.seen; })
+            ? QStringLiteral("background: #c62828; color: white; font-weight: bold;")
+            : QStringLiteral("background: #ffe0b2; color: black;"));
+    m_staleBanner->show();
+}
+
+void MonitorWindow::showTitles(const FleetSnapshot& fleet)
+{
+    const BrokerSnapshot& snapshot = fleet.combined;
     int busy = 0;
     int late = 0;
     int expired = 0;
@@ -122,12 +175,23 @@ void MonitorWindow::showTitles(const BrokerSnapshot& snapshot)
                                 .arg(snapshot.workers.size() - expired)
                                 .arg(parts.join(QStringLiteral(", "))));
 
-    qsizetype queued = 0;
-    qsizetype starved = 0;
-    for (const ServiceStats& service : snapshot.services) {
-        queued += service.queueDepth > 0;
-        starved += ServiceTableModel::isStarved(service);
+    // By name, but from each broker's own rows: a queue on one broker with nobody to serve it
+    // is starved, however many idle workers another broker has.
+    QSet<QString> withQueue;
+    QSet<QString> withoutWorkers;
+    for (const ServiceRow& service : fleet.services) {
+        if (service.brokerDown) {
+            continue;
+        }
+        if (service.queueDepth > 0) {
+            withQueue.insert(service.name);
+        }
+        if (ServiceTableModel::isStarved(service)) {
+            withoutWorkers.insert(service.name);
+        }
     }
+    const qsizetype queued = withQueue.size();
+    const qsizetype starved = withoutWorkers.size();
     QString services = tr("Services: %1").arg(snapshot.services.size());
     if (queued > 0) {
         services += tr(" (%1 with a queue").arg(queued) +
@@ -135,12 +199,19 @@ void MonitorWindow::showTitles(const BrokerSnapshot& snapshot)
     }
     m_servicesPane->setTitle(services);
     m_methodsPane->setTitle(
-        tr("Methods: %1 (latency over the broker's window)").arg(snapshot.methods.size()));
+        severalBrokers()
+            ? tr("Methods: %1 (latency over the brokers' windows, merged)")
+                  .arg(snapshot.methods.size())
+            : tr("Methods: %1 (latency over the broker's window)").arg(snapshot.methods.size()));
     m_eventsPane->setTitle(tr("Events: newest of %1").arg(m_events->rowCount()));
 }
 
-void MonitorWindow::showStatus(const BrokerSnapshot& snapshot)
+void MonitorWindow::showStatus(const FleetSnapshot& fleet)
 {
+    const BrokerSnapshot& snapshot = fleet.combined;
+    // With several brokers the broker table says where each is and how long it has run.
+    m_endpointsLabel->setVisible(!severalBrokers());
+    m_uptimeLabel->setVisible(!severalBrokers());
     m_endpointsLabel->setText(
         tr("clients %1 · workers %2")
             .arg(joined(snapshot.frontendEndpoints), joined(snapshot.backendEndpoints)));
@@ -156,11 +227,13 @@ void MonitorWindow::showStatus(const BrokerSnapshot& snapshot)
     const auto live =
         std::count_if(snapshot.workers.begin(), snapshot.workers.end(),
                       [](const WorkerStats& w) { return w.state != WorkerStats::State::Expired; });
-    m_totalsLabel->setText(tr("%1 req/s · requests %2 · replies %3 · errors %4 · workers %5")
-                               .arg(units::rate(totals.requestsPerSecond),
-                                    units::count(totals.requests), units::count(totals.replies),
-                                    units::count(totals.errors))
-                               .arg(live));
+    const QString sums =
+        tr("%1 req/s · requests %2 · replies %3 · errors %4 · workers %5")
+            .arg(units::rate(totals.requestsPerSecond), units::count(totals.requests),
+                 units::count(totals.replies), units::count(totals.errors))
+            .arg(live);
+    m_totalsLabel->setText(
+        severalBrokers() ? tr("%1 (%n brokers up)", nullptr, fleet.brokersUp).arg(sums) : sums);
     m_heldBanner->setVisible(totals.slowClients > 0);
     if (totals.slowClients > 0) {
         const auto clients = [](std::uint64_t n) {

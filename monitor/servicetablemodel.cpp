@@ -4,11 +4,22 @@
 
 #include <QBrush>
 
+#include <utility>
+
 namespace switchboard {
+
+void ServiceTableModel::update(const FleetSnapshot& fleet)
+{
+    syncRows(fleet.services, [](const ServiceRow& s) { return std::pair(s.name, s.broker); });
+}
 
 void ServiceTableModel::update(const BrokerSnapshot& snapshot)
 {
-    syncRows(snapshot.services, [](const ServiceStats& s) { return s.name; });
+    FleetMember member;
+    member.state = BrokerLink::State::Connected;
+    member.last = snapshot;
+    member.reporting = true;
+    update(combine({member}));
 }
 
 bool ServiceTableModel::isStarved(const ServiceStats& service)
@@ -16,11 +27,14 @@ bool ServiceTableModel::isStarved(const ServiceStats& service)
     return service.queueDepth > 0 && service.idleWorkers == 0 && service.busyWorkers == 0;
 }
 
-CellValue ServiceTableModel::value(const ServiceStats& service, int column)
+CellValue ServiceTableModel::value(const ServiceRow& service, int column)
 {
     switch (column) {
     case Name:
-        return {service.name};
+        // One service's rows of several brokers together, in the brokers' order.
+        return {service.name, service.name + QChar(0x1f) + QString::number(service.broker)};
+    case Broker:
+        return {service.brokerLabel};
     case QueueDepth:
         return countCell(service.queueDepth);
     case IdleWorkers:
@@ -42,14 +56,16 @@ CellValue ServiceTableModel::value(const ServiceStats& service, int column)
     }
 }
 
-QVariant ServiceTableModel::cell(const ServiceStats& service, int column, int role) const
+QVariant ServiceTableModel::cell(const ServiceRow& service, int column, int role) const
 {
     switch (role) {
     case NameRole:
         return service.name;
+    case BrokerRole:
+        return service.broker;
     case Qt::TextAlignmentRole:
-        return column == Name ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
-                              : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return column == Name || column == Broker ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                                                  : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     case Qt::BackgroundRole:
         if (column == QueueDepth && service.queueDepth > 0) {
             return QBrush(isStarved(service) ? QColor(0xef, 0x53, 0x50) : QColor(0xff, 0xb7, 0x4d));
@@ -65,10 +81,17 @@ QVariant ServiceTableModel::cell(const ServiceStats& service, int column, int ro
         }
         return {};
     case Qt::ToolTipRole:
+        if (column == Broker) {
+            return service.brokerName;
+        }
         if (isStarved(service)) {
-            return tr("%1 requests are waiting and %2 has no worker")
-                .arg(service.queueDepth)
-                .arg(service.name);
+            return service.brokerName.isEmpty()
+                       ? tr("%1 requests are waiting and %2 has no worker")
+                             .arg(service.queueDepth)
+                             .arg(service.name)
+                       : tr("%1 requests are waiting and %2 has no worker on %3")
+                             .arg(service.queueDepth)
+                             .arg(service.name, service.brokerName);
         }
         return {};
     default:
@@ -79,6 +102,7 @@ QVariant ServiceTableModel::cell(const ServiceStats& service, int column, int ro
 // Titles and tooltips, by Column.
 const ColumnHeader ServiceTableModel::kColumnHeaders[ColumnCount] = {
     {QT_TR_NOOP("Service")},
+    {QT_TR_NOOP("Broker"), QT_TR_NOOP("The broker that holds this queue and these workers")},
     {QT_TR_NOOP("Queued"), QT_TR_NOOP("Requests waiting for a worker")},
     {QT_TR_NOOP("Idle"), QT_TR_NOOP("Workers waiting for a request")},
     {QT_TR_NOOP("Busy"), QT_TR_NOOP("Workers serving a request")},

@@ -73,7 +73,8 @@ public:
                         int role = Qt::DisplayRole) const final;
 
     // Stale rows are the last ones received while the link is down: they stay visible (the
-    // operator wants to know what was there) but are greyed, so nobody reads them as live.
+    // operator wants to know what was there) but are greyed, so nobody reads them as live. A row
+    // with a `brokerDown` member (of a window on several brokers) is greyed on its own.
     bool isStale() const { return m_stale; }
     void setStale(bool stale);
 
@@ -111,14 +112,18 @@ QVariant SnapshotTableModel<Row, Model>::data(const QModelIndex& index, int role
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) {
         return {};
     }
-    if (m_stale && role == Qt::ForegroundRole) {
+    const Row& row = m_rows[index.row()];
+    bool stale = m_stale;
+    if constexpr (requires { row.brokerDown; }) {
+        stale = stale || row.brokerDown; // of several brokers, this row's is down
+    }
+    if (stale && role == Qt::ForegroundRole) {
         return staleForeground();
     }
-    if (m_stale && role == Qt::BackgroundRole) {
+    if (stale && role == Qt::BackgroundRole) {
         return staleBackground();
     }
     const auto& model = static_cast<const Model&>(*this);
-    const Row& row = m_rows[index.row()];
     if (role == Qt::DisplayRole || role == Model::SortRole) {
         CellValue value = model.value(row, index.column());
         const bool sortsAsShown = role == Qt::DisplayRole || !value.sortKey.isValid();

@@ -96,6 +96,14 @@ void TablePane::setDefaultSort(int column, Qt::SortOrder order)
     m_view->sortByColumn(column, order);
 }
 
+void TablePane::setColumnHidden(int column, bool hidden)
+{
+    m_fitting = true;
+    m_view->setColumnHidden(column, hidden);
+    m_fitting = false;
+    fitColumns();
+}
+
 int TablePane::contentWidth(int column) const
 {
     // QTableView hides the public QAbstractItemView::sizeHintForColumn() as protected.

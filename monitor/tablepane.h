@@ -29,6 +29,8 @@ public:
     QByteArray headerState() const;
     bool restoreHeaderState(const QByteArray& state);
     void setDefaultSort(int column, Qt::SortOrder order);
+    // Not the operator's doing: columns keep fitting their content afterwards.
+    void setColumnHidden(int column, bool hidden);
 
 private:
     void fitColumns();

@@ -5,6 +5,7 @@
 #include <QBrush>
 
 #include <algorithm>
+#include <utility>
 
 namespace switchboard {
 
@@ -22,16 +23,21 @@ bool isBusy(const WorkerStats& worker)
 
 } // namespace
 
-void WorkerTableModel::update(const BrokerSnapshot& snapshot)
+void WorkerTableModel::update(const FleetSnapshot& fleet)
 {
-    if (snapshot.liveness != m_liveness) {
-        m_liveness = snapshot.liveness;
-        columnChanged(LivenessLeft);
-    }
-    syncRows(snapshot.workers, [](const WorkerStats& w) { return w.identity; });
+    syncRows(fleet.workers, [](const WorkerRow& w) { return std::pair(w.broker, w.identity); });
 }
 
-const WorkerStats* WorkerTableModel::worker(int row) const
+void WorkerTableModel::update(const BrokerSnapshot& snapshot)
+{
+    FleetMember member;
+    member.state = BrokerLink::State::Connected;
+    member.last = snapshot;
+    member.reporting = true;
+    update(combine({member}));
+}
+
+const WorkerRow* WorkerTableModel::worker(int row) const
 {
     return rowAt(row);
 }
@@ -51,13 +57,15 @@ QColor WorkerTableModel::stateColor(WorkerStats::State state)
     return {};
 }
 
-QVariant WorkerTableModel::cell(const WorkerStats& worker, int column, int role) const
+QVariant WorkerTableModel::cell(const WorkerRow& worker, int column, int role) const
 {
     switch (role) {
     case IdentityRole:
         return worker.identity;
     case StateRole:
         return static_cast<int>(worker.state);
+    case BrokerRole:
+        return worker.broker;
     case Qt::ToolTipRole:
         return toolTip(worker);
     case Qt::TextAlignmentRole:
@@ -95,13 +103,15 @@ QVariant WorkerTableModel::cell(const WorkerStats& worker, int column, int role)
     }
 }
 
-CellValue WorkerTableModel::value(const WorkerStats& worker, int column) const
+CellValue WorkerTableModel::value(const WorkerRow& worker, int column)
 {
     switch (column) {
     case Name:
         return {worker.name};
     case Service:
         return {worker.service};
+    case Broker:
+        return {worker.brokerLabel};
     case State:
         return {toString(worker.state), severity(worker.state)};
     case Load:
@@ -129,8 +139,9 @@ CellValue WorkerTableModel::value(const WorkerStats& worker, int column) const
         if (worker.state == WorkerStats::State::Expired) {
             return {QStringLiteral("0"), -1};
         }
-        return {m_liveness > 0 ? QStringLiteral("%1 of %2").arg(worker.livenessLeft).arg(m_liveness)
-                               : QString::number(worker.livenessLeft),
+        return {worker.liveness > 0
+                    ? QStringLiteral("%1 of %2").arg(worker.livenessLeft).arg(worker.liveness)
+                    : QString::number(worker.livenessLeft),
                 worker.livenessLeft};
     case Peer:
         return {worker.peerAddress.isEmpty() ? QStringLiteral("(local)") : worker.peerAddress};
@@ -141,17 +152,23 @@ CellValue WorkerTableModel::value(const WorkerStats& worker, int column) const
     }
 }
 
-QString WorkerTableModel::toolTip(const WorkerStats& worker) const
+QString WorkerTableModel::toolTip(const WorkerRow& worker)
 {
-    return tr("%1 (%2), %3 of %4\nidentity %5\nconnected for %6")
-        .arg(worker.name, worker.protocol, toString(worker.state), worker.service,
-             QString::fromLatin1(worker.identity.toHex(' ')), units::span(worker.connectedForMs));
+    QString text = tr("%1 (%2), %3 of %4\nidentity %5\nconnected for %6")
+                       .arg(worker.name, worker.protocol, toString(worker.state), worker.service,
+                            QString::fromLatin1(worker.identity.toHex(' ')),
+                            units::span(worker.connectedForMs));
+    if (worker.brokerDown) {
+        text += tr("\n%1 is down: this is what it last reported").arg(worker.brokerName);
+    }
+    return text;
 }
 
 // Titles and tooltips, by Column.
 const ColumnHeader WorkerTableModel::kColumnHeaders[ColumnCount] = {
     {QT_TR_NOOP("Worker")},
     {QT_TR_NOOP("Service")},
+    {QT_TR_NOOP("Broker"), QT_TR_NOOP("The broker the worker is connected to")},
     {QT_TR_NOOP("State")},
     {QT_TR_NOOP("In flight"),
      QT_TR_NOOP("Requests the worker holds now, of how many it may hold at once (its credit; "

@@ -392,6 +392,12 @@ void TstCli::monitorBadArguments_data()
     QTest::addColumn<QString>("mentions");
     QTest::newRow("not an endpoint")
         << QStringList{"monitor", "--attach", "localhost"} << "localhost";
+    QTest::newRow("second not an endpoint")
+        << QStringList{"monitor", "--attach", "tcp://127.0.0.1:5557", "--attach", "otherhost"}
+        << "otherhost";
+    QTest::newRow("same broker twice") << QStringList{"monitor", "--attach", "tcp://127.0.0.1:5557",
+                                                      "--attach", "tcp://127.0.0.1:5557"}
+                                       << "twice";
     QTest::newRow("poll too fast") << QStringList{"monitor", "--poll-ms", "1"} << "poll-ms";
     QTest::newRow("unknown option") << QStringList{"monitor", "--frobnicate"} << "frobnicate";
     QTest::newRow("extra argument")

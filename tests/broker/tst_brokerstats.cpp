@@ -4,9 +4,9 @@
 #include "rawpeer.h"
 #include "rawworker.h"
 #include "testbroker.h"
+#include <switchboard/monitoring/latencyhistogram.h>
 #include <switchboard/statistics/brokerstatistics.h>
 #include <switchboard/statistics/eventlog.h>
-#include <switchboard/statistics/latencyhistogram.h>
 
 #include <switchboard/broker/broker.h>
 

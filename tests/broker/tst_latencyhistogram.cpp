@@ -1,7 +1,7 @@
 // The broker's latency statistics: the log-bucketed histogram and the sliding windows built on
 // it. Time is passed in explicitly, so the window tests run instantly and never sleep.
 
-#include <switchboard/statistics/latencyhistogram.h>
+#include <switchboard/monitoring/latencyhistogram.h>
 #include <switchboard/statistics/latencywindow.h>
 #include <switchboard/statistics/ratewindow.h>
 

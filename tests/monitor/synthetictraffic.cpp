@@ -1,6 +1,10 @@
 #include "synthetictraffic.h"
 
+#include <switchboard/monitoring/latencyhistogram.h>
+
 #include <QDateTime>
+
+#include <algorithm>
 
 #include <cmath>
 
@@ -39,7 +43,56 @@ LatencySummary latency(double p50Ms, double load, std::uint64_t count)
             us(p50Ms * load * 7.0)};
 }
 
+const char* const kRegions[] = {"", "eu", "us", "ap"};
+
+// Buckets that a histogram with these percentiles could have: quantile bands filled evenly with
+// up to 1000 values, scaled to the summary's count.
+LatencyBuckets bucketsFor(const LatencySummary& summary)
+{
+    if (summary.count == 0) {
+        return {};
+    }
+    const std::uint64_t samples = std::min<std::uint64_t>(summary.count, 1000);
+    const auto p50 = static_cast<double>(summary.p50Us);
+    const auto p95 = static_cast<double>(summary.p95Us);
+    const auto p99 = static_cast<double>(summary.p99Us);
+    const auto max = static_cast<double>(summary.maxUs);
+    LatencyHistogram histogram;
+    for (std::uint64_t i = 0; i < samples; ++i) {
+        const double q = (static_cast<double>(i) + 0.5) / static_cast<double>(samples);
+        const double us = q < 0.5    ? p50 * (0.6 + 0.8 * q)
+                          : q < 0.95 ? p50 + (p95 - p50) * (q - 0.5) / 0.45
+                          : q < 0.99 ? p95 + (p99 - p95) * (q - 0.95) / 0.04
+                                     : p99 + (max - p99) * (q - 0.99) / 0.01;
+        histogram.record(static_cast<std::uint64_t>(us));
+    }
+    LatencyBuckets buckets = histogram.buckets();
+    for (LatencyBucket& bucket : buckets) {
+        bucket.count = std::max<std::uint64_t>(1, bucket.count * summary.count / samples);
+    }
+    return buckets;
+}
+
+// The summary becomes the one of its made-up histogram, as a broker would report it.
+void addHistograms(MethodStats& method)
+{
+    const auto rebuild = [](LatencySummary& summary, LatencyBuckets& buckets) {
+        buckets = bucketsFor(summary);
+        LatencyHistogram histogram;
+        histogram.merge(buckets, summary.maxUs);
+        summary = histogram.summary();
+    };
+    rebuild(method.window.total, method.windowTotalBuckets);
+    rebuild(method.sinceStart.total, method.sinceStartTotalBuckets);
+}
+
 } // namespace
+
+QString SyntheticTraffic::adminEndpoint() const
+{
+    return m_broker == 0 ? QStringLiteral("tcp://127.0.0.1:5557")
+                         : QStringLiteral("tcp://10.1.%1.5:5557").arg(m_broker);
+}
 
 std::int64_t SyntheticTraffic::startMs() const
 {
@@ -51,15 +104,19 @@ BrokerSnapshot SyntheticTraffic::snapshot(int tick) const
     BrokerSnapshot s;
     s.sequence = static_cast<std::uint64_t>(tick) + 1;
     s.timeMs = startMs() + tick * kIntervalMs;
-    s.uptimeMs = 3 * 3600 * 1000 + 17 * 60 * 1000 + tick * kIntervalMs;
+    s.uptimeMs =
+        3 * 3600 * 1000 + 17 * 60 * 1000 + tick * kIntervalMs - m_broker * 2 * 3600 * 1000 / 3;
     s.version = QStringLiteral("0.1.0");
     s.frontendEndpoints = {QStringLiteral("tcp://*:5555")};
     s.backendEndpoints = {QStringLiteral("tcp://*:5556")};
-    s.adminEndpoints = {QStringLiteral("tcp://127.0.0.1:5557")};
+    s.adminEndpoints = {adminEndpoint()};
     s.heartbeatIntervalMs = 2500;
     s.liveness = 3;
 
-    const bool geoExpired = tick >= 40;
+    const bool geoExpired = tick >= 40 && m_broker <= 1;
+    // A sibling broker's load, and how slow its machine is, relative to broker 0.
+    const double share = m_broker == 0 ? 1.0 : 0.4 + 0.35 * m_broker;
+    const double slowness = m_broker == 0 ? 1.0 : 0.7 + 0.45 * (m_broker % 3);
     const bool searchLate = tick >= 30;
 
     // Methods: rates breathe with different periods; thumbnails slows down over time.
@@ -69,8 +126,8 @@ BrokerSnapshot SyntheticTraffic::snapshot(int tick) const
         MethodStats m;
         m.service = QString::fromLatin1(p.service);
         m.method = QString::fromLatin1(p.method);
-        double rate = p.rate * wave(tick, 23 + 7 * i, 3.0 * i);
-        double load = wave(tick, 31 + 5 * i, 11.0 * i);
+        double rate = share * p.rate * wave(tick, 23 + 7 * i, 3.0 * i + m_broker);
+        double load = slowness * wave(tick, 31 + 5 * i, 11.0 * i + 5.0 * m_broker);
         if (m.service == QLatin1String("geo") && geoExpired) {
             rate = 0;
         }
@@ -87,6 +144,9 @@ BrokerSnapshot SyntheticTraffic::snapshot(int tick) const
         m.window.serviceTime = latency(p.p50Ms * 0.9, load, windowCount);
         m.sinceStart.total = latency(p.p50Ms, 1.0, m.calls);
         totalRate += rate;
+        if (m_broker > 0) {
+            addHistograms(m);
+        }
         s.methods.push_back(m);
     }
 
@@ -95,6 +155,14 @@ BrokerSnapshot SyntheticTraffic::snapshot(int tick) const
                             std::int64_t lastSeenMs, int livenessLeft, int port, int protocol) {
         WorkerStats w;
         w.name = QString::fromLatin1(name);
+        if (m_broker > 0) {
+            // "billing-us-7f3a", "geo-us-1": each region's own workers.
+            const QLatin1String region(kRegions[m_broker % 4]);
+            w.name = w.name.contains(QLatin1String("-eu-"))
+                         ? w.name.replace(QLatin1String("-eu-"), QStringLiteral("-%1-").arg(region))
+                         : w.name.section(QLatin1Char('-'), 0, 0) + QLatin1Char('-') + region +
+                               QLatin1Char('-') + w.name.section(QLatin1Char('-'), 1);
+        }
         w.identity = w.name.toLatin1();
         w.service = QString::fromLatin1(service);
         w.state = state;
@@ -210,11 +278,13 @@ BrokerSnapshot SyntheticTraffic::snapshot(int tick) const
           QStringLiteral("malformed client request from 10.1.9.3:51022: missing service frame"));
     event(30, Kind::RequestExpired, "thumbnails", "",
           QStringLiteral("render: expired after 10 s in the queue (all workers busy)"));
-    event(40, Kind::WorkerExpired, "geo", "geo-eu-1",
-          QStringLiteral("geo-eu-1 silent for 7.5 s (3 heartbeats): purged"));
-    for (int at = 45; at < 60; at += 5) {
-        event(at, Kind::RequestExpired, "geo", "",
-              QStringLiteral("lookup: ServiceUnavailable, no worker for 10 s"));
+    if (m_broker <= 1) { // only where the geo worker expires
+        event(40, Kind::WorkerExpired, "geo", "geo-eu-1",
+              QStringLiteral("geo-eu-1 silent for 7.5 s (3 heartbeats): purged"));
+        for (int at = 45; at < 60; at += 5) {
+            event(at, Kind::RequestExpired, "geo", "",
+                  QStringLiteral("lookup: ServiceUnavailable, no worker for 10 s"));
+        }
     }
     event(57, Kind::WorkerLeft, "billing", "billing-0ff1",
           QStringLiteral("billing-0ff1 said DISCONNECT"));

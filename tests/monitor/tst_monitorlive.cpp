@@ -4,6 +4,8 @@
 // just started is listed, traffic shows up with believable latencies, evicting from the window
 // really disconnects the worker, and a remote window shows what the broker holds.
 
+#include "brokerfleet.h"
+#include "brokertablemodel.h"
 #include "eventlogmodel.h"
 #include "localbrokerlink.h"
 #include "methodtablemodel.h"
@@ -15,6 +17,8 @@
 #include "testbroker.h"
 #include "windowlookup.h"
 #include "workertablemodel.h"
+
+#include <switchboard/monitoring/latencyhistogram.h>
 
 #include <QAction>
 #include <QLabel>
@@ -138,6 +142,7 @@ private Q_SLOTS:
     void trafficFillsTheMethodsTable();
     void evictingFromTheWindowDisconnectsTheWorker();
     void remoteWindowShowsWhatTheBrokerHolds();
+    void oneWindowOnTwoBrokers();
 };
 
 void TestMonitorLive::workerThatConnectsAppears()
@@ -313,6 +318,114 @@ void TestMonitorLive::remoteWindowShowsWhatTheBrokerHolds()
         return count;
     };
     QTRY_COMPARE_WITH_TIMEOUT(live(), 2, kTimeoutMs);
+}
+
+void TestMonitorLive::oneWindowOnTwoBrokers()
+{
+    TestBroker east(fastConfig(), TestBroker::Admin::Endpoint);
+    TestBroker west(fastConfig(), TestBroker::Admin::Endpoint);
+    AdminClient::Options poll;
+    poll.pollInterval = 100ms;
+    poll.timeout = 1000ms;
+    const QString eastAdmin = QString::fromStdString(east.admin());
+    const QString westAdmin = QString::fromStdString(west.admin());
+    // How the Broker columns name them: both on 127.0.0.1, so without "tcp://" only.
+    const QString eastLabel = eastAdmin.mid(6);
+    const QString westLabel = westAdmin.mid(6);
+    RemoteBrokerLink eastLink(eastAdmin, east.context(), poll);
+    RemoteBrokerLink westLink(westAdmin, west.context(), poll);
+    BrokerFleet fleet;
+    fleet.addLink(eastLink);
+    fleet.addLink(westLink);
+    MonitorWindow window(fleet);
+    window.show();
+
+    RawWorker eastWorker(east.context(), east.backend(), "echo", answering());
+    RawWorker westWorker(west.context(), west.backend(), "echo", answering());
+    QTRY_COMPARE_WITH_TIMEOUT(east.snapshot().workers.size(), 1, kTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(west.snapshot().workers.size(), 1, kTimeoutMs);
+    CallingClient eastClient(east.context(), east.frontend());
+    CallingClient westClient(west.context(), west.frontend());
+    QVERIFY(eastClient.call("echo", "slow", 5));
+    QVERIFY(westClient.call("echo", "fast", 30));
+    QVERIFY(westClient.call("echo", "slow", 2));
+
+    // One row per broker for workers and services, with the broker's admin endpoint.
+    QTableView* workers = table(window, "workersTable");
+    QTableView* services = table(window, "servicesTable");
+    QTableView* brokers = table(window, "brokersTable");
+    QTRY_COMPARE_WITH_TIMEOUT(workers->model()->rowCount(), 2, kTimeoutMs);
+    QStringList workerBrokers;
+    for (int row = 0; row < 2; ++row) {
+        workerBrokers << cell(workers, row, WorkerTableModel::Broker);
+    }
+    workerBrokers.sort();
+    QStringList both{eastLabel, westLabel};
+    both.sort();
+    QCOMPARE(workerBrokers, both);
+    QTRY_COMPARE_WITH_TIMEOUT(services->model()->rowCount(), 2, kTimeoutMs);
+    QCOMPARE(brokers->model()->rowCount(), 2);
+    QTRY_VERIFY_WITH_TIMEOUT(cell(brokers, 0, BrokerTableModel::State) == "up" &&
+                                 cell(brokers, 1, BrokerTableModel::State) == "up",
+                             kTimeoutMs);
+
+    // echo.slow: one row for both brokers' 7 calls, with the percentiles of their union.
+    QTableView* methods = table(window, "methodsTable");
+    QTRY_VERIFY_WITH_TIMEOUT(
+        methodRow(methods, "echo", "slow") >= 0 &&
+            number(methods, methodRow(methods, "echo", "slow"), MethodTableModel::Calls) == 7,
+        kTimeoutMs);
+    const auto merged = [&](const char* method) {
+        LatencyHistogram all;
+        for (const TestBroker* broker : {&east, &west}) {
+            for (const MethodStats& stats : broker->snapshot().methods) {
+                if (stats.method == QLatin1String(method)) {
+                    all.merge(stats.windowTotalBuckets, stats.window.total.maxUs);
+                }
+            }
+        }
+        return all.summary();
+    };
+    QCOMPARE(merged("slow").count, std::uint64_t{7});
+    QTRY_COMPARE_WITH_TIMEOUT(
+        number(methods, methodRow(methods, "echo", "slow"), MethodTableModel::P99),
+        static_cast<qint64>(merged("slow").p99Us), kTimeoutMs);
+    QCOMPARE(number(methods, methodRow(methods, "echo", "slow"), MethodTableModel::Max),
+             static_cast<qint64>(merged("slow").maxUs));
+    QCOMPARE(cell(methods, methodRow(methods, "echo", "slow"), MethodTableModel::Broker),
+             QStringLiteral("2 brokers"));
+    // echo.fast only west serves: west's own numbers, and its name.
+    QCOMPARE(cell(methods, methodRow(methods, "echo", "fast"), MethodTableModel::Broker),
+             westLabel);
+
+    // West goes down: its rows grey, the rest keeps updating.
+    const auto westRowsGreyed = [&] {
+        for (int row = 0; row < workers->model()->rowCount(); ++row) {
+            if (cell(workers, row, WorkerTableModel::Broker) == westLabel &&
+                workers->model()->index(row, 0).data(Qt::ForegroundRole) != staleForeground()) {
+                return false;
+            }
+        }
+        return true;
+    };
+    QVERIFY(!westRowsGreyed());
+    west.stop();
+    QTRY_VERIFY_WITH_TIMEOUT(westRowsGreyed(), kTimeoutMs);
+    const int westRow = rowOf(brokers, BrokerTableModel::Broker, westAdmin);
+    QVERIFY(cell(brokers, westRow, BrokerTableModel::State).startsWith(QLatin1String("down")));
+    QVERIFY(!window.isStale());
+    QVERIFY(eastClient.call("echo", "slow", 1));
+    QTRY_COMPARE_WITH_TIMEOUT(
+        number(methods, methodRow(methods, "echo", "slow"), MethodTableModel::Calls), 6,
+        kTimeoutMs); // east's alone: west's are history while it is down
+
+    // West comes back: live again.
+    west.restart();
+    QTRY_COMPARE_WITH_TIMEOUT(cell(brokers, westRow, BrokerTableModel::State), QStringLiteral("up"),
+                              kTimeoutMs);
+    // Its worker registers again with the new broker, and its rows are live.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        rowOf(workers, WorkerTableModel::Broker, westLabel) >= 0 && !westRowsGreyed(), kTimeoutMs);
 }
 
 QTEST_MAIN(TestMonitorLive)

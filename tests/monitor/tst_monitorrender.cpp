@@ -3,6 +3,7 @@
 // look at. What can be checked without eyes is checked here: at the default size every table
 // shows all its columns, no header or number is cut, and each chart draws labelled lines.
 
+#include "brokerfleet.h"
 #include "monitorwindow.h"
 #include "scriptedbrokerlink.h"
 #include "synthetictraffic.h"
@@ -43,6 +44,44 @@ QString screenshotPath(const QString& suffix)
     return path + suffix + QStringLiteral(".png");
 }
 
+// At the window's size every table shows all its columns: no header or value cut, no scrolling
+// sideways (the event log's text may be cut: it has a tooltip).
+void checkTablesFit(const MonitorWindow& window)
+{
+    for (const char* name :
+         {"brokersTable", "workersTable", "servicesTable", "methodsTable", "eventsTable"}) {
+        auto* view = window.findChild<QTableView*>(QString::fromLatin1(name));
+        if (!view) {
+            QVERIFY(QLatin1String(name) == QLatin1String("brokersTable")); // one broker: none
+            continue;
+        }
+        QVERIFY2(view->model()->rowCount() > 0, name);
+        QHeaderView* header = view->horizontalHeader();
+        const QAbstractItemView* asItemView = view;
+        for (int visual = 0; visual < header->count() - 1; ++visual) {
+            const int column = header->logicalIndex(visual);
+            if (header->isSectionHidden(column)) {
+                continue; // the Broker column, with one broker
+            }
+            const QString what =
+                QStringLiteral("%1 column %2 (%3)")
+                    .arg(QLatin1String(name))
+                    .arg(column)
+                    .arg(view->model()->headerData(column, Qt::Horizontal).toString());
+            QVERIFY2(header->sectionSize(column) >= header->sectionSizeHint(column),
+                     qPrintable(what + QStringLiteral(": header cut")));
+            if (QLatin1String(name) != QLatin1String("eventsTable")) {
+                QVERIFY2(header->sectionSize(column) >= asItemView->sizeHintForColumn(column),
+                         qPrintable(what + QStringLiteral(": values cut")));
+            }
+        }
+        if (QLatin1String(name) != QLatin1String("eventsTable")) {
+            QVERIFY2(view->horizontalScrollBar()->maximum() == 0,
+                     qPrintable(QStringLiteral("%1 needs scrolling sideways").arg(name)));
+        }
+    }
+}
+
 } // namespace
 
 class TestMonitorRender : public QObject {
@@ -51,6 +90,7 @@ private Q_SLOTS:
     void initTestCase();
     void aMinuteOfTrafficIsReadable();
     void lostLinkIsUnmistakable();
+    void threeBrokersAreReadable();
 
 private:
     QTemporaryDir m_settingsDir;
@@ -85,30 +125,9 @@ void TestMonitorRender::aMinuteOfTrafficIsReadable()
     qInfo("rendered to %s", qPrintable(path));
     QCOMPARE(image.size(), window.size() * window.devicePixelRatio());
 
-    for (const char* name : {"workersTable", "servicesTable", "methodsTable", "eventsTable"}) {
-        auto* view = window.findChild<QTableView*>(QString::fromLatin1(name));
-        QVERIFY(view);
-        QVERIFY2(view->model()->rowCount() > 0, name);
-        QHeaderView* header = view->horizontalHeader();
-        const QAbstractItemView* asItemView = view;
-        for (int visual = 0; visual < header->count() - 1; ++visual) {
-            const int column = header->logicalIndex(visual);
-            const QString what =
-                QStringLiteral("%1 column %2 (%3)")
-                    .arg(QLatin1String(name))
-                    .arg(column)
-                    .arg(view->model()->headerData(column, Qt::Horizontal).toString());
-            QVERIFY2(header->sectionSize(column) >= header->sectionSizeHint(column),
-                     qPrintable(what + QStringLiteral(": header cut")));
-            if (QLatin1String(name) != QLatin1String("eventsTable")) {
-                QVERIFY2(header->sectionSize(column) >= asItemView->sizeHintForColumn(column),
-                         qPrintable(what + QStringLiteral(": values cut")));
-            }
-        }
-        if (QLatin1String(name) != QLatin1String("eventsTable")) {
-            QVERIFY2(view->horizontalScrollBar()->maximum() == 0,
-                     qPrintable(QStringLiteral("%1 needs scrolling sideways").arg(name)));
-        }
+    checkTablesFit(window);
+    if (QTest::currentTestFailed()) {
+        return;
     }
 
     for (const char* name : {"queueDepthChart", "throughputChart", "latencyChart"}) {
@@ -149,6 +168,48 @@ void TestMonitorRender::lostLinkIsUnmistakable()
     QVERIFY(banner->mapTo(&window, QPoint(0, 0)).y() < workers->mapTo(&window, QPoint(0, 0)).y());
     QCOMPARE(image.pixelColor(banner->mapTo(&window, QPoint(2, 2)) * window.devicePixelRatio()),
              QColor(0xc6, 0x28, 0x28));
+}
+
+void TestMonitorRender::threeBrokersAreReadable()
+{
+    // Two brokers up, the third down since tick 45 of the same minute of traffic.
+    ScriptedBrokerLink eu(SyntheticTraffic(1).adminEndpoint());
+    ScriptedBrokerLink us(SyntheticTraffic(2).adminEndpoint());
+    ScriptedBrokerLink ap(SyntheticTraffic(3).adminEndpoint());
+    BrokerFleet fleet;
+    std::int64_t nowMs = SyntheticTraffic().startMs();
+    fleet.setClock([&nowMs] { return nowMs; });
+    fleet.addLink(eu);
+    fleet.addLink(us);
+    fleet.addLink(ap);
+    MonitorWindow window(fleet);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+
+    constexpr int kTicks = 60;
+    constexpr int kDownAt = 45;
+    for (int tick = 0; tick < kTicks; ++tick) {
+        nowMs = SyntheticTraffic().startMs() + tick * SyntheticTraffic::kIntervalMs;
+        eu.deliver(SyntheticTraffic(1).snapshot(tick));
+        us.deliver(SyntheticTraffic(2).snapshot(tick));
+        if (tick < kDownAt) {
+            ap.deliver(SyntheticTraffic(3).snapshot(tick));
+        } else if (tick == kDownAt) {
+            ap.setState(BrokerLink::State::Disconnected);
+        }
+        QCoreApplication::sendPostedEvents();
+    }
+    const QImage image = window.render();
+    const QString path = screenshotPath(QStringLiteral("-brokers"));
+    QVERIFY2(image.save(path), qPrintable(path));
+    qInfo("rendered to %s", qPrintable(path));
+
+    auto* brokers = window.findChild<QTableView*>(QStringLiteral("brokersTable"));
+    QVERIFY(brokers && brokers->isVisible());
+    QCOMPARE(brokers->model()->rowCount(), 3);
+    // Every broker's row is in sight without scrolling.
+    QVERIFY(brokers->verticalScrollBar()->maximum() == 0);
+    checkTablesFit(window);
 }
 
 QTEST_MAIN(TestMonitorRender)

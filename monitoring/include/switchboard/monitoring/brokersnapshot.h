@@ -68,6 +68,29 @@ struct LatencyBreakdown {
     }
 };
 
+// One bucket of a latency histogram that holds values: its index in LatencyHistogram's layout
+// (latencyhistogram.h, which is therefore part of the wire format) and how many values it holds.
+// A monitor of several brokers adds the buckets of the same method bucket by bucket: percentiles
+// of different brokers cannot be combined into the percentiles of all their calls.
+struct LatencyBucket {
+    std::uint64_t index = 0;
+    std::uint64_t count = 0;
+
+    bool operator==(const LatencyBucket&) const = default;
+
+    // [index, count]: a histogram has dozens of these, keys would triple its size.
+    static constexpr bool kPositional = true;
+    template <typename Self, typename Visit>
+    static void fields(Self& self, Visit&& visit)
+    {
+        visit("index", self.index);
+        visit("count", self.count);
+    }
+};
+
+// The buckets that hold values, in rising index order.
+using LatencyBuckets = QVector<LatencyBucket>;
+
 struct ServiceStats {
     QString name;
     std::uint64_t queueDepth = 0;
@@ -107,6 +130,11 @@ struct MethodStats {
     double errorsPerSecond = 0;
     LatencyBreakdown window;
     LatencyBreakdown sinceStart;
+    // The histograms behind window.total and sinceStart.total (their maxima are the summaries').
+    // Empty when nothing was recorded, and from brokers older than these keys: a summary with a
+    // count and no buckets cannot be merged with another broker's.
+    LatencyBuckets windowTotalBuckets;
+    LatencyBuckets sinceStartTotalBuckets;
 
     bool operator==(const MethodStats&) const = default;
 
@@ -121,6 +149,8 @@ struct MethodStats {
         visit("errorsPerSecond", self.errorsPerSecond);
         visit("window", self.window);
         visit("sinceStart", self.sinceStart);
+        visit("windowTotalBuckets", self.windowTotalBuckets, Presence::Optional);
+        visit("sinceStartTotalBuckets", self.sinceStartTotalBuckets, Presence::Optional);
     }
 };
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <switchboard/statistics/latencyhistogram.h>
+#include <switchboard/monitoring/latencyhistogram.h>
 
 #include <array>
 #include <chrono>

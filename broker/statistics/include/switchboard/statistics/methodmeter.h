@@ -1,7 +1,7 @@
 #pragma once
 
+#include <switchboard/monitoring/latencyhistogram.h>
 #include <switchboard/routing/routingobserver.h>
-#include <switchboard/statistics/latencyhistogram.h>
 #include <switchboard/statistics/latencywindow.h>
 #include <switchboard/statistics/ratewindow.h>
 
@@ -61,7 +61,11 @@ public:
         stats.errors = m_errors;
         stats.callsPerSecond = m_callRate.perSecond(now, m_createdAt);
         stats.errorsPerSecond = m_errorRate.perSecond(now, m_createdAt);
-        stats.window.total = m_totalWindow.summary(now);
+        LatencyHistogram windowTotal;
+        m_totalWindow.mergeInto(windowTotal, now);
+        stats.window.total = windowTotal.summary();
+        stats.windowTotalBuckets = windowTotal.buckets();
+        stats.sinceStartTotalBuckets = m_total.buckets();
         stats.window.queueWait = m_queueWaitWindow.summary(now);
         stats.window.serviceTime = m_serviceTimeWindow.summary(now);
         stats.sinceStart.total = m_total.summary();

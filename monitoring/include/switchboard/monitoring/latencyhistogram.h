@@ -63,6 +63,35 @@ public:
         m_max = std::max(m_max, other.max());
     }
 
+    // The buckets that hold values, as a snapshot carries them (MethodStats).
+    LatencyBuckets buckets() const
+    {
+        LatencyBuckets held;
+        for (std::size_t i = 0; i < kBuckets; ++i) {
+            if (m_counts[i] != 0) {
+                held.push_back({static_cast<std::uint64_t>(i), std::uint64_t{m_counts[i]}});
+            }
+        }
+        return held;
+    }
+
+    // Adds another histogram as a snapshot carries it: its buckets and its exact maximum. Buckets
+    // outside this layout (a corrupt or hostile snapshot) are skipped, not trusted.
+    void merge(const LatencyBuckets& buckets, std::uint64_t maxUs) noexcept
+    {
+        bool any = false;
+        for (const LatencyBucket& bucket : buckets) {
+            if (bucket.index < kBuckets && bucket.count != 0) {
+                m_counts[bucket.index] += static_cast<Count>(bucket.count);
+                m_count += bucket.count;
+                any = true;
+            }
+        }
+        if (any) {
+            m_max = std::max(m_max, maxUs);
+        }
+    }
+
     // The value at quantile q (0 < q <= 1): the smallest recorded value v such that at least
     // q * count() values are <= v, within kRelativeError. 0 when empty.
     std::uint64_t percentile(double q) const noexcept
