@@ -1,12 +1,14 @@
 // The calculator service, the classic first worker: `calc` with add_one, add_two and divide.
 //
-//   calculator_worker [--verbose-errors] [BROKER_BACKEND ...]    (default tcp://127.0.0.1:5556)
+//   calculator_worker [--verbose-errors] [--resolve-interval MS] [BROKER_BACKEND ...]
+//                                                       (default tcp://127.0.0.1:5556)
 //
 // Several backends, or one tcp:// host name that resolves to several addresses, serve every
-// broker at once (one session each).
+// broker at once (one session each); names are resolved again every MS milliseconds (10000).
 
 #include <switchboard/worker.h>
 
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <stdexcept>
@@ -21,8 +23,16 @@ int main(int argc, char* argv[])
         const std::string argument = argv[i];
         if (argument == "--verbose-errors") {
             options.verboseErrors = true;
+        } else if (argument == "--resolve-interval" && i + 1 < argc) {
+            try {
+                options.resolveInterval = std::chrono::milliseconds(std::stoi(argv[++i]));
+            } catch (const std::exception&) {
+                std::cerr << "calculator_worker: --resolve-interval takes milliseconds\n";
+                return 2;
+            }
         } else if (argument == "--help" || argument == "-h") {
-            std::cout << "usage: calculator_worker [--verbose-errors] [BROKER_BACKEND ...]\n";
+            std::cout << "usage: calculator_worker [--verbose-errors] [--resolve-interval MS] "
+                         "[BROKER_BACKEND ...]\n";
             return 0;
         } else if (argument.starts_with('-')) {
             std::cerr << "calculator_worker: unknown option " << argument << '\n';

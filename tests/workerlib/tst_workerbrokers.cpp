@@ -14,6 +14,7 @@
 #include <QTest>
 
 #include <atomic>
+#include <future>
 #include <memory>
 #include <set>
 #include <thread>
@@ -79,6 +80,49 @@ BrokerConfig brokerConfig(const QString& backend = QStringLiteral("tcp://127.0.0
     return config;
 }
 
+// The calculator example as a child process that sees `hosts` as its /etc/hosts (a mount
+// namespace of its own: root, or user namespaces, needed), so that a name can stand for two
+// loopback addresses. Empty when it runs and said it is ready; else why it could not.
+QString startWithHosts(QProcess& worker, const QTemporaryFile& hosts, const QStringList& arguments)
+{
+    worker.setProcessChannelMode(QProcess::MergedChannels);
+    QString quoted;
+    for (const QString& argument : arguments) {
+        quoted += QStringLiteral(" '") + argument + QLatin1Char('\'');
+    }
+    const QString script = QStringLiteral("mount --bind '%1' /etc/hosts && exec '%2'%3")
+                               .arg(hosts.fileName(), QStringLiteral(CALCULATOR_WORKER), quoted);
+    worker.start(QStringLiteral("unshare"),
+                 {QStringLiteral("-m"), QStringLiteral("sh"), QStringLiteral("-c"), script});
+    if (!worker.waitForStarted(5000)) {
+        return QStringLiteral("unshare could not be started: a mount namespace is needed to give "
+                              "the worker an /etc/hosts of its own");
+    }
+    // Either the worker says it is ready, or unshare or mount fail and the shell ends.
+    QByteArray output;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!output.contains("ready") && worker.state() != QProcess::NotRunning &&
+           std::chrono::steady_clock::now() < deadline) {
+        worker.waitForReadyRead(100);
+        output += worker.readAll();
+    }
+    if (output.contains("ready")) {
+        return {};
+    }
+    return QStringLiteral("unshare -m with mount --bind failed here (root or user namespaces "
+                          "needed), so no name can be given two addresses: ") +
+           QString::fromUtf8(output + worker.readAll()).trimmed();
+}
+
+void rewrite(QTemporaryFile& hosts, const QByteArray& content)
+{
+    // In place: the worker's bind mount refers to this inode.
+    hosts.resize(0);
+    hosts.seek(0);
+    hosts.write(content);
+    hosts.flush();
+}
+
 #define QVERIFY_OK(reply)                                                                          \
     do {                                                                                           \
         QVERIFY2((reply).has_value(), "no reply");                                                 \
@@ -98,9 +142,11 @@ private Q_SLOTS:
     void declinesBeyondCapacityAndHeartbeatsOnceThereIsRoom();
     void handlersAcrossBrokersNeverExceedThreads();
     void stopDeclinesWhatComesAfter();
+    void contextShutdownEndsRun();
     void loadOnTwoBrokersStaysWithinCapacity();
     void brokerStoppedTheOtherServesAndItComesBack();
     void nameWithTwoAddressesGivesTwoSessions();
+    void nameResolvedAgainAddsAndRetiresSessions();
 };
 
 void TestWorkerBrokers::oneAddressInAListIsTheOneBrokerWorker()
@@ -272,6 +318,24 @@ void TestWorkerBrokers::stopDeclinesWhatComesAfter()
     worker.wait();
 }
 
+void TestWorkerBrokers::contextShutdownEndsRun()
+{
+    // This used to hang: the sessions ended with the context, but the thread that resolves the
+    // brokers' names again waited for a stop() nobody called.
+    FakeBroker first;
+    FakeBroker second;
+    zmq::context_t context;
+    Worker worker(context, std::vector<std::string>{first.endpoint(), second.endpoint()}, "svc",
+                  quietOptions());
+    worker.handle("echo", [](int n) { return n; });
+    auto ran = std::async(std::launch::async, [&worker] { worker.run(); });
+    QVERIFY(first.nextReady());
+    QVERIFY(second.nextReady());
+    context.shutdown();
+    QCOMPARE(ran.wait_for(5s), std::future_status::ready);
+    ran.get();
+}
+
 void TestWorkerBrokers::loadOnTwoBrokersStaysWithinCapacity()
 {
     TestBroker first(brokerConfig());
@@ -401,25 +465,10 @@ void TestWorkerBrokers::nameWithTwoAddressesGivesTwoSessions()
     hosts.flush();
 
     QProcess worker;
-    worker.setProcessChannelMode(QProcess::MergedChannels);
-    const QString script = QStringLiteral("mount --bind '%1' /etc/hosts && exec '%2' %3")
-                               .arg(hosts.fileName(), QStringLiteral(CALCULATOR_WORKER),
-                                    QStringLiteral("tcp://brokers.test:") + port);
-    worker.start(QStringLiteral("unshare"),
-                 {QStringLiteral("-m"), QStringLiteral("sh"), QStringLiteral("-c"), script});
-    if (!worker.waitForStarted(5000)) {
-        QSKIP("unshare could not be started: a mount namespace is needed to give the worker an "
-              "/etc/hosts of its own");
-    }
-    // Either the worker says it is ready or unshare/mount fail and the shell ends.
-    QByteArray output;
-    QTRY_VERIFY_WITH_TIMEOUT((output += worker.readAll()).contains("ready") ||
-                                 worker.state() == QProcess::NotRunning,
-                             10000);
-    if (worker.state() == QProcess::NotRunning) {
-        QSKIP(qPrintable("unshare -m with mount --bind failed here (needs root or user "
-                         "namespaces), so no name can be given two addresses: " +
-                         QString::fromUtf8(output + worker.readAll()).trimmed()));
+    if (const QString failed =
+            startWithHosts(worker, hosts, {QStringLiteral("tcp://brokers.test:") + port});
+        !failed.isEmpty()) {
+        QSKIP(qPrintable(failed));
     }
     QTRY_COMPARE_WITH_TIMEOUT(first.counters().workers, std::size_t(1), 5000);
     QTRY_COMPARE_WITH_TIMEOUT(second.counters().workers, std::size_t(1), 5000);
@@ -435,6 +484,56 @@ void TestWorkerBrokers::nameWithTwoAddressesGivesTwoSessions()
     // Stopped gracefully on both: each broker got its DISCONNECT.
     QTRY_COMPARE_WITH_TIMEOUT(first.counters().workers, std::size_t(0), 5000);
     QTRY_COMPARE_WITH_TIMEOUT(second.counters().workers, std::size_t(0), 5000);
+}
+
+void TestWorkerBrokers::nameResolvedAgainAddsAndRetiresSessions()
+{
+    zmq::context_t context;
+    BrokerThread first(brokerConfig(QStringLiteral("tcp://127.0.0.2:*")), context);
+    first.start();
+    const QString firstBackend = first.backendEndpoints().first();
+    const QString port = firstBackend.mid(firstBackend.lastIndexOf(':') + 1);
+    BrokerThread second(brokerConfig(QStringLiteral("tcp://127.0.0.3:") + port), context);
+    try {
+        second.start();
+    } catch (const BindError& error) {
+        QSKIP(qPrintable(QStringLiteral("port %1 is taken on 127.0.0.3: %2")
+                             .arg(port, QString::fromUtf8(error.what()))));
+    }
+    QTemporaryFile hosts;
+    QVERIFY(hosts.open());
+    rewrite(hosts, "127.0.0.1 localhost\n127.0.0.2 brokers.test\n");
+
+    QProcess worker;
+    if (const QString failed =
+            startWithHosts(worker, hosts,
+                           {QStringLiteral("--resolve-interval"), QStringLiteral("100"),
+                            QStringLiteral("tcp://brokers.test:") + port});
+        !failed.isEmpty()) {
+        QSKIP(qPrintable(failed));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(first.counters().workers, std::size_t(1), 5000);
+    QCOMPARE(second.counters().workers, std::size_t(0));
+
+    // A broker appears behind the name: a session of its own, the first one untouched.
+    rewrite(hosts, "127.0.0.1 localhost\n127.0.0.2 brokers.test\n127.0.0.3 brokers.test\n");
+    QTRY_COMPARE_WITH_TIMEOUT(second.counters().workers, std::size_t(1), 5000);
+    QCOMPARE(first.counters().workers, std::size_t(1));
+    QCOMPARE(first.counters().workersRegistered, std::uint64_t(1));
+
+    // The first one leaves the name: its session says DISCONNECT, the other serves on.
+    rewrite(hosts, "127.0.0.1 localhost\n127.0.0.3 brokers.test\n");
+    QTRY_COMPARE_WITH_TIMEOUT(first.counters().workers, std::size_t(0), 5000);
+    QCOMPARE(first.counters().workersPurged, std::uint64_t(0)); // a goodbye, not a silence
+    Client client(context, second.frontendEndpoints().first().toStdString());
+    const auto reply = client.call("calc", "add_one", packArgs(1));
+    QVERIFY_OK(reply);
+    QCOMPARE(reply->as<int>(), 2);
+    QCOMPARE(second.counters().workersRegistered, std::uint64_t(1));
+
+    worker.terminate();
+    QVERIFY(worker.waitForFinished(5000));
+    QCOMPARE(worker.exitCode(), 0);
 }
 
 QTEST_GUILESS_MAIN(TestWorkerBrokers)

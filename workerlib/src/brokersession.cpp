@@ -139,6 +139,15 @@ void BrokerSession::handlerSlotFree() noexcept
     m_doorbell.ring();
 }
 
+void BrokerSession::contextEnded() noexcept
+{
+    // Nothing of the worker can go on without its context: on several brokers the resolver
+    // would otherwise keep wait() waiting for a stop() that nobody calls.
+    if (m_shared != nullptr) {
+        m_core.stop();
+    }
+}
+
 bool BrokerSession::startHandler()
 {
     return m_shared == nullptr || m_shared->tryStartHandler(*this);
@@ -235,6 +244,9 @@ bool BrokerSession::own(std::unique_lock<std::mutex>& lock)
                     // ETERM: the user terminated the context, nothing more to do. Anything else:
                     // the next round starts over with a new socket after the backoff.
                     ended = error.num() == ETERM;
+                    if (ended) {
+                        contextEnded();
+                    }
                 } catch (const std::exception&) {
                     // Out of memory, most likely: the same.
                 }
@@ -265,6 +277,7 @@ bool BrokerSession::own(std::unique_lock<std::mutex>& lock)
         const Outcome outcome = ownerTurn(waitForSlot);
         lock.lock();
         if (outcome == Outcome::Terminated) {
+            contextEnded();
             dropRegistration();
             end();
             break;

@@ -163,6 +163,8 @@ private:
     bool sendOwedHeartbeat(bool dontwait);
     // A handler slot: always with one broker, else as the WorkerCapacity allows. Under m_mutex.
     bool startHandler();
+    // The user ended the ZeroMQ context (ETERM).
+    void contextEnded() noexcept;
     // Drops the requests waiting for a thread, and their holds. Under m_mutex.
     void discardPending() noexcept;
     // Sends what the other threads left in m_outbox. Returns false when the broker stopped
