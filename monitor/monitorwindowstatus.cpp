@@ -184,7 +184,8 @@ void MonitorWindow::showStatus(const BrokerSnapshot& snapshot)
            "Workers registered %5, purged %6, evicted %7\n"
            "Re-dispatched after a worker died %8, late replies dropped %9\n"
            "Answers held for clients not reading: %10 now (%11), %12 since start; "
-           "dropped (client gone) %13; requests refused for unread answers %14, discarded %15")
+           "dropped (client gone) %13; requests refused for unread answers %14, discarded %15\n"
+           "Handed back by workers that were full (DECLINE) %16")
             .arg(units::count(totals.expired), units::count(totals.queueFull),
                  units::count(totals.workerLost), units::count(totals.malformed),
                  units::count(totals.workersRegistered), units::count(totals.workersPurged),
@@ -192,7 +193,8 @@ void MonitorWindow::showStatus(const BrokerSnapshot& snapshot)
                  units::count(totals.lateReplies))
             .arg(units::count(totals.heldReplies), units::bytes(totals.heldReplyBytes),
                  units::count(totals.repliesHeld), units::count(totals.repliesDropped),
-                 units::count(totals.refusedUnread), units::count(totals.requestsDiscarded)));
+                 units::count(totals.refusedUnread), units::count(totals.requestsDiscarded))
+            .arg(units::count(totals.declined)));
 }
 
 } // namespace switchboard

@@ -43,9 +43,11 @@ WorkerStats workerRow(const RegisteredWorker& worker, const RoutingConfig& confi
     // a little jitter every now and then without missing anything.
     const bool late = silent > heartbeat * 3 / 2;
     const bool busy = !worker.inFlight().empty();
-    row.state = late   ? WorkerStats::State::Late
-                : busy ? WorkerStats::State::Busy
-                       : WorkerStats::State::Idle;
+    // A worker that declined a request (docs/PROTOCOL.md §11.2) is full, with the requests of
+    // other brokers: busy, as its service's row counts it, though it holds nothing here.
+    row.state = late                      ? WorkerStats::State::Late
+                : busy || worker.closed() ? WorkerStats::State::Busy
+                                          : WorkerStats::State::Idle;
     if (busy) {
         const auto& held = worker.inFlight();
         const InFlightRequest& oldest =
@@ -102,6 +104,7 @@ void fillTotals(BrokerTotals& totals, const BrokerCounters& counts)
     totals.repliesDropped = counts.clientUnreachable + counts.heldRepliesReleased;
     totals.refusedUnread = counts.refusedUnread;
     totals.requestsDiscarded = counts.requestsDiscarded;
+    totals.declined = counts.workerDeclines;
     totals.malformed = counts.malformedTotal();
     totals.workersRegistered = counts.workersRegistered;
     totals.workersPurged = counts.workersPurged;
@@ -120,6 +123,7 @@ void fillIntake(MessageIntake& intake, const BrokerCounters& counts)
     intake.workerReady = counts.workersRegistered;
     intake.workerHeartbeats = counts.workerHeartbeats;
     intake.workerAnswers = counts.workerAnswers;
+    intake.workerDeclines = counts.workerDeclines;
     intake.workerLeft = counts.workersLeft;
     intake.workerRefused = counts.workerMessagesRefused;
     intake.workerIgnored = counts.workerMessagesIgnored;

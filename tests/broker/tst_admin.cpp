@@ -134,7 +134,7 @@ BrokerSnapshot fullSnapshot()
     snapshot.heartbeatIntervalMs = 2500;
     snapshot.liveness = 3;
     snapshot.totals = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 123.25, 11,
-                       12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22};
+                       12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,     23};
     snapshot.services = {{QStringLiteral("échos"), 1, 2, 3, 4.5, 0.25, 100, 7, 3},
                          {QStringLiteral("zeta"), 0, 0, 0, 0, 0, 0, 0, 0}};
     MethodStats method;
@@ -636,6 +636,7 @@ void TestAdmin::codecReadsABrokerFromBeforeTheFormatKey()
 {
     const BrokerSnapshot snapshot = fullSnapshot();
     QVERIFY(snapshot.totals.requeued != 0);
+    QVERIFY(snapshot.totals.declined != 0);
     const std::string encoded = withoutKey(snapshotcodec::encode(snapshot), "format");
     QVERIFY(snapshotcodec::decode(encoded) == snapshot);
 
@@ -650,10 +651,11 @@ void TestAdmin::codecReadsABrokerFromBeforeTheFormatKey()
     msgpack::packer<msgpack::sbuffer> packer(buffer);
     packer.pack(totals);
     const std::string olderTotals =
-        withoutKey(std::string(buffer.data(), buffer.size()), "requeued");
+        withoutKey(withoutKey(std::string(buffer.data(), buffer.size()), "requeued"), "declined");
     const BrokerSnapshot older = snapshotcodec::decode(withValue(
         encoded, "totals", msgpack::unpack(olderTotals.data(), olderTotals.size()).get()));
     QCOMPARE(older.totals.requeued, std::uint64_t(0));
+    QCOMPARE(older.totals.declined, std::uint64_t(0));
     QCOMPARE(older.totals.requests, snapshot.totals.requests);
 }
 

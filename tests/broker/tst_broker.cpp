@@ -67,6 +67,11 @@ struct Worker {
         peer.send(version == 1 ? mdp01::reply(client, body) : mdp02::final(client, body));
     }
 
+    void decline(const std::string& client)
+    {
+        peer.send(version == 1 ? mdp01::decline(client) : mdp02::decline(client));
+    }
+
     // Waits for DISCONNECT, skipping heartbeats.
     bool disconnected(std::chrono::milliseconds timeout = 3000ms)
     {
@@ -170,6 +175,8 @@ private Q_SLOTS:
     void lruFairnessAcrossFourWorkers();
     void aWorkerWithCreditHoldsSeveralAndAnswersInAnyOrder_data();
     void aWorkerWithCreditHoldsSeveralAndAnswersInAnyOrder();
+    void aDeclinedRequestIsAnsweredByAnotherWorker_data();
+    void aDeclinedRequestIsAnsweredByAnotherWorker();
     void requestWaitsForLateWorker();
     void silentWorkerIsPurged();
     void silentWorkerWithRequestAnswersWorkerLost();
@@ -354,6 +361,54 @@ void TestBroker_::aWorkerWithCreditHoldsSeveralAndAnswersInAnyOrder()
     }
     QCOMPARE(answered.size(), std::size_t(6));
     QTRY_COMPARE(broker.snapshot().workers.value(0).inFlight, 0);
+}
+
+void TestBroker_::aDeclinedRequestIsAnsweredByAnotherWorker_data()
+{
+    QTest::addColumn<int>("version");
+    QTest::newRow("7/MDP") << 1;
+    QTest::newRow("18/MDP") << 2;
+}
+
+// DECLINE on the wire (docs/PROTOCOL.md §11.2): the request moves on to the other worker, the
+// client sees one answer, and the snapshot counts the decline.
+void TestBroker_::aDeclinedRequestIsAnsweredByAnotherWorker()
+{
+    QFETCH(int, version);
+    auto config = fastConfig();
+    config.heartbeatInterval = 5000ms; // the raw workers send no heartbeats
+    TestBroker broker(config);
+    // One after the other, so that the first is first in line for work.
+    Worker full(broker, version, "echo", 2);
+    QTRY_WORKERS(broker, 1);
+    Worker other(broker, version, "echo", 2);
+    QTRY_WORKERS(broker, 2);
+    Client client(broker, 2);
+    client.request("echo", call("r0", "echo", packArgs(0)));
+    const auto declined = full.nextRequest();
+    QVERIFY(declined);
+    full.decline(declined->first);
+    const auto request = other.nextRequest();
+    QVERIFY2(request, "the declined request did not reach the other worker");
+    QCOMPARE(request->second.at(0), std::string("r0"));
+    other.reply(request->first, {request->second[0], kOk, pack(request->second[0])});
+    const auto answer = client.receive();
+    QVERIFY(answer);
+    QCOMPARE(answer->body.at(0), std::string("r0"));
+    QVERIFY(!client.receive(200ms));
+
+    QTRY_COMPARE(broker.counters().workerDeclines, std::uint64_t(1));
+    const auto snapshot = broker.snapshot();
+    QCOMPARE(snapshot.totals.declined, std::uint64_t(1));
+    QCOMPARE(snapshot.intake.workerDeclines, std::uint64_t(1));
+    QCOMPARE(snapshot.totals.requeued, std::uint64_t(0));
+    QCOMPARE(broker.counters().workersDisconnected, std::uint64_t(0));
+    // The one that declined is full until its HEARTBEAT, though it holds nothing here.
+    QCOMPARE(std::count_if(snapshot.workers.begin(), snapshot.workers.end(),
+                           [](const WorkerStats& row) {
+                               return row.state == WorkerStats::State::Busy && row.inFlight == 0;
+                           }),
+             1);
 }
 
 void TestBroker_::requestWaitsForLateWorker()
@@ -822,8 +877,8 @@ void TestBroker_::everyWorkerMessageIsCountedOnce()
     const MessageIntake intake = broker.snapshot().intake;
     QCOMPARE(intake.workerMessages, counts.workerMessages);
     QCOMPARE(intake.workerMalformed + intake.workerReady + intake.workerHeartbeats +
-                 intake.workerAnswers + intake.workerLeft + intake.workerRefused +
-                 intake.workerIgnored,
+                 intake.workerAnswers + intake.workerDeclines + intake.workerLeft +
+                 intake.workerRefused + intake.workerIgnored,
              intake.workerMessages);
 }
 

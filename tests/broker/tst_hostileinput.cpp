@@ -423,8 +423,8 @@ void TestHostileInput::brokerSurvivesAMillionHostileMessages()
     QVERIFY(intake.workerMessages >= sent.worker + workerSentBefore);
     QVERIFY(intake.workerMessages <= sent.worker + workerSentAfter);
     QCOMPARE(intake.workerMalformed + intake.workerReady + intake.workerHeartbeats +
-                 intake.workerAnswers + intake.workerLeft + intake.workerRefused +
-                 intake.workerIgnored,
+                 intake.workerAnswers + intake.workerDeclines + intake.workerLeft +
+                 intake.workerRefused + intake.workerIgnored,
              intake.workerMessages);
     // The snapshot may have been encoded before the broker read the last sync requests.
     QVERIFY(totals.adminRequests >= sent.admin + m_syncsBeforeLast);

@@ -1,6 +1,6 @@
 // Workers with credit (docs/PROTOCOL.md §11.1), directly against RoutingCore: dispatch up to the
-// credit, answers in any order matched to their requests, and a worker lost while holding
-// several requests.
+// credit, answers in any order matched to their requests, a worker lost while holding several
+// requests, and requests handed back with DECLINE (§11.2).
 
 #include "routingharness.h"
 
@@ -24,6 +24,33 @@ Frames readyWithCreditFrame(const std::string& worker, const std::string& credit
 std::string requestIdOf(const ClientAnswer& answer)
 {
     return answer.requestId();
+}
+
+// The worker hands the request back, under the address it was sent.
+Frames decline(const WorkerDelivery& delivery, mdp::Version version = mdp::Version::V02)
+{
+    return fromWorker(delivery.worker, mdp::makeWorkerDecline(version, delivery.client()));
+}
+
+Frames heartbeatFrom(const std::string& worker)
+{
+    return fromWorker(worker, mdp::makeWorkerHeartbeat(mdp::Version::V02));
+}
+
+std::vector<std::string> requestIds(const std::vector<WorkerDelivery>& deliveries)
+{
+    std::vector<std::string> ids;
+    for (const WorkerDelivery& delivery : deliveries) {
+        ids.push_back(delivery.requestId());
+    }
+    return ids;
+}
+
+rpc::RequestOptions timeoutOf(std::uint32_t ms)
+{
+    rpc::RequestOptions options;
+    options.timeoutMs = ms;
+    return options;
 }
 
 } // namespace
@@ -334,6 +361,232 @@ private Q_SLOTS:
         for (const ClientAnswer& reply : got) {
             QVERIFY(reply.payload() != "forged");
         }
+    }
+
+    // -- DECLINE (docs/PROTOCOL.md §11.2)
+    void aDeclinedRequestGoesToAnotherWorkerWithFreeCreditAtOnce()
+    {
+        Harness h;
+        h.ready("w1", "echo", mdp::Version::V02, 2);
+        h.ready("w2", "echo", mdp::Version::V02, 2);
+        h.client(request("c", "echo", "r0"));
+        const auto first = h.outbox.requestsFor("w1");
+        QCOMPARE(first.size(), 1u);
+
+        h.worker(decline(first[0]));
+        auto second = h.outbox.requestsFor("w2");
+        QCOMPARE(requestIds(second), std::vector<std::string>{"r0"});
+        QCOMPARE(h.core.counters().workerDeclines, 1u);
+        QCOMPARE(h.core.counters().requeued, 0u);
+        QCOMPARE(h.core.counters().queuedRequests, 0u);
+        QCOMPARE(h.core.counters().requestsInFlight, 1u);
+        QVERIFY(h.core.workers().find("w1")->closed());
+        QVERIFY(h.core.workers().find("w1")->inFlight().empty());
+
+        // w1 has free credit but said it is full: the next request goes to w2 as well.
+        h.client(request("c", "echo", "r1"));
+        QVERIFY(h.outbox.requestsFor("w1").empty());
+        const auto third = h.outbox.requestsFor("w2");
+        QCOMPARE(requestIds(third), std::vector<std::string>{"r1"});
+
+        h.worker(answer(second[0], "from w2"));
+        const auto got = h.outbox.takeFor("c");
+        QCOMPARE(got.size(), 1u);
+        QCOMPARE(got[0].requestId(), std::string("r0"));
+        QCOMPARE(got[0].payload(), std::string("from w2"));
+        QCOMPARE(h.core.workers().find("w1")->served(), 0u);
+    }
+
+    void withNoOtherWorkerItWaitsFirstInLineUntilTheWorkersHeartbeat()
+    {
+        Harness h;
+        h.ready("w1", "echo", mdp::Version::V02, 2);
+        h.client(request("c", "echo", "r0"));
+        h.client(request("c", "echo", "r1"));
+        const auto held = h.outbox.requestsFor("w1");
+        QCOMPARE(requestIds(held), (std::vector<std::string>{"r0", "r1"}));
+        h.client(request("c", "echo", "r2"));
+        QCOMPARE(h.core.counters().queuedRequests, 1u);
+
+        h.worker(decline(held[0]));
+        QCOMPARE(h.core.counters().queuedRequests, 2u);
+        QVERIFY(h.outbox.requestsFor("w1").empty());
+
+        // Replies do not reopen it, nor does time: it still gets the broker's heartbeats and is
+        // not purged while it is heard from.
+        h.advance(1000ms);
+        h.worker(answer(held[1], "one"));
+        QCOMPARE(h.outbox.takeFor("c").at(0).requestId(), std::string("r1"));
+        QVERIFY(h.outbox.requestsFor("w1").empty());
+        for (int i = 0; i < 5; ++i) {
+            h.advance(500ms);
+        }
+        QVERIFY(h.outbox.commandsTo("w1", mdp::WorkerCommand::Heartbeat) >= 3);
+        QVERIFY(h.core.workers().find("w1"));
+        QVERIFY(h.core.workers().find("w1")->closed());
+        QVERIFY(h.outbox.requestsFor("w1").empty());
+        QCOMPARE(h.core.counters().queuedRequests, 2u);
+
+        // Its HEARTBEAT says it has room: the declined request first, then the later one.
+        h.worker(heartbeatFrom("w1"));
+        QVERIFY(!h.core.workers().find("w1")->closed());
+        const auto again = h.outbox.requestsFor("w1");
+        QCOMPARE(requestIds(again), (std::vector<std::string>{"r0", "r2"}));
+        QCOMPARE(h.core.counters().queuedRequests, 0u);
+        for (const WorkerDelivery& delivery : again) {
+            h.worker(answer(delivery, "done"));
+        }
+        QCOMPARE(h.outbox.takeFor("c").size(), 2u);
+        QCOMPARE(h.core.counters().requestsInFlight, 0u);
+    }
+
+    void aDeclineDoesNotUseAnAttempt()
+    {
+        // Declined more often than --max-attempts allows runs, a non-idempotent request is still
+        // run and answered, and an idempotent one still has its attempt when its worker dies.
+        RoutingConfig config = Harness::defaultConfig();
+        config.maxAttempts = 2;
+        Harness h(config);
+        h.ready("w1", "echo", mdp::Version::V02, 1);
+        h.client(request("c", "echo", "once"));
+        for (int i = 0; i < 3; ++i) {
+            const auto sent = h.outbox.requestsFor("w1");
+            QCOMPARE(requestIds(sent), std::vector<std::string>{"once"});
+            h.worker(decline(sent[0]));
+            h.worker(heartbeatFrom("w1"));
+        }
+        const auto sent = h.outbox.requestsFor("w1");
+        QCOMPARE(requestIds(sent), std::vector<std::string>{"once"});
+        const RegisteredWorker* w1 = h.core.workers().find("w1");
+        QVERIFY(w1);
+        QCOMPARE(w1->inFlight().at(0).terms.attempts, 1);
+        h.worker(answer(sent[0], "ran"));
+        const auto got = h.outbox.takeFor("c");
+        QCOMPARE(got.size(), 1u);
+        QCOMPARE(got[0].payload(), std::string("ran"));
+
+        h.client(request("c", "echo", "retry", mdp::Version::V02, idempotent()));
+        for (int i = 0; i < 3; ++i) {
+            h.worker(decline(h.outbox.requestsFor("w1").at(0)));
+            h.worker(heartbeatFrom("w1"));
+        }
+        QCOMPARE(h.outbox.requestsFor("w1").size(), 1u);
+        h.ready("w2", "echo", mdp::Version::V02, 1);
+        QCOMPARE(h.core.evict("w1", h.now), std::optional<std::size_t>(1));
+        QCOMPARE(requestIds(h.outbox.requestsFor("w2")), std::vector<std::string>{"retry"});
+        QCOMPARE(h.core.counters().requeued, 1u);
+        QVERIFY(h.outbox.takeFor("c").empty());
+        QCOMPARE(h.core.counters().workerDeclines, 6u);
+    }
+
+    void aDeclinedRequestKeepsItsDeadline()
+    {
+        Harness h;
+        h.ready("w1", "echo", mdp::Version::V02, 1);
+        h.client(request("c", "echo", "r0", mdp::Version::V02, timeoutOf(3000)));
+        h.advance(1000ms);
+        h.worker(decline(h.outbox.requestsFor("w1").at(0)));
+        // Not a new request: its three seconds count from its arrival, not from the DECLINE.
+        h.advance(1999ms);
+        QVERIFY(h.outbox.takeFor("c").empty());
+        h.advance(1ms);
+        const auto got = h.outbox.takeFor("c");
+        QCOMPARE(got.size(), 1u);
+        QCOMPARE(got[0].errorType(), std::string("Expired"));
+        QCOMPARE(h.core.counters().expired, 1u);
+        QCOMPARE(h.core.counters().queuedRequests, 0u);
+        QVERIFY(h.observer.saw("failed Expired echo"));
+    }
+
+    void aDeclineIsAViolationWhereTheWorkerCannotDecline_data()
+    {
+        QTest::addColumn<int>("credit");
+        QTest::addColumn<int>("what");
+        QTest::addColumn<QString>("why");
+        QTest::newRow("without credit")
+            << 0 << 0 << QStringLiteral("declined a request without the credit extension");
+        QTest::newRow("an address it was not given")
+            << 2 << 1 << QStringLiteral("declined a request it does not hold");
+        QTest::newRow("the client's plain identity")
+            << 2 << 2 << QStringLiteral("declined a request it does not hold");
+        QTest::newRow("a request it has answered")
+            << 2 << 3 << QStringLiteral("declined without holding a request");
+        QTest::newRow("after a PARTIAL")
+            << 2 << 4 << QStringLiteral("declined a request it had sent a PARTIAL for");
+        QTest::newRow("after a PARTIAL for a 7/MDP client")
+            << 2 << 5 << QStringLiteral("declined a request it had sent a PARTIAL for");
+    }
+    void aDeclineIsAViolationWhereTheWorkerCannotDecline()
+    {
+        QFETCH(int, credit);
+        QFETCH(int, what);
+        QFETCH(QString, why);
+        Harness h;
+        h.ready("w1", "echo", mdp::Version::V02, credit);
+        h.client(request("c", "echo", "r0", what == 5 ? mdp::Version::V01 : mdp::Version::V02));
+        const auto sent = h.outbox.requestsFor("w1");
+        QCOMPARE(sent.size(), 1u);
+        std::string address = sent[0].client();
+        if (what == 1) {
+            address.back() = static_cast<char>(address.back() + 7);
+        } else if (what == 2) {
+            address = "c";
+        } else if (what == 3) {
+            h.worker(answer(sent[0], "done"));
+        } else if (what >= 4) {
+            h.worker(answer(sent[0], "part", mdp::WorkerCommand::Partial));
+        }
+        const auto before = h.outbox.takeFor("c");
+        h.worker(fromWorker("w1", mdp::makeWorkerDecline(mdp::Version::V02, address)));
+
+        QCOMPARE(h.core.workers().size(), 0u);
+        QVERIFY2(h.observer.saw("violated w1: " + why.toStdString()),
+                 qPrintable(QString::fromStdString(h.observer.events.back())));
+        QCOMPARE(h.outbox.commandsTo("w1", mdp::WorkerCommand::Disconnect), 1);
+        QCOMPARE(h.core.counters().workerMessagesRefused, 1u);
+        QCOMPARE(h.core.counters().workerDeclines, 0u);
+        QCOMPARE(h.core.counters().requeued, 0u);
+        QCOMPARE(h.core.counters().queuedRequests, 0u);
+        // Every request ends once, and is never run again: answered before (the 7/MDP client
+        // with StreamingUnsupported at the PARTIAL), or WorkerLost now.
+        const auto after = h.outbox.takeFor("c");
+        if (what == 3 || what == 5) {
+            QVERIFY(after.empty());
+        } else {
+            QCOMPARE(after.size(), 1u);
+            QCOMPARE(after[0].errorType(), std::string("WorkerLost"));
+        }
+        QCOMPARE(before.size(), what >= 3 ? 1u : 0u);
+    }
+
+    void aDeclineFromAStrangerIsRefused()
+    {
+        Harness h;
+        h.worker(fromWorker("ghost", mdp::makeWorkerDecline(mdp::Version::V02, "c\0\0\0\1")));
+        QVERIFY(h.observer.saw("stranger ghost DECLINE"));
+        QCOMPARE(h.outbox.commandsTo("ghost", mdp::WorkerCommand::Disconnect), 1);
+        QCOMPARE(h.core.counters().workerMessagesRefused, 1u);
+        QCOMPARE(h.core.counters().lateReplies, 0u);
+    }
+
+    void everyDeclineIsCountedAsAWorkerMessage()
+    {
+        Harness h;
+        h.ready("w1", "echo", mdp::Version::V01, 1);
+        h.ready("w2", "echo", mdp::Version::V01, 1);
+        h.client(request("c", "echo", "r0"));
+        h.worker(decline(h.outbox.requestsFor("w1").at(0), mdp::Version::V01));
+        h.worker(decline(h.outbox.requestsFor("w2").at(0), mdp::Version::V01));
+        QCOMPARE(h.core.counters().workerDeclines, 2u);
+        const BrokerCounters counts = h.core.counters();
+        QCOMPARE(counts.workerMessages,
+                 counts.malformedFromWorkers + counts.workersRegistered + counts.workerHeartbeats +
+                     counts.workerAnswers + counts.workerDeclines + counts.workersLeft +
+                     counts.workerMessagesRefused + counts.workerMessagesIgnored);
+        // Both closed: it waits for whichever has room first.
+        QCOMPARE(h.core.counters().queuedRequests, 1u);
+        h.worker(fromWorker("w2", mdp::makeWorkerHeartbeat(mdp::Version::V01)));
+        QCOMPARE(requestIds(h.outbox.requestsFor("w2")), std::vector<std::string>{"r0"});
     }
 };
 

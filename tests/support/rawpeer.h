@@ -149,6 +149,11 @@ inline Message disconnect()
 {
     return {"", "MDPW01", "\x05"};
 }
+// The credit extension's DECLINE (docs/PROTOCOL.md §11.2), of the tagged address it was sent.
+inline Message decline(const std::string& client)
+{
+    return {"", "MDPW01", "\x06", client};
+}
 } // namespace mdp01
 
 namespace mdp02 {
@@ -183,6 +188,10 @@ inline Message heartbeat()
 inline Message disconnect()
 {
     return {"MDPW02", "\x06"};
+}
+inline Message decline(const std::string& client)
+{
+    return {"MDPW02", "\x07", client};
 }
 } // namespace mdp02
 

@@ -27,9 +27,11 @@ bool RoutingCore::dispatch(RegisteredWorker& worker, Frames& frames, const Clien
     if (terms.meter) {
         inFlight.method.assign(request.method(frames));
     }
-    if (terms.idempotent && inFlight.terms.attempts < m_config.maxAttempts) {
+    if (worker.credited() || (terms.idempotent && inFlight.terms.attempts < m_config.maxAttempts)) {
         // Copies share the buffers of all but the smallest frames: this costs a reference
         // count per frame, not the body.
+        // TODO(perf): a worker with credit costs this for every request, idempotent or not,
+        // because any of them may come back with DECLINE.
         inFlight.retained.resize(frames.size());
         for (std::size_t i = 0; i < frames.size(); ++i) {
             inFlight.retained[i].copy(frames[i]);
@@ -87,10 +89,20 @@ void RoutingCore::makeAvailable(RegisteredWorker& worker, TimePoint now)
 
 bool RoutingCore::requeue(Service& service, InFlightRequest& request, TimePoint now)
 {
-    if (request.retained.empty() || request.partialSent || request.streamRejected ||
+    // A worker with credit has every request retained, for DECLINE: whether it may run again
+    // after a death is still the client's call.
+    if (!request.terms.idempotent || request.terms.attempts >= m_config.maxAttempts ||
+        request.retained.empty() || request.partialSent || request.streamRejected ||
         request.terms.deadline <= now) {
         return false;
     }
+    queueAgain(service, request);
+    ++m_counters.requeued;
+    return true;
+}
+
+void RoutingCore::queueAgain(Service& service, InFlightRequest& request)
+{
     std::size_t bytes = 0;
     for (const zmq::message_t& frame : request.retained) {
         bytes += frame.size();
@@ -98,10 +110,8 @@ bool RoutingCore::requeue(Service& service, InFlightRequest& request, TimePoint 
     // Accepted before, so the queue bounds do not apply: refusing now would turn a request the
     // client was promised into a QueueFull it has no reason to expect.
     service.requeueFront({std::move(request.retained), request.request, request.terms, bytes});
-    ++m_counters.requeued;
     m_requeued = true;
     m_nextExpiry = std::min(m_nextExpiry, request.terms.deadline);
-    return true;
 }
 
 void RoutingCore::settle(TimePoint now)

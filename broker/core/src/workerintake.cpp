@@ -1,6 +1,7 @@
 // RoutingCore: what arrives from workers. RFC 7's worker dialog: READY registers, HEARTBEAT
-// keeps alive, REPLY/PARTIAL/FINAL answer the request the worker holds, DISCONNECT leaves;
-// anything else, or anything from a worker the broker does not know, gets DISCONNECT.
+// keeps alive, REPLY/PARTIAL/FINAL answer the request the worker holds, DISCONNECT leaves; with
+// credit, DECLINE hands a request back (docs/PROTOCOL.md §11.2). Anything else, or anything from
+// a worker the broker does not know, gets DISCONNECT.
 
 #include <switchboard/routing/routingcore.h>
 
@@ -9,6 +10,7 @@
 #include "taggedaddress.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace switchboard {
 
@@ -29,6 +31,32 @@ bool isAnswer(mdp::WorkerCommand command) noexcept
 {
     return command == mdp::WorkerCommand::Reply || command == mdp::WorkerCommand::Partial ||
            command == mdp::WorkerCommand::Final;
+}
+
+// The request the worker holds under the client address it echoed: the identity for a plain
+// worker, the identity and tag for one with credit.
+std::vector<InFlightRequest>::iterator findHeld(RegisteredWorker& worker, std::string_view address)
+{
+    auto& held = worker.inFlight();
+    if (!worker.credited()) {
+        return std::find_if(held.begin(), held.end(),
+                            [&](const InFlightRequest& r) { return r.clientIdentity == address; });
+    }
+    if (const auto parts = taggedaddress::split(address)) {
+        return std::find_if(held.begin(), held.end(), [&](const InFlightRequest& r) {
+            return r.tag == parts->tag && r.clientIdentity == parts->identity;
+        });
+    }
+    return held.end();
+}
+
+// Order does not matter among the requests a worker holds: the last takes the freed place.
+void release(std::vector<InFlightRequest>& held, std::vector<InFlightRequest>::iterator request)
+{
+    if (request != held.end() - 1) {
+        *request = std::move(held.back());
+    }
+    held.pop_back();
 }
 
 } // namespace
@@ -79,6 +107,12 @@ void RoutingCore::onWorkerMessage(Frames& frames, TimePoint now)
     switch (message.command) {
     case mdp::WorkerCommand::Heartbeat:
         ++m_counters.workerHeartbeats;
+        if (worker->closed()) {
+            // It has room again (docs/PROTOCOL.md §11.2): the declined request, first in line,
+            // may come straight back.
+            worker->reopen();
+            makeAvailable(*worker, now);
+        }
         break;
     case mdp::WorkerCommand::Reply:
     case mdp::WorkerCommand::Partial:
@@ -100,10 +134,7 @@ void RoutingCore::onWorkerMessage(Frames& frames, TimePoint now)
         disconnectForViolation(*worker, "sent a REQUEST to the broker", now);
         break;
     case mdp::WorkerCommand::Decline:
-        // TODO: the routing core's half of docs/PROTOCOL.md §11.2 follows on this branch; until
-        // then a DECLINE is refused as a command this broker does not take.
-        ++m_counters.workerMessagesRefused;
-        disconnectForViolation(*worker, "sent DECLINE, which this broker does not take yet", now);
+        onWorkerDecline(*worker, frames, message, now);
         break;
     }
     settle(now);
@@ -165,17 +196,7 @@ void RoutingCore::onWorkerAnswer(RegisteredWorker& worker, Frames& frames,
                                  const mdp::WorkerMessage& message, TimePoint now)
 {
     auto& held = worker.inFlight();
-    const auto address = frameView(frames[message.clientFrame]);
-    auto request = held.end();
-    if (!worker.credited()) {
-        request = std::find_if(held.begin(), held.end(), [&](const InFlightRequest& r) {
-            return r.clientIdentity == address;
-        });
-    } else if (const auto parts = taggedaddress::split(address)) {
-        request = std::find_if(held.begin(), held.end(), [&](const InFlightRequest& r) {
-            return r.tag == parts->tag && r.clientIdentity == parts->identity;
-        });
-    }
+    const auto request = findHeld(worker, frameView(frames[message.clientFrame]));
     if (request == held.end()) {
         ++m_counters.workerMessagesRefused;
         disconnectForViolation(worker,
@@ -227,13 +248,46 @@ void RoutingCore::onWorkerAnswer(RegisteredWorker& worker, Frames& frames,
     m_observer.requestAnswered(service, request->terms.meter,
                                request->dispatchedAt - request->terms.receivedAt,
                                now - request->dispatchedAt, error, now);
-    // Order does not matter among the requests a worker holds: the last takes the freed place.
-    if (request != held.end() - 1) {
-        *request = std::move(held.back());
-    }
-    held.pop_back();
+    release(held, request);
     --m_inFlight;
     makeAvailable(worker, now);
+}
+
+void RoutingCore::onWorkerDecline(RegisteredWorker& worker, const Frames& frames,
+                                  const mdp::WorkerMessage& message, TimePoint now)
+{
+    // Each refusal is that of an answer to a request the worker does not hold: the worker's view
+    // of what it holds and the broker's have parted.
+    auto& held = worker.inFlight();
+    if (!worker.credited()) {
+        ++m_counters.workerMessagesRefused;
+        disconnectForViolation(worker, "declined a request without the credit extension", now);
+        return;
+    }
+    const auto request = findHeld(worker, frameView(frames[message.clientFrame]));
+    if (request == held.end()) {
+        ++m_counters.workerMessagesRefused;
+        disconnectForViolation(worker,
+                               held.empty() ? "declined without holding a request"
+                                            : "declined a request it does not hold",
+                               now);
+        return;
+    }
+    if (request->partialSent || request->streamRejected) {
+        // The client has part of an answer, or was told it gets none: running the request again
+        // elsewhere would repeat or contradict it.
+        ++m_counters.workerMessagesRefused;
+        disconnectForViolation(worker, "declined a request it had sent a PARTIAL for", now);
+        return;
+    }
+    ++m_counters.workerDeclines;
+    // It never started, so it keeps its deadline and the attempt is not counted.
+    --request->terms.attempts;
+    queueAgain(worker.service(), *request);
+    release(held, request);
+    --m_inFlight;
+    worker.close();
+    worker.service().idleWorkers().remove(worker);
 }
 
 void RoutingCore::disconnectForViolation(RegisteredWorker& worker, std::string_view why,

@@ -237,6 +237,9 @@ struct BrokerTotals {
     std::uint64_t repliesDropped = 0;    // since start: answers dropped, their client gone
     std::uint64_t refusedUnread = 0;     // since start: QueueFull for a client with too much unread
     std::uint64_t requestsDiscarded = 0; // since start: unanswered, refusals fill a bound
+    // Since start: requests handed back by workers with credit that were full (DECLINE,
+    // docs/PROTOCOL.md §11.2) and queued again.
+    std::uint64_t declined = 0;
 
     bool operator==(const BrokerTotals&) const = default;
 
@@ -267,6 +270,7 @@ struct BrokerTotals {
         visit("repliesDropped", self.repliesDropped, later);
         visit("refusedUnread", self.refusedUnread, later);
         visit("requestsDiscarded", self.requestsDiscarded, later);
+        visit("declined", self.declined, later);
     }
 };
 
@@ -281,10 +285,11 @@ struct MessageIntake {
     std::uint64_t workerMalformed = 0; // of which refused by the codec
     std::uint64_t workerReady = 0;     // READY that registered a worker
     std::uint64_t workerHeartbeats = 0;
-    std::uint64_t workerAnswers = 0; // REPLY, PARTIAL or FINAL for a request the worker held
-    std::uint64_t workerLeft = 0;    // DISCONNECT from a registered worker
-    std::uint64_t workerRefused = 0; // well-formed but not allowed in that state: DISCONNECT sent
-    std::uint64_t workerIgnored = 0; // DISCONNECT from a worker the broker did not know
+    std::uint64_t workerAnswers = 0;  // REPLY, PARTIAL or FINAL for a request the worker held
+    std::uint64_t workerDeclines = 0; // DECLINE of a request the worker held
+    std::uint64_t workerLeft = 0;     // DISCONNECT from a registered worker
+    std::uint64_t workerRefused = 0;  // well-formed but not allowed in that state: DISCONNECT sent
+    std::uint64_t workerIgnored = 0;  // DISCONNECT from a worker the broker did not know
 
     bool operator==(const MessageIntake&) const = default;
 
@@ -299,6 +304,8 @@ struct MessageIntake {
         visit("workerReady", self.workerReady);
         visit("workerHeartbeats", self.workerHeartbeats);
         visit("workerAnswers", self.workerAnswers);
+        // Newer than the intake itself: a reader of an older broker takes it as 0.
+        visit("workerDeclines", self.workerDeclines, Presence::Optional);
         visit("workerLeft", self.workerLeft);
         visit("workerRefused", self.workerRefused);
         visit("workerIgnored", self.workerIgnored);

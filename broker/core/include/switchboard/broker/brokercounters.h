@@ -54,10 +54,12 @@ struct BrokerCounters {
     // Frontend: clientMessages = requestsReceived + malformedFromClients.
     std::uint64_t clientMessages = 0;
     // Backend: workerMessages = malformedFromWorkers + workersRegistered + workerHeartbeats +
-    // workerAnswers + workersLeft + workerMessagesRefused + workerMessagesIgnored.
+    // workerAnswers + workerDeclines + workersLeft + workerMessagesRefused +
+    // workerMessagesIgnored.
     std::uint64_t workerMessages = 0;
     std::uint64_t workerHeartbeats = 0;      // HEARTBEAT from a registered worker
     std::uint64_t workerAnswers = 0;         // REPLY, PARTIAL or FINAL for a request it held
+    std::uint64_t workerDeclines = 0;        // DECLINE of a request it held: queued again
     std::uint64_t workersLeft = 0;           // DISCONNECT from a registered worker
     std::uint64_t workerMessagesRefused = 0; // well-formed, not allowed in that state: DISCONNECT
     std::uint64_t workerMessagesIgnored = 0; // DISCONNECT from a worker the broker did not know

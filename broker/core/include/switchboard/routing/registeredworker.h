@@ -49,8 +49,10 @@ struct InFlightRequest {
     // Deadline, statistics (queue wait = dispatchedAt - terms.receivedAt), attempts.
     RequestTerms terms;
     MethodName method;
-    // Only for an idempotent request with attempts left: the message as received, to queue it
-    // again if the worker dies. The frames share their buffers with those sent (zmq_msg_copy).
+    // The message as received, to queue it again: kept for an idempotent request with attempts
+    // left (its worker may die) and for every request at a worker with credit (it may hand the
+    // request back with DECLINE, docs/PROTOCOL.md §11.2). The frames share their buffers with
+    // those sent (zmq_msg_copy).
     Frames retained;
     // The request as read at intake: its version, and where its body begins in `retained`.
     ClientRequest request;
@@ -60,7 +62,8 @@ struct InFlightRequest {
 
 // A worker that said READY, as the broker sees it: its service, its connection, the requests it
 // holds and what it has served. A plain MDP worker holds one request at a time; one that said
-// "credit=N" in its READY holds up to N (docs/PROTOCOL.md §11.1).
+// "credit=N" in its READY holds up to N (docs/PROTOCOL.md §11.1), unless it declined one since
+// its last HEARTBEAT (§11.2).
 class RegisteredWorker {
 public:
     using Clock = std::chrono::steady_clock;
@@ -84,7 +87,15 @@ public:
     Service& service() const noexcept { return *m_service; }
 
     int capacity() const noexcept { return m_capacity; }
-    bool hasCapacity() const noexcept { return static_cast<int>(m_inFlight.size()) < m_capacity; }
+    bool hasCapacity() const noexcept
+    {
+        return !m_closed && static_cast<int>(m_inFlight.size()) < m_capacity;
+    }
+    // A worker that sent DECLINE is full, whatever it holds here: it serves other brokers too
+    // (docs/PROTOCOL.md §11.2). It takes nothing until its next HEARTBEAT says it has room.
+    bool closed() const noexcept { return m_closed; }
+    void close() noexcept { m_closed = true; }
+    void reopen() noexcept { m_closed = false; }
     // Said "credit=N": its requests carry tagged client addresses.
     bool credited() const noexcept { return m_credited; }
     // Unique among the requests it holds: a worker holds at most 1024, and the counter wraps
@@ -133,6 +144,7 @@ private:
     Service* m_service;
     int m_capacity;
     bool m_credited;
+    bool m_closed = false;
     std::uint32_t m_nextTag = 0;
     std::vector<InFlightRequest> m_inFlight;
     Clock::time_point m_expiry;

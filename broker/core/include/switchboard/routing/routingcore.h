@@ -93,6 +93,8 @@ private:
     void registerWorker(Frames& frames, const mdp::WorkerMessage& message, TimePoint now);
     void onWorkerAnswer(RegisteredWorker& worker, Frames& frames, const mdp::WorkerMessage& message,
                         TimePoint now);
+    void onWorkerDecline(RegisteredWorker& worker, const Frames& frames,
+                         const mdp::WorkerMessage& message, TimePoint now);
     void disconnectForViolation(RegisteredWorker& worker, std::string_view why, TimePoint now);
     Delivery sendWorkerCommand(std::string_view identity, mdp::Version version,
                                mdp::WorkerCommand command);
@@ -113,6 +115,9 @@ private:
     // Puts an idempotent request of a lost worker back at the front of its queue, if it has
     // attempts and time left; false if it must be answered WorkerLost instead.
     bool requeue(Service& service, InFlightRequest& request, TimePoint now);
+    // Puts a request that left its worker (`retained` set) back at the front of its queue, for
+    // settle() to hand out.
+    void queueAgain(Service& service, InFlightRequest& request);
     // Hands re-queued requests to idle workers, and forgets services nothing refers to. Every
     // input ends here, where no loop holds a worker.
     void settle(TimePoint now);
