@@ -86,6 +86,9 @@ BrokerSession::BrokerSession(WorkerCore& core, std::string endpoint, WorkerCapac
     , m_shared(shared)
     , m_endpoint(std::move(endpoint))
     , m_version(core.options().protocol)
+    // On several brokers one thread more than can run handlers, so that one is always free to
+    // read the socket and decline at once what the worker has no room for.
+    , m_threadCount(core.options().threads + (shared != nullptr ? 1 : 0))
     , m_capacity(core.capacity())
     , m_heartbeatInterval(core.options().heartbeatInterval)
     , m_brokerTimeout(core.options().heartbeatInterval * core.options().liveness)
@@ -104,11 +107,8 @@ BrokerSession::~BrokerSession()
 
 void BrokerSession::start()
 {
-    // On several brokers one thread more than can run handlers, so that one is always free to
-    // read the socket and decline at once what the worker has no room for.
-    const int threads = m_core.options().threads + (m_shared != nullptr ? 1 : 0);
-    m_threads.reserve(static_cast<std::size_t>(threads));
-    for (int i = 0; i < threads; ++i) {
+    m_threads.reserve(static_cast<std::size_t>(m_threadCount));
+    for (int i = 0; i < m_threadCount; ++i) {
         m_liveThreads.fetch_add(1, std::memory_order_relaxed);
         try {
             m_threads.emplace_back([this, i] {
@@ -155,8 +155,11 @@ bool BrokerSession::startHandler()
 
 void BrokerSession::discardPending() noexcept
 {
-    if (m_shared != nullptr && !m_pending.empty()) {
-        m_shared->release(static_cast<int>(m_pending.size()));
+    if (m_shared != nullptr) {
+        if (!m_pending.empty()) {
+            m_shared->release(static_cast<int>(m_pending.size()));
+        }
+        m_shared->stopWaiting(*this); // else the line would wait for this session for ever
     }
     m_pending.clear();
 }
@@ -702,8 +705,9 @@ void BrokerSession::serve(Request& request, Frames& answer, int number)
         }
     } catch (...) {
         const WorkerOptions& options = m_core.options();
-        const ErrorReport report{m_core.service(), method,          m_core.identity(),
-                                 number,           options.threads, options.verboseErrors};
+        // The session's threads: on several brokers one more than `threads` per broker.
+        const ErrorReport report{m_core.service(), method,        m_core.identity(),
+                                 number,           m_threadCount, options.verboseErrors};
         status = rpc::Status::Error;
         payload = rpc::encodeError(report.ofCurrentException());
     }

@@ -179,6 +179,7 @@ private:
     WorkerCapacity* const m_shared; // null on one broker
     const std::string m_endpoint;
     const mdp::Version m_version;
+    const int m_threadCount;
     const int m_capacity;
     const Clock::duration m_heartbeatInterval;
     const Clock::duration m_brokerTimeout;

@@ -60,8 +60,13 @@ void WorkerCapacity::release(int count) noexcept
 bool WorkerCapacity::tryStartHandler(BrokerSession& session)
 {
     std::lock_guard lock(m_mutex);
-    if (m_running < m_threads) {
+    const bool first = m_waitingForSlot.empty() || m_waitingForSlot.front() == &session;
+    if (m_running < m_threads && first) {
         ++m_running;
+        if (!m_waitingForSlot.empty()) {
+            m_waitingForSlot.erase(m_waitingForSlot.begin());
+            offerSlot(); // to the next in line, if a slot is left
+        }
         return true;
     }
     addOnce(m_waitingForSlot, &session);
@@ -72,12 +77,21 @@ void WorkerCapacity::handlerDone() noexcept
 {
     std::lock_guard lock(m_mutex);
     --m_running;
-    // All of them: one that no longer holds a request would not take the slot, and the others
-    // must not wait for the next handler to end.
-    for (BrokerSession* session : m_waitingForSlot) {
-        session->handlerSlotFree();
+    offerSlot();
+}
+
+void WorkerCapacity::stopWaiting(BrokerSession& session) noexcept
+{
+    std::lock_guard lock(m_mutex);
+    std::erase(m_waitingForSlot, &session);
+    offerSlot();
+}
+
+void WorkerCapacity::offerSlot() noexcept
+{
+    if (m_running < m_threads && !m_waitingForSlot.empty()) {
+        m_waitingForSlot.front()->handlerSlotFree();
     }
-    m_waitingForSlot.clear();
 }
 
 void WorkerCapacity::forget(BrokerSession& session) noexcept
@@ -85,6 +99,7 @@ void WorkerCapacity::forget(BrokerSession& session) noexcept
     std::lock_guard lock(m_mutex);
     std::erase(m_declined, &session);
     std::erase(m_waitingForSlot, &session);
+    offerSlot();
 }
 
 int WorkerCapacity::held() const

@@ -33,9 +33,14 @@ public:
     void release(int count = 1) noexcept;
 
     // True: a handler may start, and counts as running until handlerDone(). False: `threads`
-    // run already, and `session`'s handlerSlotFree() is called at the next handlerDone().
+    // run already, or sessions that asked before `session` wait: `session` waits in line, and
+    // its handlerSlotFree() is called when it is first in line and a slot is free. Slots go in
+    // the order sessions asked, so that a broker whose worker session always has another request
+    // ready cannot keep a request of another broker waiting for ever.
     [[nodiscard]] bool tryStartHandler(BrokerSession& session);
     void handlerDone() noexcept;
+    // `session` holds no more requests waiting for a slot (they were dropped): out of the line.
+    void stopWaiting(BrokerSession& session) noexcept;
 
     // `session` is going away: it is told nothing more.
     void forget(BrokerSession& session) noexcept;
@@ -44,13 +49,16 @@ public:
     int running() const;
 
 private:
+    // Under m_mutex.
+    void offerSlot() noexcept;
+
     const int m_capacity;
     const int m_threads;
     mutable std::mutex m_mutex;
     int m_held = 0;
     int m_running = 0;
     std::vector<BrokerSession*> m_declined;       // declined since the worker was last full
-    std::vector<BrokerSession*> m_waitingForSlot; // hold requests no thread may start yet
+    std::vector<BrokerSession*> m_waitingForSlot; // in the order they asked
 };
 
 } // namespace switchboard::detail
