@@ -142,6 +142,7 @@ private Q_SLOTS:
     void declinesBeyondCapacityAndHeartbeatsOnceThereIsRoom();
     void handlersAcrossBrokersNeverExceedThreads();
     void stopDeclinesWhatComesAfter();
+    void brokerWithoutCreditIsNeverDeclinedTo();
     void contextShutdownEndsRun();
     void loadOnTwoBrokersStaysWithinCapacity();
     void brokerStoppedTheOtherServesAndItComesBack();
@@ -316,6 +317,54 @@ void TestWorkerBrokers::stopDeclinesWhatComesAfter()
     QVERIFY(lastGoodbye);
     QCOMPARE(withoutIdentity(*lastGoodbye), (Message{"MDPW02", "\x06"}));
     worker.wait();
+}
+
+void TestWorkerBrokers::brokerWithoutCreditIsNeverDeclinedTo()
+{
+    // A strict MDP broker refuses the credited READY: it gets a plain one, and since it would
+    // take DECLINE for a protocol violation, its request waits at the full worker instead.
+    FakeBroker strict;
+    FakeBroker other;
+    WorkerOptions options = quietOptions();
+    std::mutex logMutex;
+    std::vector<std::string> logged;
+    options.log = [&](std::string_view message) {
+        std::lock_guard lock(logMutex);
+        logged.emplace_back(message);
+    };
+    Worker worker(std::vector<std::string>{strict.endpoint(), other.endpoint()}, "svc", options);
+    Gate gate;
+    worker.handle("block", [&](int n) { return gate.pass() ? n : -1; });
+    worker.start();
+    const auto refused = strict.nextReady();
+    QVERIFY(refused);
+    strict.send(*refused, {"MDPW02", "\x06"});
+    const auto plain = strict.nextReadyMessage();
+    QVERIFY(plain);
+    QCOMPARE(withoutIdentity(*plain), (Message{"MDPW02", "\x01", "svc"}));
+    const std::string strictId = plain->front();
+    {
+        std::lock_guard lock(logMutex);
+        QCOMPARE(logged.size(), std::size_t(1));
+        QVERIFY2(logged.front().find("cannot be sent DECLINE") != std::string::npos,
+                 logged.front().c_str());
+    }
+    const auto otherId = other.nextReady();
+    QVERIFY(otherId);
+
+    other.send(*otherId, workerRequest("a", "rid-1", "block", packArgs(1)));
+    QVERIFY(gate.waitEntered(1));
+    strict.send(strictId, workerRequest("b", "rid-2", "block", packArgs(2)));
+    QVERIFY(!strict.nextNotHeartbeat(200ms)); // held, not declined: it waits for the thread
+    QVERIFY(!gate.waitEntered(2, 0ms));
+    gate.open();
+    const auto first = other.nextNotHeartbeat();
+    QVERIFY(first);
+    QCOMPARE(unpack<int>((*first)[7]), 1);
+    const auto second = strict.nextNotHeartbeat();
+    QVERIFY(second);
+    QCOMPARE((*second)[2], std::string(1, kFinal));
+    QCOMPARE(unpack<int>((*second)[7]), 2);
 }
 
 void TestWorkerBrokers::contextShutdownEndsRun()
