@@ -245,9 +245,8 @@ void WorkerCore::resolveLoop()
             return;
         }
         // Without the lock: a name server that takes seconds must not hold up the heartbeats.
-        bool changed = false;
         try {
-            changed = m_brokers->refresh();
+            (void)m_brokers->refresh();
         } catch (const std::exception&) {
             // Out of memory: the brokers stay as they were until the next round.
         }
@@ -256,9 +255,7 @@ void WorkerCore::resolveLoop()
             return;
         }
         reapFinishedSessions();
-        if (!changed) {
-            continue;
-        }
+        // Every round, changed or not: a session that could not be started is tried again.
         const auto& current = m_brokers->current();
         for (const auto& session : m_sessions) {
             if (!session->retiring() &&

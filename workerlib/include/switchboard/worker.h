@@ -66,7 +66,8 @@ struct WorkerOptions {
     std::chrono::milliseconds reconnectMax{5000};
     // On several brokers: how often their host names are resolved again. A broker that appears
     // gets a session; one that disappears from its name has what it holds answered, then
-    // DISCONNECT. Positive.
+    // DISCONNECT. Positive. The lookups run on a thread of their own, so a slow name server
+    // never delays requests or heartbeats; wait() after stop() waits for one in progress.
     std::chrono::milliseconds resolveInterval{10000};
     // Add detail to remote errors: demangled exception type, worker identity and session,
     // service.method, and a stack trace (glibc backtrace()). C++ records no throw site, so the
