@@ -143,6 +143,7 @@ private Q_SLOTS:
     void handlersAcrossBrokersNeverExceedThreads();
     void stopDeclinesWhatComesAfter();
     void brokerWithoutCreditIsNeverDeclinedTo();
+    void sessionLostWhileItsRequestRunsFreesTheCapacity();
     void contextShutdownEndsRun();
     void loadOnTwoBrokersStaysWithinCapacity();
     void brokerStoppedTheOtherServesAndItComesBack();
@@ -395,6 +396,49 @@ void TestWorkerBrokers::brokerWithoutCreditIsNeverDeclinedTo()
     QVERIFY(second);
     QCOMPARE((*second)[2], std::string(1, kFinal));
     QCOMPARE(unpack<int>((*second)[7]), 2);
+}
+
+void TestWorkerBrokers::sessionLostWhileItsRequestRunsFreesTheCapacity()
+{
+    // The first broker forgets the worker while its request runs: the answer has nowhere to go
+    // and is dropped, but the request still counts until its handler returns, and then no more:
+    // the other broker's next request is served, not declined.
+    FakeBroker first;
+    FakeBroker second;
+    Worker worker(std::vector<std::string>{first.endpoint(), second.endpoint()}, "svc",
+                  quietOptions());
+    Gate gate;
+    worker.handle("block", [&](int n) { return gate.pass() ? n : -1; });
+    worker.handle("echo", [](int n) { return n; });
+    worker.start();
+    const auto firstId = first.nextReady();
+    const auto secondId = second.nextReady();
+    QVERIFY(firstId && secondId);
+
+    first.send(*firstId, workerRequest("a", "rid-a", "block", packArgs(1)));
+    QVERIFY(gate.waitEntered(1));
+    first.send(*firstId, {"MDPW02", "\x06"}); // DISCONNECT: the session registers again
+    const auto again = first.nextReadyMessage();
+    QVERIFY(again);
+    QCOMPARE(withoutIdentity(*again), (Message{"MDPW02", "\x01", "svc", "credit=1"}));
+
+    // Still running: the worker is full, whichever session the request came on.
+    second.send(*secondId, workerRequest("b", "rid-b", "echo", packArgs(2)));
+    const auto decline = second.nextNotHeartbeat();
+    QVERIFY(decline);
+    QCOMPARE(withoutIdentity(*decline), (Message{"MDPW02", std::string(1, kDecline), "b"}));
+
+    gate.open();
+    const auto heartbeat = second.receive(); // room again
+    QVERIFY(heartbeat);
+    QVERIFY(FakeBroker::isCommand(*heartbeat, kHeartbeat));
+    second.send(*secondId, workerRequest("b", "rid-b", "echo", packArgs(2)));
+    const auto served = second.nextNotHeartbeat();
+    QVERIFY(served);
+    QCOMPARE((*served)[2], std::string(1, kFinal));
+    QCOMPARE(unpack<int>((*served)[7]), 2);
+    // The old registration's answer never reached the first broker.
+    QVERIFY(!first.nextNotHeartbeat(200ms));
 }
 
 void TestWorkerBrokers::contextShutdownEndsRun()
