@@ -1,6 +1,7 @@
 #include "brokersession.h"
 
 #include "errorreport.h"
+#include "workercapacity.h"
 #include "workercore.h"
 
 #include <switchboard/protocol/envelope.h>
@@ -80,9 +81,14 @@ private:
     BrokerSession& m_session;
 };
 
-BrokerSession::BrokerSession(WorkerCore& core)
+BrokerSession::BrokerSession(WorkerCore& core, std::string endpoint, WorkerCapacity* shared)
     : m_core(core)
+    , m_shared(shared)
+    , m_endpoint(std::move(endpoint))
     , m_version(core.options().protocol)
+    // On several brokers one thread more than can run handlers, so that one is always free to
+    // read the socket and decline at once what the worker has no room for.
+    , m_threadCount(core.options().threads + (shared != nullptr ? 1 : 0))
     , m_capacity(core.capacity())
     , m_heartbeatInterval(core.options().heartbeatInterval)
     , m_brokerTimeout(core.options().heartbeatInterval * core.options().liveness)
@@ -94,15 +100,68 @@ BrokerSession::BrokerSession(WorkerCore& core)
 BrokerSession::~BrokerSession()
 {
     join();
+    if (m_shared != nullptr) {
+        m_shared->forget(*this);
+    }
 }
 
 void BrokerSession::start()
 {
-    const int threads = m_core.options().threads;
-    m_threads.reserve(static_cast<std::size_t>(threads));
-    for (int i = 0; i < threads; ++i) {
-        m_threads.emplace_back([this, i] { serveThread(i + 1); });
+    m_threads.reserve(static_cast<std::size_t>(m_threadCount));
+    for (int i = 0; i < m_threadCount; ++i) {
+        m_liveThreads.fetch_add(1, std::memory_order_relaxed);
+        try {
+            m_threads.emplace_back([this, i] {
+                serveThread(i + 1);
+                m_liveThreads.fetch_sub(1, std::memory_order_release);
+            });
+        } catch (...) {
+            m_liveThreads.fetch_sub(1, std::memory_order_relaxed);
+            throw;
+        }
     }
+}
+
+void BrokerSession::retire() noexcept
+{
+    m_retiring.store(true, std::memory_order_release);
+    m_doorbell.ring();
+}
+
+void BrokerSession::roomAgain() noexcept
+{
+    m_heartbeatOwed.store(true, std::memory_order_release);
+    m_doorbell.ring();
+}
+
+void BrokerSession::handlerSlotFree() noexcept
+{
+    m_doorbell.ring();
+}
+
+void BrokerSession::contextEnded() noexcept
+{
+    // Nothing of the worker can go on without its context: on several brokers the resolver
+    // would otherwise keep wait() waiting for a stop() that nobody calls.
+    if (m_shared != nullptr) {
+        m_core.stop();
+    }
+}
+
+bool BrokerSession::startHandler()
+{
+    return m_shared == nullptr || m_shared->tryStartHandler(*this);
+}
+
+void BrokerSession::discardPending() noexcept
+{
+    if (m_shared != nullptr) {
+        if (!m_pending.empty()) {
+            m_shared->release(static_cast<int>(m_pending.size()));
+        }
+        m_shared->stopWaiting(*this); // else the line would wait for this session for ever
+    }
+    m_pending.clear();
 }
 
 void BrokerSession::join()
@@ -120,8 +179,10 @@ void BrokerSession::serveThread(int number)
     Frames answer; // reused for this thread's answers
     answer.reserve(8);
     std::unique_lock lock(m_mutex);
+    bool slot = false; // own() took a handler slot for the request it left
     while (!m_ended) {
-        if (!m_pending.empty()) {
+        if (!m_pending.empty() && (slot || startHandler())) {
+            slot = false;
             Request request = std::move(m_pending.front());
             m_pending.pop_front();
             ++m_running;
@@ -133,32 +194,43 @@ void BrokerSession::serveThread(int number)
             } catch (...) {
                 answered = false; // out of memory while answering, most likely
             }
+            if (m_shared != nullptr && !request.answered) {
+                m_shared->release();
+            }
             lock.lock();
             if (!answered && request.registration == m_registration) {
                 // Start afresh, as when the broker is lost: it answers the request WorkerLost.
                 m_lost = true;
-                m_pending.clear();
+                discardPending();
                 if (m_owned) {
                     m_doorbell.ring();
                 }
             }
             --m_running;
+            if (m_shared != nullptr) {
+                m_shared->handlerDone();
+            }
             if (m_running == 0 && m_draining && m_owned) {
                 m_doorbell.ring(); // the owner waits for the last answer to say goodbye
             }
         } else if (!m_owned) {
             m_owned = true;
-            own(lock);
+            slot = own(lock);
         } else {
             ++m_idle;
             m_changed.wait(lock);
             --m_idle;
         }
     }
+    if (slot) {
+        m_shared->handlerDone();
+    }
 }
 
-void BrokerSession::own(std::unique_lock<std::mutex>& lock)
+bool BrokerSession::own(std::unique_lock<std::mutex>& lock)
 {
+    bool slot = false;
+    bool waitForSlot = false;
     for (;;) {
         if (m_lost || !m_socket) {
             // Whatever was still queued belongs to the old registration; the broker has answered
@@ -166,7 +238,8 @@ void BrokerSession::own(std::unique_lock<std::mutex>& lock)
             dropRegistration();
             const bool retry = m_connections > 0;
             lock.unlock();
-            bool ended = m_core.stopRequested() || (retry && !pauseBeforeReconnect());
+            bool ended = m_core.stopRequested() || m_retiring.load(std::memory_order_acquire) ||
+                         (retry && !pauseBeforeReconnect());
             if (!ended) {
                 try {
                     open();
@@ -174,6 +247,9 @@ void BrokerSession::own(std::unique_lock<std::mutex>& lock)
                     // ETERM: the user terminated the context, nothing more to do. Anything else:
                     // the next round starts over with a new socket after the backoff.
                     ended = error.num() == ETERM;
+                    if (ended) {
+                        contextEnded();
+                    }
                 } catch (const std::exception&) {
                     // Out of memory, most likely: the same.
                 }
@@ -187,17 +263,24 @@ void BrokerSession::own(std::unique_lock<std::mutex>& lock)
             continue;
         }
         if (!m_pending.empty()) {
-            break; // this thread runs it; another idle one, if any, takes the socket over
+            if (startHandler()) {
+                slot = m_shared != nullptr;
+                break; // this thread runs it; another idle one, if any, takes the socket over
+            }
+            waitForSlot = true; // until handlerSlotFree() rings
+        } else {
+            waitForSlot = false;
         }
-        if (m_draining && m_running == 0 && m_outbox.empty()) {
+        if (m_draining && m_running == 0 && m_outbox.empty() && m_pending.empty()) {
             sayGoodbye();
             end();
             break;
         }
         lock.unlock();
-        const Outcome outcome = ownerTurn();
+        const Outcome outcome = ownerTurn(waitForSlot);
         lock.lock();
         if (outcome == Outcome::Terminated) {
+            contextEnded();
             dropRegistration();
             end();
             break;
@@ -216,26 +299,28 @@ void BrokerSession::own(std::unique_lock<std::mutex>& lock)
         }
     }
     m_owned = false;
+    return slot;
 }
 
-BrokerSession::Outcome BrokerSession::ownerTurn() noexcept
+BrokerSession::Outcome BrokerSession::ownerTurn(bool waitForSlot) noexcept
 {
     try {
         // Input before the stop check: a request that arrived with stop() is still answered.
         if (const Outcome outcome = takeIn(m_in, false); outcome != Outcome::Continue) {
             return outcome;
         }
-        if (!flushOutbox(false)) {
+        if (!flushOutbox(false) || !sendOwedHeartbeat(false)) {
             return Outcome::Lost;
         }
-        if (!m_draining && m_core.stopRequested()) {
+        if (!m_draining && (m_core.stopRequested() || m_retiring.load(std::memory_order_acquire))) {
             std::lock_guard lock(m_mutex);
             m_draining = true;
             return Outcome::Continue;
         }
         {
             std::lock_guard lock(m_mutex);
-            if (!m_pending.empty() || (m_draining && m_running == 0 && m_outbox.empty())) {
+            if ((!m_pending.empty() && !waitForSlot) ||
+                (m_draining && m_running == 0 && m_outbox.empty() && m_pending.empty())) {
                 return Outcome::Continue;
             }
         }
@@ -270,26 +355,35 @@ BrokerSession::Outcome BrokerSession::ownerTurn() noexcept
 
 void BrokerSession::open()
 {
-    const int attempt = m_connections++;
+    ++m_connections;
     zmq::socket_t socket(m_core.context(), zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, 0);
-    if (const auto id = routingId(attempt); !id.empty()) {
+    // Counted per broker by the core, not by this session: a broker that left its name and came
+    // back gets a new session while the old one may still be connected to it.
+    if (const auto id = routingId(m_core.takeConnectionNumber(m_endpoint)); !id.empty()) {
         socket.set(zmq::sockopt::routing_id, id);
     }
     // A send that blocks this long finds a broker that stopped reading: the session is lost.
     socket.set(zmq::sockopt::sndtimeo, clampedMilliseconds(m_brokerTimeout));
+    if (m_shared != nullptr && m_endpoint.starts_with("tcp://[")) {
+        socket.set(zmq::sockopt::ipv6, 1); // one address of a name, as BrokerEndpoints wrote it
+    }
     m_core.options().curve.apply(socket);
-    socket.connect(m_core.endpoint());
+    socket.connect(m_endpoint);
 
     // A plain READY for a capacity of 1, so that nothing changes on the wire for a worker that
-    // holds one request at a time, and once a broker refused the credit extension.
-    const int credit = m_capacity > 1 && !m_plainReady ? m_capacity : 0;
+    // holds one request at a time, and once a broker refused the credit extension. On several
+    // brokers the credit frame always goes: only a broker that took it may be sent DECLINE.
+    const bool announce = !m_plainReady && (m_capacity > 1 || m_shared != nullptr);
+    const int credit = announce ? m_capacity : 0;
     Frames ready = mdp::makeWorkerReady(m_version, m_core.service(), credit);
     {
         std::lock_guard lock(m_mutex);
         m_socket = std::move(socket);
         m_credit = std::max(credit, 1);
     }
+    m_creditAnnounced = announce;
+    m_heartbeatOwed.store(false, std::memory_order_relaxed); // a new READY owes nothing
     m_heard = false;
     m_accepted = false;
     // A fresh socket queues without blocking; were READY refused, the broker's silence would
@@ -332,7 +426,7 @@ void BrokerSession::dropRegistration() noexcept
 {
     closeSocket(0ms);
     ++m_registration; // answers still being computed for it are dropped
-    m_pending.clear();
+    discardPending();
     m_outbox.clear();
     m_held = 0;
     m_lost = false;
@@ -360,7 +454,7 @@ void BrokerSession::end() noexcept
     closeSocket(0ms);
     m_ended = true;
     ++m_registration;
-    m_pending.clear();
+    discardPending();
     m_outbox.clear();
     m_changed.notify_all();
     m_outboxSpace.notify_all();
@@ -375,15 +469,22 @@ void BrokerSession::wakeIdle() noexcept
 
 bool BrokerSession::pauseBeforeReconnect()
 {
-    zmq::pollitem_t stop{nullptr, m_core.stopFd(), ZMQ_POLLIN, 0};
+    // The doorbell too: retire() rings it, and a broker that left its name is not waited for.
+    zmq::pollitem_t items[] = {
+        {nullptr, m_core.stopFd(), ZMQ_POLLIN, 0},
+        {nullptr, m_doorbell.fd(), ZMQ_POLLIN, 0},
+    };
     const auto until = Clock::now() + m_backoff;
     m_backoff = std::min(m_backoff * 2, m_core.options().reconnectMax);
     try {
-        (void)pollUntil(&stop, 1, until);
+        while (!m_retiring.load(std::memory_order_acquire) && pollUntil(items, 2, until) &&
+               (items[0].revents & ZMQ_POLLIN) == 0) {
+            m_doorbell.clear(); // an answer of the lost registration, dropped already
+        }
     } catch (const zmq::error_t&) {
-        // poll() on one eventfd failed (out of memory): no pause this time.
+        // poll() on two eventfds failed (out of memory): no pause this time.
     }
-    return !m_core.stopRequested();
+    return !m_core.stopRequested() && !m_retiring.load(std::memory_order_acquire);
 }
 
 BrokerSession::Outcome BrokerSession::takeIn(Frames& buffer, bool locked)
@@ -421,42 +522,92 @@ BrokerSession::Outcome BrokerSession::onMessage(Frames& frames, bool locked)
         return Outcome::Continue;
     case mdp::WorkerCommand::Disconnect:
         // A strict MDP broker refuses the READY's credit frame (docs/PROTOCOL.md 11.1).
-        if (m_credit > 1 && !m_accepted && !m_plainReady) {
+        if (m_creditAnnounced && !m_accepted && !m_plainReady) {
             m_plainReady = true;
-            m_core.log("the broker answered READY with credit=" + std::to_string(m_credit) +
+            m_core.log("the broker " + m_endpoint +
+                       " answered READY with credit=" + std::to_string(m_credit) +
                        " with DISCONNECT, so it does not take the credit extension "
                        "(docs/PROTOCOL.md 11.1): registering with a plain MDP READY from now "
-                       "on, one request at a time");
+                       "on, one request at a time" +
+                       (m_shared != nullptr ? "; it cannot be sent DECLINE, so its requests may "
+                                              "wait at this worker while it is busy"
+                                            : ""));
         }
         return Outcome::Disconnected;
     case mdp::WorkerCommand::Request:
         m_backoff = m_core.options().reconnectMin;
         m_accepted = true;
-        hold(frames, message, locked);
-        return Outcome::Continue;
+        return hold(frames, message, locked) ? Outcome::Continue : Outcome::Lost;
     default:
         return Outcome::Continue; // worker-to-broker commands: a broker does not send them
     }
 }
 
-void BrokerSession::hold(Frames& frames, const mdp::WorkerMessage& message, bool locked)
+bool BrokerSession::hold(Frames& frames, const mdp::WorkerMessage& message, bool locked)
 {
     std::unique_lock lock(m_mutex, std::defer_lock);
     if (!locked) {
         lock.lock();
     }
-    // After stop() the worker takes no more: its DISCONNECT tells the broker, which answers them
-    // WorkerLost or gives the idempotent ones to another worker. Beyond the credit the broker
-    // broke its side of the bargain; such a request is not this worker's to serve, as a plain MDP
-    // worker ignores a REQUEST while it holds one.
-    if (m_draining || m_held >= m_credit) {
-        return;
+    // Beyond the credit the broker broke its side of the bargain; such a request is not this
+    // worker's to serve, as a plain MDP worker ignores a REQUEST while it holds one.
+    if (m_held >= m_credit) {
+        return true;
+    }
+    // After stop() the worker takes no more: on one broker its DISCONNECT tells the broker,
+    // which answers them WorkerLost or gives the idempotent ones to another worker. On several,
+    // a broker that took the credit frame gets each one back at once, for another worker.
+    bool declined = false;
+    if (m_draining) {
+        declined = m_shared != nullptr && m_creditAnnounced;
+        if (!declined) {
+            return true;
+        }
+    } else if (m_shared != nullptr) {
+        if (!m_creditAnnounced) {
+            m_shared->holdAnyway(); // nowhere to send it back: it waits here
+        } else {
+            declined = !m_shared->tryHold(*this);
+        }
+    }
+    if (declined) {
+        if (lock.owns_lock()) {
+            lock.unlock(); // the owner's socket: the answers of other threads need not wait
+        }
+        return decline(frames[message.clientFrame], locked);
     }
     ++m_held;
     m_pending.push_back(
         Request{std::move(frames), message.clientFrame, message.bodyBegin, m_registration});
     frames = Frames();
     frames.reserve(8);
+    return true;
+}
+
+bool BrokerSession::decline(const zmq::message_t& clientAddress, bool locked)
+{
+    Frames message = mdp::makeWorkerDecline(m_version, frameView(clientAddress));
+    // Under the lock this is the HeartbeatThread, which must never block: a full queue means
+    // the broker stopped reading, and the session is lost anyway.
+    if (!sendFrames(message, locked)) {
+        return false;
+    }
+    m_nextHeartbeat = Clock::now() + m_heartbeatInterval;
+    return true;
+}
+
+bool BrokerSession::sendOwedHeartbeat(bool dontwait)
+{
+    if (!m_heartbeatOwed.exchange(false, std::memory_order_acq_rel)) {
+        return true;
+    }
+    Frames heartbeat = mdp::makeWorkerHeartbeat(m_version);
+    if (!sendFrames(heartbeat, dontwait)) {
+        m_heartbeatOwed.store(true, std::memory_order_relaxed); // the next turn tries again
+        return dontwait;
+    }
+    m_nextHeartbeat = Clock::now() + m_heartbeatInterval;
+    return true;
 }
 
 bool BrokerSession::flushOutbox(bool locked)
@@ -496,6 +647,7 @@ void BrokerSession::serve(Request& request, Frames& answer, int number)
         answer.push_back(std::move(sink.client));
         answer.emplace_back();
         rpc::appendReply(answer, std::move(sink.requestId), status, std::move(payload));
+        request.answered = true;
         (void)deliver(answer, request.registration, true);
     };
 
@@ -553,8 +705,9 @@ void BrokerSession::serve(Request& request, Frames& answer, int number)
         }
     } catch (...) {
         const WorkerOptions& options = m_core.options();
-        const ErrorReport report{m_core.service(), method,          m_core.identity(),
-                                 number,           options.threads, options.verboseErrors};
+        // The session's threads: on several brokers one more than `threads` per broker.
+        const ErrorReport report{m_core.service(), method,        m_core.identity(),
+                                 number,           m_threadCount, options.verboseErrors};
         status = rpc::Status::Error;
         payload = rpc::encodeError(report.ofCurrentException());
     }
@@ -563,6 +716,11 @@ void BrokerSession::serve(Request& request, Frames& answer, int number)
 
 bool BrokerSession::deliver(Frames& message, std::uint64_t registration, bool last)
 {
+    if (last && m_shared != nullptr) {
+        // Before the broker hears of it, as m_held below; whatever became of the registration,
+        // the handler is done with the request.
+        m_shared->release();
+    }
     std::unique_lock lock(m_mutex);
     if (last && registration == m_registration) {
         // Before the broker can hear of it: it may send the next REQUEST at once, and whoever
@@ -594,7 +752,7 @@ bool BrokerSession::deliver(Frames& message, std::uint64_t registration, bool la
     }
     if (!sent) {
         m_lost = true;
-        m_pending.clear();
+        discardPending();
         return false;
     }
     m_nextHeartbeat = Clock::now() + m_heartbeatInterval;
@@ -611,16 +769,17 @@ void BrokerSession::keepAlive(Clock::time_point now, Clock::duration slack) noex
     try {
         // The same path as the owner's: REQUESTs wait for the next thread that returns.
         Frames frames;
-        if (takeIn(frames, true) != Outcome::Continue || now >= m_brokerExpiry) {
+        if (takeIn(frames, true) != Outcome::Continue || now >= m_brokerExpiry ||
+            !sendOwedHeartbeat(true)) {
             // A DISCONNECT or silence ends the registration once a handler returns.
             m_lost = true;
-            m_pending.clear();
+            discardPending();
             return;
         }
         // As the owner does: what was taken in before stop() was noticed is answered, nothing
         // after. Otherwise, under load with more credit than threads, every answer would bring
         // another request and the worker would never get to stop.
-        if (m_core.stopRequested()) {
+        if (m_core.stopRequested() || m_retiring.load(std::memory_order_acquire)) {
             m_draining = true;
         }
         wakeIdle();
@@ -634,7 +793,7 @@ void BrokerSession::keepAlive(Clock::time_point now, Clock::duration slack) noex
         }
     } catch (...) {
         m_lost = true;
-        m_pending.clear();
+        discardPending();
     }
 }
 

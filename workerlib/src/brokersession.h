@@ -8,6 +8,7 @@
 
 #include <zmq.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -15,11 +16,13 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
 namespace switchboard::detail {
 
+class WorkerCapacity;
 class WorkerCore;
 
 // The worker's MDP session with the broker: the DEALER socket it registers with (not to be
@@ -38,11 +41,20 @@ class WorkerCore;
 // turns under m_mutex. While a thread owns the socket, the others' answers wait in m_outbox and
 // ring m_doorbell, and the owner sends them. Every change of owner happens under m_mutex, which
 // also gives libzmq the full memory barrier it wants when a socket changes threads.
+//
+// A worker on several brokers has one session per broker, all sharing one WorkerCapacity (null
+// for a worker on one broker, whose session alone holds its requests). Then every session
+// announces the credit extension, and a REQUEST beyond what the worker holds at once is handed
+// back with DECLINE (docs/PROTOCOL.md 11.2) at once rather than left to wait here while that
+// broker counts the worker free. So that some thread always reads the socket, such a session has
+// one thread more than `threads`; the WorkerCapacity keeps the handlers of all sessions at
+// `threads` at once, and an owner that holds a request no thread may start yet keeps the socket
+// until handlerSlotFree() rings.
 class BrokerSession final {
 public:
     using Clock = std::chrono::steady_clock;
 
-    explicit BrokerSession(WorkerCore& core);
+    BrokerSession(WorkerCore& core, std::string endpoint, WorkerCapacity* shared);
     ~BrokerSession();
 
     BrokerSession(const BrokerSession&) = delete;
@@ -60,6 +72,20 @@ public:
     // been silent too long. Otherwise does nothing.
     void keepAlive(Clock::time_point now, Clock::duration slack) noexcept;
 
+    // The broker vanished from its name: answers what the session holds, declines what comes
+    // after, says DISCONNECT and ends, as stop() does for the whole worker. Thread-safe.
+    void retire() noexcept;
+    // True once every serving thread has returned: join() will not block.
+    bool finished() const noexcept { return m_liveThreads.load(std::memory_order_acquire) == 0; }
+    bool retiring() const noexcept { return m_retiring.load(std::memory_order_acquire); }
+    const std::string& endpoint() const noexcept { return m_endpoint; }
+
+    // For the WorkerCapacity, under its lock: never blocks, takes no lock.
+    // The worker has room again after this session declined: it owes its broker a HEARTBEAT.
+    void roomAgain() noexcept;
+    // A handler ended on some session: this one may now start the request it holds.
+    void handlerSlotFree() noexcept;
+
 private:
     class StreamSink;
 
@@ -76,6 +102,7 @@ private:
         std::size_t clientFrame = 0;
         std::size_t bodyBegin = 0;
         std::uint64_t registration = 0;
+        bool answered = false; // its last answer went to deliver(), which released its hold
     };
 
     // What every serving thread runs: a waiting request if there is one, else the socket if
@@ -83,11 +110,13 @@ private:
     void serveThread(int number);
     // The socket's owner, entered with m_owned set and `lock` held: reconnects when needed,
     // takes in, sends the outbox and heartbeats, and waits on the socket. Returns, still under
-    // `lock`, with the socket given up, once there is a request to run or the worker has ended.
-    void own(std::unique_lock<std::mutex>& lock);
+    // `lock`, with the socket given up, once there is a request to run or the worker has ended;
+    // true when it took a handler slot of the WorkerCapacity for that request.
+    bool own(std::unique_lock<std::mutex>& lock);
     // One round of the owner without the lock: takes in, sends the outbox, notices stop(), sends
-    // HEARTBEAT when due, and waits on the socket unless there is a request to run. Never throws.
-    Outcome ownerTurn() noexcept;
+    // HEARTBEAT when due, and waits on the socket unless there is a request to run (`waitForSlot`:
+    // there is one, but no handler slot yet). Never throws.
+    Outcome ownerTurn(bool waitForSlot) noexcept;
     // Parses the request's envelope, runs its handler and sends the answer, built in `answer`
     // (the thread's buffer). `number` names the thread in verbose errors.
     void serve(Request& request, Frames& answer, int number);
@@ -124,8 +153,20 @@ private:
     // REQUEST mean.
     Outcome onMessage(Frames& frames, bool locked);
     // Keeps a REQUEST for the next free thread, unless the worker stopped taking them or the
-    // broker sent more than the credit allows.
-    void hold(Frames& frames, const mdp::WorkerMessage& message, bool locked);
+    // broker sent more than the credit allows; on several brokers, declines what the worker has
+    // no room for. False when a DECLINE could not be sent.
+    bool hold(Frames& frames, const mdp::WorkerMessage& message, bool locked);
+    // Sends DECLINE for the request to `clientAddress`; without the lock the socket is the
+    // caller's to block on, with it (the HeartbeatThread) only a send that does not block is made.
+    bool decline(const zmq::message_t& clientAddress, bool locked);
+    // HEARTBEAT now when roomAgain() asked for one. False when it could not be sent.
+    bool sendOwedHeartbeat(bool dontwait);
+    // A handler slot: always with one broker, else as the WorkerCapacity allows. Under m_mutex.
+    bool startHandler();
+    // The user ended the ZeroMQ context (ETERM).
+    void contextEnded() noexcept;
+    // Drops the requests waiting for a thread, and their holds. Under m_mutex.
+    void discardPending() noexcept;
     // Sends what the other threads left in m_outbox. Returns false when the broker stopped
     // reading. With `locked` the caller holds m_mutex; otherwise it is taken to look.
     bool flushOutbox(bool locked);
@@ -135,11 +176,17 @@ private:
     bool sendFrames(Frames& frames, bool dontwait);
 
     WorkerCore& m_core;
+    WorkerCapacity* const m_shared; // null on one broker
+    const std::string m_endpoint;
     const mdp::Version m_version;
+    const int m_threadCount;
     const int m_capacity;
     const Clock::duration m_heartbeatInterval;
     const Clock::duration m_brokerTimeout;
     std::vector<std::thread> m_threads;
+    std::atomic<int> m_liveThreads{0};
+    std::atomic<bool> m_retiring{false};
+    std::atomic<bool> m_heartbeatOwed{false}; // roomAgain() was called
     Doorbell m_doorbell; // rung for the owner when the outbox was empty, or the last answer left
 
     // The owner's: the socket's connection state and buffers. Only the thread that owns the
@@ -147,11 +194,12 @@ private:
     Frames m_in;
     std::deque<Frames> m_sending; // the outbox being sent
     std::chrono::milliseconds m_backoff;
-    int m_connections = 0;     // sockets opened so far, for the routing id
-    int m_credit = 1;          // what the current READY announced; 1 for a plain READY
-    bool m_plainReady = false; // the broker refused the credit extension: never again
-    bool m_heard = false;      // the broker has sent something on this socket
-    bool m_accepted = false;   // ... a REQUEST or HEARTBEAT: it took the READY
+    int m_connections = 0;          // sockets opened so far, for the routing id
+    int m_credit = 1;               // what the current READY announced; 1 for a plain READY
+    bool m_creditAnnounced = false; // ... with the credit frame
+    bool m_plainReady = false;      // the broker refused the credit extension: never again
+    bool m_heard = false;           // the broker has sent something on this socket
+    bool m_accepted = false;        // ... a REQUEST or HEARTBEAT: it took the READY
     Clock::time_point m_nextHeartbeat;
     Clock::time_point m_brokerExpiry;
     std::optional<zmq::socket_t> m_socket;

@@ -1,7 +1,5 @@
 #include "heartbeatthread.h"
 
-#include "brokersession.h"
-
 #include <algorithm>
 
 namespace switchboard::detail {
@@ -10,13 +8,12 @@ namespace {
 using namespace std::chrono_literals;
 }
 
-HeartbeatThread::HeartbeatThread(BrokerSession& session,
-                                 std::chrono::milliseconds heartbeatInterval)
-    : m_session(session)
+HeartbeatThread::HeartbeatThread(Tick tick, std::chrono::milliseconds heartbeatInterval)
+    : m_tick(std::move(tick))
     // A quarter interval: heartbeats go out early by at most that much, never late, and the
     // thread wakes only four times per interval however many requests pass (a wake-up per
     // request would cost the request path a futex call).
-    , m_tick(std::max<std::chrono::steady_clock::duration>(heartbeatInterval / 4, 1ms))
+    , m_period(std::max<std::chrono::steady_clock::duration>(heartbeatInterval / 4, 1ms))
 {}
 
 HeartbeatThread::~HeartbeatThread()
@@ -46,9 +43,9 @@ void HeartbeatThread::run()
     std::unique_lock lock(m_mutex);
     while (!m_stop) {
         lock.unlock();
-        m_session.keepAlive(std::chrono::steady_clock::now(), m_tick);
+        m_tick(std::chrono::steady_clock::now(), m_period);
         lock.lock();
-        m_wake.wait_for(lock, m_tick, [this] { return m_stop; });
+        m_wake.wait_for(lock, m_period, [this] { return m_stop; });
     }
 }
 

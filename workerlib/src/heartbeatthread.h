@@ -2,19 +2,23 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
 namespace switchboard::detail {
 
-class BrokerSession;
-
-// Keeps the worker's session alive towards the broker while every one of its threads runs a
-// handler, so that handlers may block for any time without the broker purging the session. While
-// a thread is idle it heartbeats itself; this one only steps in when none is.
+// Keeps the worker's sessions alive towards their brokers while every one of a session's threads
+// runs a handler, so that handlers may block for any time without a broker purging the session.
+// While a thread is idle it heartbeats itself; this one only steps in when none is.
 class HeartbeatThread {
 public:
-    HeartbeatThread(BrokerSession& session, std::chrono::milliseconds heartbeatInterval);
+    // `tick(now, slack)` is called every quarter interval: BrokerSession::keepAlive() of every
+    // session.
+    using Tick = std::function<void(std::chrono::steady_clock::time_point now,
+                                    std::chrono::steady_clock::duration slack)>;
+
+    HeartbeatThread(Tick tick, std::chrono::milliseconds heartbeatInterval);
     ~HeartbeatThread();
 
     HeartbeatThread(const HeartbeatThread&) = delete;
@@ -28,8 +32,8 @@ public:
 private:
     void run();
 
-    BrokerSession& m_session;
-    std::chrono::steady_clock::duration m_tick;
+    Tick m_tick;
+    std::chrono::steady_clock::duration m_period;
     std::mutex m_mutex;
     std::condition_variable m_wake;
     bool m_stop = false;

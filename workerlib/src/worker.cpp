@@ -15,6 +15,17 @@ Worker::Worker(zmq::context_t& context, std::string brokerEndpoint, std::string 
                                                   std::move(service), std::move(options)))
 {}
 
+Worker::Worker(std::vector<std::string> brokerEndpoints, std::string service, WorkerOptions options)
+    : m_core(std::make_unique<detail::WorkerCore>(nullptr, std::move(brokerEndpoints),
+                                                  std::move(service), std::move(options)))
+{}
+
+Worker::Worker(zmq::context_t& context, std::vector<std::string> brokerEndpoints,
+               std::string service, WorkerOptions options)
+    : m_core(std::make_unique<detail::WorkerCore>(&context, std::move(brokerEndpoints),
+                                                  std::move(service), std::move(options)))
+{}
+
 Worker::~Worker() = default; // WorkerCore's destructor stops and waits
 
 void Worker::run()

@@ -7,24 +7,37 @@
 
 #include <zmq.hpp>
 
+#include <switchboard/protocol/brokerendpoints.h>
+
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace switchboard::detail {
 
 class HeartbeatThread;
 class BrokerSession;
+class WorkerCapacity;
 
-// What a Worker is: its configuration and methods, and while it runs, its session with the
-// broker (with the threads that serve it) and the thread that keeps its heartbeats while
-// handlers run.
+// What a Worker is: its configuration and methods, and while it runs, its sessions with the
+// brokers (with the threads that serve them) and the thread that keeps their heartbeats while
+// handlers run. On several brokers also the capacity they share and a thread that resolves the
+// brokers' names again every resolveInterval.
 class WorkerCore {
 public:
-    // `context` null: the core owns one. Throws as Worker's constructors document.
+    // One broker, as given. `context` null: the core owns one. Throws as Worker's constructors
+    // document.
     WorkerCore(zmq::context_t* context, std::string endpoint, std::string service,
+               WorkerOptions options);
+    // The brokers `endpoints` stand for (BrokerEndpoints); one endpoint that is not a host name
+    // is one broker, as with the constructor above.
+    WorkerCore(zmq::context_t* context, std::vector<std::string> endpoints, std::string service,
                WorkerOptions options);
     ~WorkerCore();
 
@@ -36,7 +49,6 @@ public:
     void stop() noexcept;
     void wait();
 
-    const std::string& endpoint() const noexcept { return m_endpoint; }
     const std::string& service() const noexcept { return m_service; }
     const std::string& identity() const noexcept { return m_identity; }
     const WorkerOptions& options() const noexcept { return m_options; }
@@ -57,11 +69,32 @@ public:
     void enterSessionThread() const noexcept;
     // Reports through WorkerOptions::log, or on stderr. Never throws.
     void log(std::string_view message) const noexcept;
+    // How many sockets were opened to `endpoint` before the one about to be: for its routing id.
+    int takeConnectionNumber(const std::string& endpoint);
 
 private:
+    // Every session's BrokerSession::keepAlive(); the HeartbeatThread's tick.
+    void keepAlive(std::chrono::steady_clock::time_point now,
+                   std::chrono::steady_clock::duration slack) noexcept;
+    struct Brokers {
+        std::string one;
+        std::unique_ptr<BrokerEndpoints> several;
+    };
+    static Brokers brokersOf(std::vector<std::string> endpoints);
+    WorkerCore(zmq::context_t* context, Brokers brokers, std::string service,
+               WorkerOptions options);
+
+    // Under m_sessionsMutex: a started session for `endpoint`.
+    void addSession(const std::string& endpoint);
+    // The resolver thread: every resolveInterval, sessions for the brokers that appeared, and
+    // retire() for those that left; joins the sessions that ended.
+    void resolveLoop();
+    void reapFinishedSessions();
+
     std::unique_ptr<zmq::context_t> m_ownContext;
     zmq::context_t& m_context;
-    const std::string m_endpoint;
+    const std::string m_endpoint;               // one broker
+    std::unique_ptr<BrokerEndpoints> m_brokers; // or several: null for one
     const std::string m_service;
     const WorkerOptions m_options;
     const std::string m_identity;
@@ -74,9 +107,18 @@ private:
 
     std::mutex m_stateMutex; // m_running, and the session while it is created or cleared
     bool m_running = false;
-    std::mutex m_joinMutex; // one wait() joins, the others wait for it
-    std::unique_ptr<BrokerSession> m_session;
-    std::unique_ptr<HeartbeatThread> m_heartbeat; // after m_session: destroyed before it
+    std::mutex m_joinMutex;                     // one wait() joins, the others wait for it
+    std::unique_ptr<WorkerCapacity> m_capacity; // several brokers only; outlives the sessions
+
+    // The sessions change only under it, by start(), the resolver, and wait() once the resolver
+    // has ended.
+    std::mutex m_sessionsMutex;
+    std::vector<std::unique_ptr<BrokerSession>> m_sessions;
+    std::thread m_resolver;
+    std::mutex m_connectionsMutex; // m_connectionNumbers
+    std::map<std::string, int> m_connectionNumbers;
+
+    std::unique_ptr<HeartbeatThread> m_heartbeat; // after the sessions: destroyed before them
 };
 
 } // namespace switchboard::detail

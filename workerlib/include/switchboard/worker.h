@@ -39,7 +39,7 @@ struct WorkerOptions {
     // requests travel: one thread with maxInFlight 32 does not wait a broker round trip between
     // requests as long as the broker has work for it.
     //
-    // The worker holds one MDP session with the broker, whatever these two say. With a capacity
+    // The worker holds one MDP session per broker, whatever these two say. With a capacity
     // of 1 (the default) its READY is plain MDP, as before; above 1 the READY carries the credit
     // extension "credit=N" (docs/PROTOCOL.md 11.1): a broker that knows it sends up to N
     // requests at once, and its monitor shows one worker of capacity N. A broker that ignores the
@@ -47,6 +47,15 @@ struct WorkerOptions {
     // MDP broker that answers that READY with DISCONNECT before any request or heartbeat gets a
     // plain READY on the next attempt, and the worker serves one request at a time from then on;
     // `log` says so once.
+    //
+    // On several brokers both limits hold for the worker as a whole: at most `threads` handlers
+    // run and at most maxInFlight requests are held at once, whichever brokers sent them. Every
+    // session's READY then carries "credit=N" (even for N = 1), and a request that arrives while
+    // the worker holds N already is handed back with DECLINE (docs/PROTOCOL.md 11.2), so that its
+    // broker gives it to another worker rather than let it wait here; once the worker has room
+    // again, every broker declined to since gets a HEARTBEAT, which lets it send again. A broker
+    // that refused the credit extension cannot be declined to: its requests (one at a time) are
+    // held even beyond maxInFlight and may wait here while the worker is busy.
     std::optional<int> maxInFlight;
     // Heartbeat interval and liveness, as the broker's: the broker counts as gone after
     // `liveness` intervals without a word from it, and the session reconnects.
@@ -55,6 +64,11 @@ struct WorkerOptions {
     // Reconnect backoff: the first wait, doubled after every failed attempt up to the maximum.
     std::chrono::milliseconds reconnectMin{100};
     std::chrono::milliseconds reconnectMax{5000};
+    // On several brokers: how often their host names are resolved again. A broker that appears
+    // gets a session; one that disappears from its name has what it holds answered, then
+    // DISCONNECT. Positive. The lookups run on a thread of their own, so a slow name server
+    // never delays requests or heartbeats; wait() after stop() waits for one in progress.
+    std::chrono::milliseconds resolveInterval{10000};
     // Add detail to remote errors: demangled exception type, worker identity and session,
     // service.method, and a stack trace (glibc backtrace()). C++ records no throw site, so the
     // trace shows where the library caught the exception, i.e. the handler call; functions of
@@ -245,7 +259,10 @@ zmq::message_t packNil();
 //
 // Handlers run on the worker's own threads (`threads` of them), each request on one thread; with
 // threads > 1 the same handler may run on several threads at once. The worker holds up to
-// `maxInFlight` requests through one session with the broker (see WorkerOptions).
+// `maxInFlight` requests through one session with the broker (see WorkerOptions), or with each of
+// several brokers: one session per broker, each with its own heartbeats and reconnects, sharing
+// `threads` and `maxInFlight`. With one thread handlers never run at once, though on several
+// brokers not always on the same thread.
 // Heartbeats are kept by the library while a handler runs, however long it blocks. An exception
 // from a handler becomes a RemoteError on the client with the exception's type and message;
 // nothing of the worker stops.
@@ -256,6 +273,16 @@ public:
     // threads..1024, ...).
     Worker(std::string brokerEndpoint, std::string service, WorkerOptions options = {});
     Worker(zmq::context_t& context, std::string brokerEndpoint, std::string service,
+           WorkerOptions options = {});
+    // A worker on several live brokers at once, as switchboard::BrokerEndpoints finds them: each
+    // endpoint listed, and one broker per address of a tcp:// host name, resolved again every
+    // WorkerOptions::resolveInterval. One session per broker; a broker that dies is reconnected
+    // to with backoff while the others are served on. One endpoint that is not a host name is
+    // the same as the constructors above. Throws as they do, and std::invalid_argument for an
+    // empty list, an empty endpoint or a tcp:// endpoint without a port.
+    Worker(std::vector<std::string> brokerEndpoints, std::string service,
+           WorkerOptions options = {});
+    Worker(zmq::context_t& context, std::vector<std::string> brokerEndpoints, std::string service,
            WorkerOptions options = {});
     // stop(), then waits for the threads.
     ~Worker();
@@ -343,7 +370,8 @@ public:
     // running.
     void start();
     // Thread-safe, callable from a handler, and also before start(). Answers every request
-    // already received (running, or waiting for a thread), sends DISCONNECT, then run() returns.
+    // already received (running, or waiting for a thread), sends DISCONNECT to every broker, then
+    // run() returns. On several brokers a request that comes after the stop is declined.
     // A request the broker sends after that point is not served: the DISCONNECT tells the
     // broker, which answers it WorkerLost or, if idempotent, gives it to another worker. Not
     // async-signal-safe: from a signal, use a thread that waits for the signal (see
