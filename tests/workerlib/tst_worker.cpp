@@ -983,6 +983,7 @@ void TestWorker::stopAnswersRequestsWaitingForAThread()
     FakeBroker fake;
     WorkerOptions options;
     options.maxInFlight = 4; // threads = 1
+    options.heartbeatInterval = 50ms;
     Worker worker(fake.endpoint(), "svc", options);
     Gate gate;
     worker.handle("block", [&gate](int n) { return gate.pass() ? n : -1; });
@@ -990,12 +991,21 @@ void TestWorker::stopAnswersRequestsWaitingForAThread()
     const auto id = fake.nextReady();
     QVERIFY(id);
 
-    // Sent together, so the other three are in the worker by the time the first one runs.
     for (int i = 0; i < 4; ++i) {
         fake.send(*id, workerRequest("client-" + std::to_string(i), "rid-" + std::to_string(i),
                                      "block", packArgs(i)));
     }
     QVERIFY(gate.waitEntered(1));
+    // While the only thread runs a handler, the heartbeat tick reads the socket before it sends
+    // a HEARTBEAT. Two of them after the first request ran: the three sent with it (already in
+    // the worker's TCP stream, ahead of anything later) have been read, and wait for the thread.
+    // Without this, a stop() that came first would rightly leave them to the broker.
+    for (int heartbeats = 0; heartbeats < 2;) {
+        const auto message = fake.receive(5000ms);
+        QVERIFY2(message, "no HEARTBEAT from the worker while its handler runs");
+        QVERIFY2(FakeBroker::isCommand(*message, '\x05'), "only HEARTBEATs while it runs");
+        ++heartbeats;
+    }
     worker.stop();
     gate.open();
 
