@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -284,6 +285,17 @@ public:
            WorkerOptions options = {});
     Worker(zmq::context_t& context, std::vector<std::string> brokerEndpoints, std::string service,
            WorkerOptions options = {});
+    // Worker({"tcp://a:5556", "tcp://b:5556"}, "calc"): without these, a braced pair of string
+    // literals would also read as std::string's (first, last) constructor, and not compile.
+    Worker(std::initializer_list<std::string> brokerEndpoints, std::string service,
+           WorkerOptions options = {})
+        : Worker(std::vector<std::string>(brokerEndpoints), std::move(service), std::move(options))
+    {}
+    Worker(zmq::context_t& context, std::initializer_list<std::string> brokerEndpoints,
+           std::string service, WorkerOptions options = {})
+        : Worker(context, std::vector<std::string>(brokerEndpoints), std::move(service),
+                 std::move(options))
+    {}
     // stop(), then waits for the threads.
     ~Worker();
 
