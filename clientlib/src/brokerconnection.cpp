@@ -150,7 +150,7 @@ void BrokerConnection::readEvents()
     (void)m_events.drain(m_monitor);
 }
 
-void BrokerConnection::setStatus(LinkStatus::State state) noexcept
+void BrokerConnection::setStatus(LinkStatus::State state)
 {
     if (m_status) {
         m_status->set(state);

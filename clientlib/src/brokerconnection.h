@@ -64,7 +64,7 @@ public:
 private:
     void reconnect();
     void onRefused();
-    void setStatus(LinkStatus::State state) noexcept;
+    void setStatus(LinkStatus::State state);
 
     zmq::socket_t m_socket;
     SocketMonitor m_events;

@@ -85,7 +85,7 @@ BrokerSet::~BrokerSet()
     }
 }
 
-std::shared_ptr<RemoteBroker> BrokerSet::pick(const RemoteBroker* avoid)
+std::shared_ptr<RemoteBroker> BrokerSet::pick(const RemoteBroker* avoid, bool holdForUp)
 {
     std::vector<std::shared_ptr<RemoteBroker>> all = brokers();
     if (all.size() == 1) {
@@ -109,8 +109,29 @@ std::shared_ptr<RemoteBroker> BrokerSet::pick(const RemoteBroker* avoid)
             tied.push_back(i);
         }
     }
+    if (holdForUp) {
+        const auto any = [&all](LinkStatus::State state) {
+            return std::any_of(all.begin(), all.end(),
+                               [state](const auto& broker) { return broker->state() == state; });
+        };
+        if (!any(LinkStatus::State::Up) && any(LinkStatus::State::Unknown)) {
+            return nullptr;
+        }
+    }
     const std::uint64_t turn = m_turn.fetch_add(1, std::memory_order_relaxed);
     return std::move(all[tied[turn % tied.size()]]);
+}
+
+void BrokerSet::waitForUp(Clock::time_point until) const
+{
+    const std::uint64_t seen = m_upSignal->count();
+    const auto all = brokers();
+    if (std::any_of(all.begin(), all.end(), [](const std::shared_ptr<RemoteBroker>& broker) {
+            return broker->state() == LinkStatus::State::Up;
+        })) {
+        return;
+    }
+    m_upSignal->waitAfter(seen, until);
 }
 
 std::vector<std::shared_ptr<RemoteBroker>> BrokerSet::brokers() const
@@ -129,9 +150,9 @@ void BrokerSet::update(const std::vector<std::string>& endpoints)
             return broker->endpoint() == endpoint;
         });
         // A broker that stays keeps its connections and its count of calls in flight.
-        next.push_back(kept != current.end()
-                           ? *kept
-                           : std::make_shared<RemoteBroker>(m_context, endpoint, m_options));
+        next.push_back(kept != current.end() ? *kept
+                                             : std::make_shared<RemoteBroker>(
+                                                   m_context, endpoint, m_options, m_upSignal));
     }
     {
         const std::lock_guard lock(m_mutex);

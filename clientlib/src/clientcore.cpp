@@ -51,7 +51,8 @@ ClientCore::ClientCore(zmq::context_t* context, std::vector<std::string> endpoin
     , m_options(options)
     , m_brokers(m_context, std::move(endpoints), m_options)
 {
-    if (m_brokers.configured().size() > 1 || m_brokers.brokers().size() > 1) {
+    if (m_brokers.configured().size() > 1 || m_brokers.brokers().size() > 1 ||
+        m_brokers.resolves()) {
         // Now rather than with the first asynchronous call: its connections, one per broker and
         // always polled, are what notices at once that a broker went down (or came back) while
         // no call was looking; pick() trusts what they saw.
@@ -93,12 +94,16 @@ msgpack::object_handle ClientCore::call(CallRequest request)
             continue; // the deadline passed: the call failed
         }
         std::shared_ptr<RemoteBroker> broker = m_brokers.pick(previous.get());
+        if (!broker) {
+            m_brokers.waitForUp(call.deadline());
+            continue; // at the deadline, onTimer() fails the call
+        }
         std::optional<SocketPool::Lease> connection(broker->pool().acquire());
         // Drops reported while the connection sat in the pool cannot have lost this request,
         // but they may be the first news that the broker is down: then another one is better.
         (void)(*connection)->takeDisconnects();
         if (broker->state() == LinkStatus::State::Down) {
-            if (auto other = m_brokers.pick(broker.get()); other != broker) {
+            if (auto other = m_brokers.pick(broker.get(), false); other != broker) {
                 connection.reset();
                 broker = std::move(other);
                 connection.emplace(broker->pool().acquire());
@@ -165,7 +170,12 @@ std::unique_ptr<StreamSource> ClientCore::openStream(CallRequest request)
     checkNames({request.service, request.method});
     const RequestId id = m_nextRequestId.fetch_add(1, std::memory_order_relaxed);
     // One broker for the whole stream: items already handed out cannot be asked for again.
+    const auto timeout = request.options.timeout.value_or(m_options.timeout);
     std::shared_ptr<RemoteBroker> broker = m_brokers.pick();
+    if (!broker) {
+        m_brokers.waitForUp(deadlineAfter(Clock::now(), timeout));
+        broker = m_brokers.pick(nullptr, false);
+    }
     SocketPool::Lease connection = broker->pool().acquire();
     return std::make_unique<SocketStream>(
         RemoteBroker::Load(std::move(broker)), std::move(connection), std::string(request.service),

@@ -21,6 +21,8 @@ namespace {
 constexpr int kMaxDrainBatch = 256;
 // How long the thread sleeps when no call has a deadline: any submission wakes it anyway.
 constexpr std::chrono::hours kIdleWait{1};
+// How often a call held while no broker is up yet looks again.
+constexpr std::chrono::milliseconds kHoldStep{2};
 
 void runCallback(const IoThread::OnDone& onDone, msgpack::object_handle* reply,
                  std::exception_ptr error) noexcept
@@ -120,7 +122,12 @@ void IoThread::serve()
         if (m_itemsStale) {
             rebuildPollItems();
         }
-        const auto until = m_timers.empty() ? Clock::now() + kIdleWait : m_timers.begin()->first;
+        // An idle thread still follows the BrokerSet, so that brokers found by resolving again
+        // are watched before a call needs them.
+        const auto idleWait = m_options.resolveInterval > std::chrono::milliseconds::zero()
+                                  ? std::min<Clock::duration>(kIdleWait, m_options.resolveInterval)
+                                  : Clock::duration(kIdleWait);
+        const auto until = m_timers.empty() ? Clock::now() + idleWait : m_timers.begin()->first;
         pollUntil(m_items.data(), static_cast<int>(m_items.size()), until);
         if ((m_items[0].revents & ZMQ_POLLIN) != 0) {
             if (!takeSubmitted()) {
@@ -245,6 +252,10 @@ void IoThread::start(Entry entry)
 void IoThread::send(Entry& entry)
 {
     std::shared_ptr<RemoteBroker> broker = m_brokers.pick(entry.previous.get());
+    if (!broker) {
+        entry.call.postpone(Clock::now() + kHoldStep);
+        return;
+    }
     Link& link = linkFor(broker);
     Frames request = entry.call.takeRequest(link.broker->endpoint());
     link.connection->send(request);

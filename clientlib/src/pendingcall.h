@@ -56,6 +56,8 @@ public:
     // Time passed: fails the call at its deadline. Returns true when a retry is due, and the
     // caller should send takeRequest().
     bool onTimer(Clock::time_point now);
+    // Sends nothing before `until` (a call waiting, in Backoff, for a broker to come up).
+    void postpone(Clock::time_point until) noexcept { m_retryAt = until; }
     // Ends the call with `error` (e.g. the client is going away).
     void fail(std::exception_ptr error);
 

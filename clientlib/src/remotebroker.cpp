@@ -13,9 +13,9 @@ constexpr std::chrono::milliseconds kProbeInterval{5};
 } // namespace
 
 RemoteBroker::RemoteBroker(zmq::context_t& context, std::string endpoint,
-                           const ClientOptions& options)
+                           const ClientOptions& options, std::shared_ptr<UpSignal> upSignal)
     : m_endpoint(std::move(endpoint))
-    , m_status(std::make_shared<LinkStatus>())
+    , m_status(std::make_shared<LinkStatus>(std::move(upSignal)))
     , m_pool(context, m_endpoint, options, m_status)
 {}
 

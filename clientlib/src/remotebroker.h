@@ -17,7 +17,9 @@ namespace switchboard::detail {
 class RemoteBroker {
 public:
     // Opens the first pooled connection. Throws zmq::error_t for an endpoint libzmq rejects.
-    RemoteBroker(zmq::context_t& context, std::string endpoint, const ClientOptions& options);
+    // `upSignal` is told when the broker comes up.
+    RemoteBroker(zmq::context_t& context, std::string endpoint, const ClientOptions& options,
+                 std::shared_ptr<UpSignal> upSignal);
 
     RemoteBroker(const RemoteBroker&) = delete;
     RemoteBroker& operator=(const RemoteBroker&) = delete;

@@ -9,6 +9,7 @@
 
 #include <switchboard/client.h>
 
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <atomic>
@@ -116,6 +117,7 @@ private slots:
     void brokerStoppedUnderLoad();
     void restartedBrokerGetsCallsAgain();
     void everyBrokerDownEndsInTimeout();
+    void firstCallsWaitForALiveBroker();
     void streamStaysOnOneBroker();
 };
 
@@ -413,6 +415,31 @@ void TestMultiBroker::everyBrokerDownEndsInTimeout()
         auto async = client.callAsync<int>(idempotent(isIdempotent), "calc", "twice", 1);
         QCOMPARE(async.wait_for(3s), std::future_status::ready);
         QVERIFY_THROWS_EXCEPTION(TimeoutError, async.get());
+    }
+}
+
+void TestMultiBroker::firstCallsWaitForALiveBroker()
+{
+    // The broker that comes first (ipc:// sorts before tcp://, and ties are taken in turn from
+    // the first) is not there. This used to send a fresh client's first call into its queue,
+    // where it waited out its timeout although the other broker was up.
+    ServedBroker live;
+    QTemporaryDir dir;
+    const std::string absent = "ipc://" + dir.filePath("nobody").toStdString();
+    ClientOptions options;
+    options.timeout = 3000ms;
+    for (const char* kind : {"blocking", "async", "stream"}) {
+        Client client({absent, live.broker.frontend()}, options);
+        const auto start = Clock::now();
+        if (kind == std::string_view("blocking")) {
+            QCOMPARE(client.call<int>("calc", "twice", 1), 3);
+        } else if (kind == std::string_view("async")) {
+            QCOMPARE(client.callAsync<int>("calc", "twice", 1).get(), 3);
+        } else {
+            auto stream = client.stream<int>("calc", "twice", 1);
+            QCOMPARE(stream.next(), std::optional<int>(3));
+        }
+        QVERIFY2(Clock::now() - start < 1500ms, kind);
     }
 }
 
