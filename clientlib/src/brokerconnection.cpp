@@ -45,6 +45,11 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
     // away blocks, and a blocking send has no timeout. Every queued request belongs to a call
     // that is bounded by its own deadline, so the queue cannot grow faster than calls are made.
     m_socket.set(zmq::sockopt::sndhwm, 0);
+    // A host name that resolves to IPv6 addresses gives endpoints "tcp://[addr]:port", which
+    // libzmq only reaches with IPv6 on.
+    if (endpoint.starts_with("tcp://[")) {
+        m_socket.set(zmq::sockopt::ipv6, 1);
+    }
     const auto connectionTimeoutMs = static_cast<int>(options.connectionTimeout.count());
     if (connectionTimeoutMs > 0) {
         // ZMTP heartbeats, so that a broker that vanished without closing the connection (a
