@@ -180,9 +180,7 @@ std::unique_ptr<StreamSource> ClientCore::openStream(CallRequest request)
     return std::make_unique<SocketStream>(
         RemoteBroker::Load(std::move(broker)), std::move(connection), std::string(request.service),
         std::string(request.method), id,
-        makeRequest(request, std::move(request.args), id,
-                    request.options.timeout.value_or(m_options.timeout), false),
-        request.options.timeout.value_or(m_options.timeout));
+        makeRequest(request, std::move(request.args), id, timeout, false), timeout);
 }
 
 IoThread& ClientCore::ioThread()
