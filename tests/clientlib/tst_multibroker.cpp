@@ -5,12 +5,15 @@
 
 #include "fakebroker.h"
 #include "rawworker.h"
+#include "switchboardprocess.h"
 #include "testbroker.h"
 
 #include <switchboard/client.h>
 
 #include <QTemporaryDir>
+
 #include <QTest>
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -118,6 +121,7 @@ private slots:
     void restartedBrokerGetsCallsAgain();
     void everyBrokerDownEndsInTimeout();
     void firstCallsWaitForALiveBroker();
+    void frozenBrokerIsLeftAfterConnectionTimeout();
     void streamStaysOnOneBroker();
 };
 
@@ -441,6 +445,65 @@ void TestMultiBroker::firstCallsWaitForALiveBroker()
         }
         QVERIFY2(Clock::now() - start < 1500ms, kind);
     }
+}
+
+void TestMultiBroker::frozenBrokerIsLeftAfterConnectionTimeout()
+{
+    // A broker that stops answering without closing its connections (a frozen host; here the
+    // switchboard process stopped with SIGSTOP): only the ZMTP heartbeats tell, after
+    // connectionTimeout.
+    SwitchboardProcess frozen(QStringLiteral(SWITCHBOARD_EXECUTABLE));
+    frozen.start({"--no-gui", "--no-admin", "--frontend", "tcp://127.0.0.1:*", "--backend",
+                  "tcp://127.0.0.1:*"});
+    QVERIFY2(frozen.waitReady(), qPrintable(frozen.stderrText()));
+    zmq::context_t context;
+    std::atomic<int> held{0};
+    RawWorker holder(context, frozen.backends().value(0).toStdString(), "calc",
+                     [&held](const RawWorker::Request& request, RawWorker::Session& session) {
+                         if (request.method == "hold") {
+                             ++held; // never answered
+                         } else {
+                             calc(request, session);
+                         }
+                     });
+    ServedBroker live;
+    ClientOptions options;
+    options.connectionTimeout = 600ms;
+    options.timeout = 8000ms;
+    const std::string frozenEndpoint = frozen.frontends().value(0).toStdString();
+    Client client({frozenEndpoint, live.broker.frontend()}, options);
+    // Both brokers up: the frozen one has answered a call.
+    QTRY_VERIFY_WITH_TIMEOUT((client.call<int>("calc", "twice", 1), holder.requests() > 0), 5000);
+
+    // Submitted together, these alternate between the brokers (fewest in flight first).
+    constexpr int kCalls = 8;
+    std::vector<std::future<int>> calls;
+    for (int i = 0; i < kCalls; ++i) {
+        calls.push_back(client.callAsync<int>(idempotent(i % 2 == 0), "calc", "hold", i));
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(held.load() >= 1, 5000);
+    const auto frozenAt = Clock::now();
+    const auto pid = static_cast<pid_t>(frozen.process().processId());
+    QCOMPARE(::kill(pid, SIGSTOP), 0);
+
+    int lost = 0;
+    for (int i = 0; i < kCalls; ++i) {
+        QCOMPARE(calls[i].wait_for(5s), std::future_status::ready);
+        try {
+            // The live broker's worker answers "hold" like "twice".
+            QCOMPARE(calls[i].get(), 2 * i + 1);
+        } catch (const ConnectionLost& error) {
+            QVERIFY2(i % 2 == 1, error.what()); // only calls that are not idempotent
+            QVERIFY2(std::string(error.what()).find(frozenEndpoint) != std::string::npos,
+                     error.what());
+            ++lost;
+        }
+    }
+    QVERIFY(lost >= 1);                    // the held one at least
+    QVERIFY(Clock::now() - frozenAt < 4s); // the heartbeat, not the 8 s timeout
+    // And calls go on, to the live broker.
+    QCOMPARE(client.call<int>(idempotent(), "calc", "twice", 4), 9);
+    QCOMPARE(::kill(pid, SIGCONT), 0);
 }
 
 void TestMultiBroker::streamStaysOnOneBroker()
