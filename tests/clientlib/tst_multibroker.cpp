@@ -122,6 +122,7 @@ private slots:
     void everyBrokerDownEndsInTimeout();
     void firstCallsWaitForALiveBroker();
     void frozenBrokerIsLeftAfterConnectionTimeout();
+    void hostNameStandsForItsAddresses();
     void streamStaysOnOneBroker();
 };
 
@@ -504,6 +505,29 @@ void TestMultiBroker::frozenBrokerIsLeftAfterConnectionTimeout()
     // And calls go on, to the live broker.
     QCOMPARE(client.call<int>(idempotent(), "calc", "twice", 4), 9);
     QCOMPARE(::kill(pid, SIGCONT), 0);
+}
+
+void TestMultiBroker::hostNameStandsForItsAddresses()
+{
+    // "localhost" resolves to 127.0.0.1 (and maybe ::1, where nothing listens): the client
+    // keeps the name as configured and reaches the broker through the address.
+    ServedBroker broker;
+    const std::string port = broker.broker.frontend().substr(broker.broker.frontend().rfind(':'));
+    const std::string byName = "tcp://localhost" + port;
+    ClientOptions options;
+    options.resolveInterval = 50ms; // resolved again and again while the test runs
+    Client client({byName}, options);
+    QCOMPARE(client.endpoints(), std::vector<std::string>{byName});
+    QCOMPARE(client.endpoint(), byName);
+    for (int i = 0; i < 10; ++i) {
+        QCOMPARE(client.call<int>("calc", "twice", i), 2 * i + 1);
+        QCOMPARE(client.callAsync<int>("calc", "twice", i).get(), 2 * i + 1);
+    }
+    QCOMPARE(broker.requests(), 20);
+    // A name that does not resolve stays as given, for libzmq to try; calls time out.
+    options.timeout = 200ms;
+    Client nowhere({"tcp://no-such-host.invalid" + port}, options);
+    QVERIFY_THROWS_EXCEPTION(TimeoutError, nowhere.call<int>("calc", "twice", 1));
 }
 
 void TestMultiBroker::streamStaysOnOneBroker()
