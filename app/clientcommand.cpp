@@ -441,11 +441,13 @@ int runServices(const ClientCommandOptions& options, QTextStream& out, QTextStre
 {
     // In the order given, each name replaced by the brokers it stands for.
     std::vector<std::string> brokers;
+    std::vector<std::string> unresolved; // asked all the same, as a Client would
     try {
         for (const auto& endpoint : configured(options)) {
             auto resolved = BrokerEndpoints::resolve(endpoint);
             if (resolved.empty()) {
-                resolved.push_back(endpoint); // not resolvable now: it will not answer either
+                resolved.push_back(endpoint);
+                unresolved.push_back(endpoint);
             }
             for (auto& broker : resolved) {
                 if (std::find(brokers.begin(), brokers.end(), broker) == brokers.end()) {
@@ -471,10 +473,15 @@ int runServices(const ClientCommandOptions& options, QTextStream& out, QTextStre
             try {
                 std::rethrow_exception(answer.error);
             } catch (const TimeoutError&) {
+                const bool noAddress = std::find(unresolved.begin(), unresolved.end(),
+                                                 answer.endpoint) != unresolved.end();
                 failure.message = QStringLiteral("no answer from the broker at %1 within %2 ms "
-                                                 "(is it running?)")
+                                                 "(%3)")
                                       .arg(QString::fromStdString(answer.endpoint))
-                                      .arg(options.timeoutMs);
+                                      .arg(options.timeoutMs)
+                                      .arg(noAddress ? QStringLiteral("its host name does not "
+                                                                      "resolve")
+                                                     : QStringLiteral("is it running?"));
             } catch (...) {
                 if (answers.size() > 1) {
                     failure.message = QString::fromStdString(answer.endpoint) +
