@@ -239,14 +239,17 @@ private:
 //
 // With several brokers, each request goes to the live broker with the fewest of this client's
 // requests in flight (ties in turn); brokers not connected yet come next, and a broker whose
-// connection dropped only when no other is left. When a broker's connection drops (or it stops
-// answering heartbeats, ClientOptions::connectionTimeout), idempotent calls in flight there
-// are retried on another broker; the others end with ConnectionLost. A broker that comes back
-// gets calls again.
+// connection dropped only when no other is left. While none is up yet (just after
+// construction), a call waits for the first handshake rather than queue at an absent broker. When a
+// broker's connection drops (or it stops answering heartbeats, ClientOptions::connectionTimeout),
+// idempotent calls in flight there are retried on another broker; the others end with
+// ConnectionLost. A broker that comes back gets calls again.
 class Client {
 public:
-    // Connects lazily: constructing never blocks and never fails for an absent broker.
-    // Throws zmq::error_t for an endpoint libzmq rejects ("tcp://nohost").
+    // Connects lazily: constructing never fails for an absent broker, and only waits for DNS
+    // when the endpoint names a host (which then counts as several brokers when it resolves
+    // to several addresses, as below). Throws zmq::error_t for an endpoint libzmq rejects
+    // ("tcp://nohost").
     explicit Client(std::string brokerEndpoint, ClientOptions options = {});
     // Shares the caller's context, which inproc:// endpoints need.
     Client(zmq::context_t& context, std::string brokerEndpoint, ClientOptions options = {});
