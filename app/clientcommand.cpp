@@ -4,15 +4,24 @@
 #include "jsonmsgpack.h"
 
 #include <switchboard/client.h>
+#include <switchboard/protocol/brokerendpoints.h>
 #include <switchboard/protocol/envelope.h>
 
 #include <QCommandLineParser>
 #include <QJsonArray>
 #include <QJsonObject>
 
+#include <algorithm>
 #include <chrono>
+#include <exception>
+#include <future>
 #include <map>
+#include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
 
 namespace switchboard {
 
@@ -39,8 +48,10 @@ const std::map<QString, Subcommand>& subcommands()
         {QStringLiteral("call"),
          {ClientCommandOptions::Command::Call, QStringLiteral("call"),
           QStringLiteral("[options] SERVICE METHOD [ARG ...]"),
-          QStringLiteral("Calls METHOD of SERVICE through the broker and prints the result as "
-                         "JSON. Each ARG is a JSON value (2, 1.5, true, null, \"text\", [1,2], "
+          QStringLiteral("Calls METHOD of SERVICE through a broker and prints the result as "
+                         "JSON. With several --broker, the call goes to one that is up; it is not "
+                         "sent again if that broker dies meanwhile (the call may have run). Each "
+                         "ARG is a JSON value (2, 1.5, true, null, \"text\", [1,2], "
                          "{\"k\":1}); an ARG that is not JSON is sent as a string, so hello means "
                          "\"hello\". A streaming method prints its items as one array. Options "
                          "go before SERVICE, so negative numbers need no escaping."),
@@ -51,16 +62,23 @@ const std::map<QString, Subcommand>& subcommands()
         {QStringLiteral("services"),
          {ClientCommandOptions::Command::Services, QStringLiteral("services"),
           QStringLiteral("[options]"),
-          QStringLiteral("Lists the services the broker knows: their live workers, the "
+          QStringLiteral("Lists the services the brokers know: their live workers, the "
                          "requests those hold now and can hold at once (their credit), and the "
-                         "requests waiting (mmi.capacity; 8/MMI mmi.workers from older brokers)."),
-          QStringLiteral("  switchboard services\n  switchboard services --json\n")}},
+                         "requests waiting (mmi.capacity; 8/MMI mmi.workers from older "
+                         "brokers). With several brokers, each service's line is the total, "
+                         "followed by one line per broker that answered (--json: under "
+                         "\"brokers\"); a broker that does not answer is named on stderr, and "
+                         "the exit code is then 3."),
+          QStringLiteral("  switchboard services\n  switchboard services --json\n"
+                         "  switchboard services --broker tcp://10.0.0.5:5555 --broker "
+                         "tcp://10.0.0.6:5555\n")}},
         {QStringLiteral("describe"),
          {ClientCommandOptions::Command::Describe, QStringLiteral("describe"),
           QStringLiteral("[options] SERVICE"),
           QStringLiteral("Prints the methods a service's worker offers, with their argument and "
                          "result types (the reserved method switchboard.describe, which every "
-                         "worker built with Switchboard::worker answers)."),
+                         "worker built with Switchboard::worker answers). With several --broker, "
+                         "any one that is up is asked."),
           QStringLiteral("  switchboard describe calc\n")}},
     };
     return all;
@@ -103,52 +121,140 @@ int fail(QTextStream& err, int code, const QString& message)
     return code;
 }
 
-// Runs `body` with a client, turning every way a call can fail into a message and exit code.
-template <typename Body>
-int withClient(const ClientCommandOptions& target, QTextStream& err, Body body)
+QString commandName(const ClientCommandOptions& options)
 {
-    const QString& endpoint = target.endpoint;
-    std::optional<Client> client;
+    switch (options.command) {
+    case ClientCommandOptions::Command::Call:
+        return QStringLiteral("call");
+    case ClientCommandOptions::Command::Services:
+        return QStringLiteral("services");
+    case ClientCommandOptions::Command::Describe:
+        return QStringLiteral("describe");
+    }
+    return {};
+}
+
+QString joined(const std::vector<std::string>& endpoints)
+{
+    QStringList list;
+    for (const auto& endpoint : endpoints) {
+        list << QString::fromStdString(endpoint);
+    }
+    return list.join(QStringLiteral(", "));
+}
+
+// How a command that called a broker ends: its exit code and what to print.
+struct Failure {
+    int exitCode = kNoAnswer;
+    QString message;    // one line
+    QStringList detail; // a RemoteError's detail, printed indented below
+};
+
+// The exception of a failed call, worded for someone at a shell; `brokers` are where the call
+// could have gone.
+Failure failureOf(const std::exception_ptr& error, const std::vector<std::string>& brokers)
+{
+    try {
+        std::rethrow_exception(error);
+    } catch (const RemoteError& remote) {
+        Failure failure{kRemoteError, what(remote), {}};
+        if (!remote.detail().empty()) {
+            failure.detail = QString::fromStdString(remote.detail()).split(QLatin1Char('\n'));
+        }
+        return failure;
+    } catch (const TimeoutError& timeout) {
+        return {kNoAnswer,
+                (brokers.size() == 1
+                     ? QStringLiteral("%1 (is the broker at %2 running, and a worker free?)")
+                     : QStringLiteral("%1 (are the brokers at %2 running, and a worker free?)"))
+                    .arg(what(timeout), joined(brokers)),
+                {}};
+    } catch (const AuthenticationError& refused) {
+        return {kNoAnswer,
+                QStringLiteral("%1 (is this client's .pub in the broker's --authorized-keys, "
+                               "and --server-key the broker's key?)")
+                    .arg(what(refused)),
+                {}};
+    } catch (const ServiceUnavailable& unavailable) {
+        return {
+            kNoAnswer,
+            QStringLiteral("%1 (switchboard services lists what is served)").arg(what(unavailable)),
+            {}};
+    } catch (const Error& other) {
+        return {kNoAnswer, what(other), {}};
+    }
+}
+
+int report(QTextStream& err, const Failure& failure)
+{
+    fail(err, failure.exitCode, failure.message);
+    for (const auto& line : failure.detail) {
+        err << "  " << line << '\n';
+    }
+    err.flush();
+    return failure.exitCode;
+}
+
+// The endpoint of `endpoints` that libzmq rejects, for the message: the Client only says that
+// one of them is.
+QString rejectedEndpoint(const std::vector<std::string>& endpoints)
+{
+    zmq::context_t context;
+    for (const auto& endpoint : endpoints) {
+        try {
+            zmq::socket_t socket(context, zmq::socket_type::dealer);
+            socket.set(zmq::sockopt::linger, 0);
+            socket.connect(endpoint);
+        } catch (const zmq::error_t&) {
+            return QString::fromStdString(endpoint);
+        }
+    }
+    return joined(endpoints);
+}
+
+// A client of `endpoints`, or the usage error that says why there can be none.
+std::variant<std::unique_ptr<Client>, int> makeClient(const ClientCommandOptions& target,
+                                                      const std::vector<std::string>& endpoints,
+                                                      QTextStream& err)
+{
     try {
         ClientOptions options;
         options.timeout = std::chrono::milliseconds(target.timeoutMs);
         options.curve = target.curve;
-        client.emplace(endpoint.toStdString(), options);
+        return std::make_unique<Client>(endpoints, options);
     } catch (const curve::KeyError& error) {
         return fail(err, kUsageError, what(error));
     } catch (const zmq::error_t& error) {
         return fail(err, kUsageError,
                     QStringLiteral("--broker '%1' is not a ZeroMQ endpoint: %2 (see switchboard "
-                                   "--help)")
-                        .arg(endpoint, what(error)));
+                                   "%3 --help)")
+                        .arg(rejectedEndpoint(endpoints), what(error), commandName(target)));
+    }
+}
+
+std::vector<std::string> configured(const ClientCommandOptions& target)
+{
+    std::vector<std::string> endpoints;
+    for (const auto& endpoint : target.endpoints) {
+        endpoints.push_back(endpoint.toStdString());
+    }
+    return endpoints;
+}
+
+// Runs `body` with a client of every --broker, turning every way a call can fail into a message
+// and exit code.
+template <typename Body>
+int withClient(const ClientCommandOptions& target, QTextStream& err, Body body)
+{
+    const std::vector<std::string> endpoints = configured(target);
+    auto made = makeClient(target, endpoints, err);
+    if (const int* exitCode = std::get_if<int>(&made)) {
+        return *exitCode;
     }
     try {
-        return body(*client);
-    } catch (const RemoteError& error) {
-        fail(err, kRemoteError, what(error));
-        if (!error.detail().empty()) {
-            for (const auto& line :
-                 QString::fromStdString(error.detail()).split(QLatin1Char('\n'))) {
-                err << "  " << line << '\n';
-            }
-            err.flush();
-        }
-        return kRemoteError;
-    } catch (const TimeoutError& error) {
-        return fail(err, kNoAnswer,
-                    QStringLiteral("%1 (is the broker at %2 running, and a worker free?)")
-                        .arg(what(error), endpoint));
-    } catch (const AuthenticationError& error) {
-        return fail(err, kNoAnswer,
-                    QStringLiteral("%1 (is this client's .pub in the broker's --authorized-keys, "
-                                   "and --server-key the broker's key?)")
-                        .arg(what(error)));
-    } catch (const ServiceUnavailable& error) {
-        return fail(
-            err, kNoAnswer,
-            QStringLiteral("%1 (switchboard services lists what is served)").arg(what(error)));
-    } catch (const Error& error) {
-        return fail(err, kNoAnswer, what(error));
+        return body(*std::get<std::unique_ptr<Client>>(made));
+    } catch (const Error&) {
+        return report(err, failureOf(std::current_exception(), endpoints));
     }
 }
 
@@ -202,43 +308,220 @@ std::map<std::string, ServiceCapacity> serviceCapacities(Client& client)
     return lines;
 }
 
+using Capacities = std::map<std::string, ServiceCapacity>;
+
+// What one broker said, or how asking it failed.
+struct BrokerAnswer {
+    std::string endpoint;
+    std::optional<Capacities> services;
+    std::exception_ptr error;
+};
+
+ServiceCapacity& operator+=(ServiceCapacity& total, const ServiceCapacity& line)
+{
+    total.workers += line.workers;
+    total.capacity += line.capacity;
+    total.inFlight += line.inFlight;
+    total.queued += line.queued;
+    return total;
+}
+
+QJsonObject toJson(const ServiceCapacity& line)
+{
+    return QJsonObject{{"workers", static_cast<qint64>(line.workers)},
+                       {"capacity", static_cast<qint64>(line.capacity)},
+                       {"inFlight", static_cast<qint64>(line.inFlight)},
+                       {"queued", static_cast<qint64>(line.queued)}};
+}
+
+// "...:5555" for an endpoint longer than `width`: the end is what tells brokers apart.
+QString elided(const std::string& endpoint, int width)
+{
+    const QString text = QString::fromStdString(endpoint);
+    if (text.size() <= width) {
+        return text;
+    }
+    return QStringLiteral("...") + text.right(width - 3);
+}
+
+// Every broker's services, asked at once so that a broker that does not answer costs one
+// timeout, not one each.
+std::vector<BrokerAnswer> askEveryBroker(const ClientCommandOptions& options,
+                                         const std::vector<std::string>& brokers, QTextStream& err,
+                                         int& exitCode)
+{
+    std::vector<std::unique_ptr<Client>> clients;
+    for (const auto& broker : brokers) {
+        auto made = makeClient(options, {broker}, err);
+        if (const int* code = std::get_if<int>(&made)) {
+            exitCode = *code;
+            return {};
+        }
+        clients.push_back(std::move(std::get<std::unique_ptr<Client>>(made)));
+    }
+    std::vector<std::future<Capacities>> pending;
+    for (auto& client : clients) {
+        pending.push_back(std::async(std::launch::async,
+                                     [&client = *client] { return serviceCapacities(client); }));
+    }
+    std::vector<BrokerAnswer> answers;
+    for (std::size_t i = 0; i < brokers.size(); ++i) {
+        BrokerAnswer answer{brokers[i], std::nullopt, nullptr};
+        try {
+            answer.services = pending[i].get();
+        } catch (const Error&) {
+            answer.error = std::current_exception();
+        }
+        answers.push_back(std::move(answer));
+    }
+    return answers;
+}
+
+void printServices(const std::map<std::string, ServiceCapacity>& totals,
+                   const std::vector<BrokerAnswer>& answers, std::size_t answered, QTextStream& out)
+{
+    const bool perBroker = answers.size() > 1;
+    // Service names as they come; broker endpoints (indented below their service) cut to what
+    // keeps a line within 100 columns.
+    constexpr int kNumbersWidth = 36; // WORKERS  IN FLIGHT  CAPACITY  QUEUED
+    constexpr int kLineWidth = 100;
+    int width = perBroker ? 16 : 7; // "SERVICE / BROKER", "SERVICE"
+    for (const auto& entry : totals) {
+        width = std::max(width, static_cast<int>(entry.first.size()));
+    }
+    int brokerWidth = 0;
+    if (perBroker) {
+        for (const auto& answer : answers) {
+            brokerWidth = std::max(brokerWidth, static_cast<int>(answer.endpoint.size()));
+        }
+        brokerWidth = std::min(brokerWidth, kLineWidth - kNumbersWidth - 2 - 2);
+        width = std::max(width, brokerWidth + 2);
+    }
+    const auto column = [](auto value, int columnWidth) {
+        return QString::number(value).rightJustified(columnWidth);
+    };
+    const auto line = [&](const QString& name, const ServiceCapacity& capacity) {
+        out << name.leftJustified(width + 2) << column(capacity.workers, 7)
+            << column(capacity.inFlight, 11) << column(capacity.capacity, 10)
+            << column(capacity.queued, 8) << '\n';
+    };
+    if (totals.empty()) {
+        if (!perBroker) {
+            out << "no services (no worker is connected to the broker)" << Qt::endl;
+        } else if (answered == 1) {
+            out << "no services (no worker is connected to the one broker that answered)"
+                << Qt::endl;
+        } else {
+            out << QStringLiteral("no services (no worker is connected to any of the %1 brokers)")
+                       .arg(answered)
+                << Qt::endl;
+        }
+        return;
+    }
+    out << QString::fromLatin1(perBroker ? "SERVICE / BROKER" : "SERVICE").leftJustified(width + 2)
+        << "WORKERS  IN FLIGHT  CAPACITY  QUEUED\n";
+    for (const auto& [name, total] : totals) {
+        line(QString::fromStdString(name), total);
+        if (!perBroker) {
+            continue;
+        }
+        for (const auto& answer : answers) {
+            if (!answer.services) {
+                continue;
+            }
+            const auto it = answer.services->find(name);
+            line(QStringLiteral("  ") + elided(answer.endpoint, brokerWidth),
+                 it != answer.services->end() ? it->second : ServiceCapacity{});
+        }
+    }
+    out.flush();
+}
+
 int runServices(const ClientCommandOptions& options, QTextStream& out, QTextStream& err)
 {
-    return withClient(options, err, [&](Client& client) {
-        const auto lines = serviceCapacities(client);
-        if (options.json) {
-            QJsonObject object;
-            for (const auto& [name, line] : lines) {
-                object.insert(QString::fromStdString(name),
-                              QJsonObject{{"workers", static_cast<qint64>(line.workers)},
-                                          {"capacity", static_cast<qint64>(line.capacity)},
-                                          {"inFlight", static_cast<qint64>(line.inFlight)},
-                                          {"queued", static_cast<qint64>(line.queued)}});
+    // In the order given, each name replaced by the brokers it stands for.
+    std::vector<std::string> brokers;
+    std::vector<std::string> unresolved; // asked all the same, as a Client would
+    try {
+        for (const auto& endpoint : configured(options)) {
+            auto resolved = BrokerEndpoints::resolve(endpoint);
+            if (resolved.empty()) {
+                resolved.push_back(endpoint);
+                unresolved.push_back(endpoint);
             }
-            out << jsonmsgpack::format(object, false) << Qt::endl;
-            return kSuccess;
+            for (auto& broker : resolved) {
+                if (std::find(brokers.begin(), brokers.end(), broker) == brokers.end()) {
+                    brokers.push_back(std::move(broker));
+                }
+            }
         }
-        if (lines.empty()) {
-            out << "no services (no worker is connected to the broker)" << Qt::endl;
-            return kSuccess;
+    } catch (const std::invalid_argument& error) {
+        return fail(err, kUsageError,
+                    QStringLiteral("%1 (see switchboard services --help)").arg(what(error)));
+    }
+    int exitCode = kSuccess;
+    const std::vector<BrokerAnswer> answers = askEveryBroker(options, brokers, err, exitCode);
+    if (exitCode != kSuccess) {
+        return exitCode;
+    }
+    std::map<std::string, ServiceCapacity> totals;
+    std::size_t answered = 0;
+    for (const auto& answer : answers) {
+        if (!answer.services) {
+            // One line each, and the brokers that did answer are still listed.
+            Failure failure = failureOf(answer.error, {answer.endpoint});
+            try {
+                std::rethrow_exception(answer.error);
+            } catch (const TimeoutError&) {
+                const bool noAddress = std::find(unresolved.begin(), unresolved.end(),
+                                                 answer.endpoint) != unresolved.end();
+                failure.message = QStringLiteral("no answer from the broker at %1 within %2 ms "
+                                                 "(%3)")
+                                      .arg(QString::fromStdString(answer.endpoint))
+                                      .arg(options.timeoutMs)
+                                      .arg(noAddress ? QStringLiteral("its host name does not "
+                                                                      "resolve")
+                                                     : QStringLiteral("is it running?"));
+            } catch (...) {
+                if (answers.size() > 1) {
+                    failure.message = QString::fromStdString(answer.endpoint) +
+                                      QStringLiteral(": ") + failure.message;
+                }
+            }
+            failure.detail.clear();
+            exitCode = std::max(exitCode, report(err, failure));
+            continue;
         }
-        int width = 7; // "SERVICE"
-        for (const auto& entry : lines) {
-            width = std::max(width, static_cast<int>(entry.first.size()));
+        ++answered;
+        for (const auto& [name, line] : *answer.services) {
+            totals[name] += line;
         }
-        const auto column = [](auto value, int columnWidth) {
-            return QString::number(value).rightJustified(columnWidth);
-        };
-        out << QStringLiteral("SERVICE").leftJustified(width + 2)
-            << "WORKERS  IN FLIGHT  CAPACITY  QUEUED\n";
-        for (const auto& [name, line] : lines) {
-            out << QString::fromStdString(name).leftJustified(width + 2) << column(line.workers, 7)
-                << column(line.inFlight, 11) << column(line.capacity, 10) << column(line.queued, 8)
-                << '\n';
+    }
+    if (answered == 0) {
+        return exitCode;
+    }
+    if (options.json) {
+        QJsonObject object;
+        for (const auto& [name, total] : totals) {
+            QJsonObject service = toJson(total);
+            QJsonObject perBroker;
+            for (const auto& answer : answers) {
+                if (!answer.services) {
+                    continue;
+                }
+                const auto it = answer.services->find(name);
+                perBroker.insert(
+                    QString::fromStdString(answer.endpoint),
+                    toJson(it != answer.services->end() ? it->second : ServiceCapacity{}));
+            }
+            service.insert(QStringLiteral("brokers"), perBroker);
+            object.insert(QString::fromStdString(name), service);
         }
-        out.flush();
-        return kSuccess;
-    });
+        out << jsonmsgpack::format(object, false) << Qt::endl;
+        return exitCode;
+    }
+    printServices(totals, answers, answered, out);
+    return exitCode;
 }
 
 QString describeMethod(const QJsonObject& method)
@@ -324,7 +607,10 @@ CommandLine<ClientCommandOptions> parseClientCommandLine(const QStringList& argu
     }
     const QCommandLineOption broker(
         QStringLiteral("broker"),
-        QStringLiteral("The broker's client endpoint (default %1).").arg(kDefaultBroker),
+        QStringLiteral("A broker's client endpoint (default %1). Repeat it for several "
+                       "brokers; a host name that resolves to several addresses counts as one "
+                       "broker per address.")
+            .arg(kDefaultBroker),
         QStringLiteral("endpoint"), kDefaultBroker);
     const QCommandLineOption timeout(
         QStringLiteral("timeout"),
@@ -356,7 +642,7 @@ CommandLine<ClientCommandOptions> parseClientCommandLine(const QStringList& argu
     }
     ClientCommandOptions options;
     options.command = command.command;
-    options.endpoint = parser.value(broker);
+    options.endpoints = parser.values(broker);
     bool ok = false;
     options.timeoutMs = parser.value(timeout).toInt(&ok);
     if (!ok || options.timeoutMs < 1) {

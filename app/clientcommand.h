@@ -14,7 +14,7 @@ namespace switchboard {
 struct ClientCommandOptions {
     enum class Command { Call, Services, Describe };
     Command command = Command::Call;
-    QString endpoint; // --broker
+    QStringList endpoints; // --broker, as given (a host name may stand for several brokers)
     int timeoutMs = 0;
     curve::ClientCredentials curve; // --server-key and --key
     bool compact = false;           // call --compact
@@ -30,7 +30,7 @@ CommandLine<ClientCommandOptions> parseClientCommandLine(const QStringList& argu
 
 // Runs the subcommand and returns the process exit code: 0 success, 1 the worker (or broker)
 // answered with an error, 2 the endpoint or a key is unusable, 3 no answer (timeout, no worker,
-// broker unreachable).
+// broker unreachable; for services: any broker that did not answer, the others still listed).
 int runClientCommand(const ClientCommandOptions& options, QTextStream& out, QTextStream& err);
 
 } // namespace switchboard

@@ -29,9 +29,10 @@ Clock::time_point deadlineAfter(Clock::time_point now, std::chrono::milliseconds
 }
 
 BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& endpoint,
-                                   const ClientOptions& options)
+                                   const ClientOptions& options, std::shared_ptr<LinkStatus> status)
     : m_socket(context, zmq::socket_type::dealer)
     , m_endpoint(endpoint)
+    , m_status(std::move(status))
 {
     options.curve.apply(m_socket);
     m_socket.set(zmq::sockopt::linger, 0);
@@ -44,6 +45,11 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
     // away blocks, and a blocking send has no timeout. Every queued request belongs to a call
     // that is bounded by its own deadline, so the queue cannot grow faster than calls are made.
     m_socket.set(zmq::sockopt::sndhwm, 0);
+    // A host name that resolves to IPv6 addresses gives endpoints "tcp://[addr]:port", which
+    // libzmq only reaches with IPv6 on.
+    if (endpoint.starts_with("tcp://[")) {
+        m_socket.set(zmq::sockopt::ipv6, 1);
+    }
     const auto connectionTimeoutMs = static_cast<int>(options.connectionTimeout.count());
     if (connectionTimeoutMs > 0) {
         // ZMTP heartbeats, so that a broker that vanished without closing the connection (a
@@ -56,12 +62,18 @@ BrokerConnection::BrokerConnection(zmq::context_t& context, const std::string& e
     // (HANDSHAKE_FAILED_AUTH comes first), or the broker could not read the handshake (a wrong
     // server key, one side without CURVE) and closed it. libzmq does not retry a failed
     // handshake by itself.
-    m_events.on(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, [this](const SocketEvent&) { m_handshaken = true; })
+    m_events
+        .on(ZMQ_EVENT_HANDSHAKE_SUCCEEDED,
+            [this](const SocketEvent&) {
+                m_handshaken = true;
+                setStatus(LinkStatus::State::Up);
+            })
         .on(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, [this](const SocketEvent&) { onRefused(); })
         .on(ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, [this](const SocketEvent&) { onRefused(); })
         .on(ZMQ_EVENT_DISCONNECTED, [this](const SocketEvent&) {
             if (m_handshaken) {
                 m_dropped = true;
+                setStatus(LinkStatus::State::Down);
             } else {
                 onRefused();
             }
@@ -138,8 +150,21 @@ bool BrokerConnection::takeDisconnects()
     return std::exchange(m_dropped, false);
 }
 
+void BrokerConnection::readEvents()
+{
+    (void)m_events.drain(m_monitor);
+}
+
+void BrokerConnection::setStatus(LinkStatus::State state)
+{
+    if (m_status) {
+        m_status->set(state);
+    }
+}
+
 void BrokerConnection::onRefused()
 {
+    setStatus(LinkStatus::State::Down);
     m_refused = true;
     m_newRefusal = true;
 }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "linkstatus.h"
+
 #include <switchboard/client.h>
 #include <switchboard/protocol/frames.h>
 #include <switchboard/protocol/socketmonitor.h>
@@ -7,6 +9,7 @@
 #include <zmq.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 namespace switchboard::detail {
@@ -21,8 +24,10 @@ using Clock = std::chrono::steady_clock;
 class BrokerConnection {
 public:
     // Connects (lazily, as ZeroMQ does). Throws zmq::error_t for an endpoint libzmq rejects.
+    // What the monitor reports also goes to `status` (may be null), shared with the other
+    // connections to the same broker.
     BrokerConnection(zmq::context_t& context, const std::string& endpoint,
-                     const ClientOptions& options);
+                     const ClientOptions& options, std::shared_ptr<LinkStatus> status = nullptr);
     ~BrokerConnection();
 
     BrokerConnection(const BrokerConnection&) = delete;
@@ -46,6 +51,11 @@ public:
     [[nodiscard]] bool takeDisconnects();
     // True once per refused handshake seen by takeDisconnects().
     [[nodiscard]] bool takeRefusal() noexcept;
+    // Reads the monitor's pending events into the shared LinkStatus, keeping a drop for the
+    // next takeDisconnects(): for a connection that sits idle in a pool.
+    void readEvents();
+
+    const std::string& endpoint() const noexcept { return m_endpoint; }
 
     // For pollers that watch more than this connection.
     zmq::socket_t& socket() noexcept { return m_socket; }
@@ -54,11 +64,13 @@ public:
 private:
     void reconnect();
     void onRefused();
+    void setStatus(LinkStatus::State state);
 
     zmq::socket_t m_socket;
     SocketMonitor m_events;
     zmq::socket_t m_monitor; // reads m_socket's monitor, for m_events
     std::string m_endpoint;
+    std::shared_ptr<LinkStatus> m_status;
     bool m_handshaken = false; // the current connection got through its handshake
     bool m_refused = false;    // libzmq will not try this connection again by itself
     bool m_newRefusal = false; // not yet reported by takeRefusal()

@@ -5,18 +5,41 @@
 namespace switchboard {
 
 Client::Client(std::string brokerEndpoint, ClientOptions options)
-    : m_core(std::make_unique<detail::ClientCore>(nullptr, std::move(brokerEndpoint), options))
+    : Client(std::vector<std::string>{std::move(brokerEndpoint)}, options)
 {}
 
 Client::Client(zmq::context_t& context, std::string brokerEndpoint, ClientOptions options)
-    : m_core(std::make_unique<detail::ClientCore>(&context, std::move(brokerEndpoint), options))
+    : Client(context, std::vector<std::string>{std::move(brokerEndpoint)}, options)
+{}
+
+Client::Client(std::vector<std::string> brokerEndpoints, ClientOptions options)
+    : m_core(std::make_unique<detail::ClientCore>(nullptr, std::move(brokerEndpoints), options))
+{}
+
+Client::Client(zmq::context_t& context, std::vector<std::string> brokerEndpoints,
+               ClientOptions options)
+    : m_core(std::make_unique<detail::ClientCore>(&context, std::move(brokerEndpoints), options))
+{}
+
+Client::Client(std::initializer_list<std::string> brokerEndpoints, ClientOptions options)
+    : Client(std::vector<std::string>(brokerEndpoints), options)
+{}
+
+Client::Client(zmq::context_t& context, std::initializer_list<std::string> brokerEndpoints,
+               ClientOptions options)
+    : Client(context, std::vector<std::string>(brokerEndpoints), options)
 {}
 
 Client::~Client() = default;
 
 const std::string& Client::endpoint() const noexcept
 {
-    return m_core->endpoint();
+    return m_core->endpoints().front();
+}
+
+const std::vector<std::string>& Client::endpoints() const noexcept
+{
+    return m_core->endpoints();
 }
 
 const ClientOptions& Client::options() const noexcept

@@ -1,8 +1,8 @@
 #pragma once
 
+#include "brokerset.h"
 #include "iothread.h"
 #include "reply.h"
-#include "socketpool.h"
 
 #include <switchboard/client.h>
 
@@ -10,15 +10,17 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace switchboard::detail {
 
 // What a Client is behind its templates: blocking calls on the caller's thread over pooled
-// connections, asynchronous calls on a lazily started I/O thread.
+// connections, asynchronous calls on a lazily started I/O thread, each request to the broker
+// the BrokerSet picks for it.
 class ClientCore {
 public:
     // `context` null: the core owns a context of its own.
-    ClientCore(zmq::context_t* context, std::string endpoint, ClientOptions options);
+    ClientCore(zmq::context_t* context, std::vector<std::string> endpoints, ClientOptions options);
     ~ClientCore();
 
     ClientCore(const ClientCore&) = delete;
@@ -28,20 +30,23 @@ public:
     void callAsync(CallRequest request, IoThread::OnDone onDone);
     std::unique_ptr<StreamSource> openStream(CallRequest request);
 
-    const std::string& endpoint() const noexcept { return m_endpoint; }
+    const std::vector<std::string>& endpoints() const noexcept { return m_brokers.configured(); }
     const ClientOptions& options() const noexcept { return m_options; }
 
 private:
     PendingCall makeCall(CallRequest& request);
+    // Sends the call's request over `connection` to `broker` and waits there until the call
+    // ends or its answer is lost (the call backs off for a retry).
+    static void attempt(PendingCall& call, const std::shared_ptr<RemoteBroker>& broker,
+                        BrokerConnection& connection);
     IoThread& ioThread();
 
     // Declared first so that it is destroyed last: zmq_ctx_term waits for every socket.
     std::unique_ptr<zmq::context_t> m_ownContext;
     zmq::context_t& m_context;
-    std::string m_endpoint;
     ClientOptions m_options;
     std::atomic<RequestId> m_nextRequestId{1};
-    SocketPool m_pool;
+    BrokerSet m_brokers;
     std::once_flag m_ioStarted;
     std::unique_ptr<IoThread> m_io;
 };

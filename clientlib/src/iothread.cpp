@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <system_error>
@@ -20,6 +21,8 @@ namespace {
 constexpr int kMaxDrainBatch = 256;
 // How long the thread sleeps when no call has a deadline: any submission wakes it anyway.
 constexpr std::chrono::hours kIdleWait{1};
+// How often a call held while no broker is up yet looks again.
+constexpr std::chrono::milliseconds kHoldStep{2};
 
 void runCallback(const IoThread::OnDone& onDone, msgpack::object_handle* reply,
                  std::exception_ptr error) noexcept
@@ -33,10 +36,11 @@ void runCallback(const IoThread::OnDone& onDone, msgpack::object_handle* reply,
 
 } // namespace
 
-IoThread::IoThread(zmq::context_t& context, const std::string& endpoint,
-                   const ClientOptions& options)
-    : m_connection(context, endpoint, options)
+IoThread::IoThread(BrokerSet& brokers, const ClientOptions& options)
+    : m_brokers(brokers)
+    , m_options(options)
 {
+    syncLinks(); // here, so that a bad endpoint throws to the caller
     // An eventfd rather than an inproc socket: zmq_poll watches plain descriptors too, and a
     // write costs one syscall where an inproc message costs a mutex and a mailbox signal.
     m_wakeFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -111,32 +115,93 @@ void IoThread::run()
 
 void IoThread::serve()
 {
-    zmq::pollitem_t items[] = {{m_connection.socket().handle(), 0, ZMQ_POLLIN, 0},
-                               {m_connection.monitor().handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, m_wakeFd, ZMQ_POLLIN, 0}};
     for (;;) {
-        const auto until = m_timers.empty() ? Clock::now() + kIdleWait : m_timers.begin()->first;
-        pollUntil(items, 3, until);
-        if ((items[2].revents & ZMQ_POLLIN) != 0) {
+        if (m_brokers.generation() != m_generation) {
+            syncLinks();
+        }
+        if (m_itemsStale) {
+            rebuildPollItems();
+        }
+        // An idle thread still follows the BrokerSet, so that brokers found by resolving again
+        // are watched before a call needs them.
+        const auto idleWait = m_options.resolveInterval > std::chrono::milliseconds::zero()
+                                  ? std::min<Clock::duration>(kIdleWait, m_options.resolveInterval)
+                                  : Clock::duration(kIdleWait);
+        const auto until = m_timers.empty() ? Clock::now() + idleWait : m_timers.begin()->first;
+        pollUntil(m_items.data(), static_cast<int>(m_items.size()), until);
+        if ((m_items[0].revents & ZMQ_POLLIN) != 0) {
             if (!takeSubmitted()) {
                 failEverything(clientDestroyed);
                 return;
             }
         }
+        // Links are only added until the next rebuild, so these indexes still hold.
+        const std::size_t polled = (m_items.size() - 1) / 2;
         // Answers before drops: an answer that arrived before the connection dropped counts.
-        if ((items[0].revents & ZMQ_POLLIN) != 0) {
-            onMessages();
+        for (std::size_t i = 0; i < polled; ++i) {
+            if ((m_items[1 + 2 * i].revents & ZMQ_POLLIN) != 0) {
+                onMessages(*m_links[i]);
+            }
         }
-        if ((items[1].revents & ZMQ_POLLIN) != 0) {
-            const bool dropped = m_connection.takeDisconnects();
-            if (m_connection.takeRefusal()) {
-                onAuthRefused();
-            } else if (dropped) {
-                onConnectionLost();
+        for (std::size_t i = 0; i < polled; ++i) {
+            if ((m_items[2 + 2 * i].revents & ZMQ_POLLIN) != 0) {
+                Link& link = *m_links[i];
+                const bool dropped = link.connection->takeDisconnects();
+                if (link.connection->takeRefusal()) {
+                    onAuthRefused(link);
+                } else if (dropped) {
+                    onConnectionLost(link);
+                }
             }
         }
         onTimers();
+        const auto idle = std::remove_if(m_links.begin(), m_links.end(), [](const auto& link) {
+            return !link->listed && link->calls == 0;
+        });
+        if (idle != m_links.end()) {
+            m_links.erase(idle, m_links.end());
+            m_itemsStale = true;
+        }
     }
+}
+
+void IoThread::syncLinks()
+{
+    m_generation = m_brokers.generation();
+    const auto brokers = m_brokers.brokers();
+    for (auto& link : m_links) {
+        link->listed = std::find(brokers.begin(), brokers.end(), link->broker) != brokers.end();
+    }
+    for (const auto& broker : brokers) {
+        (void)linkFor(broker);
+    }
+}
+
+IoThread::Link& IoThread::linkFor(const std::shared_ptr<RemoteBroker>& broker)
+{
+    for (auto& link : m_links) {
+        if (link->broker == broker) {
+            return *link;
+        }
+    }
+    auto link = std::make_unique<Link>();
+    link->broker = broker;
+    link->connection = std::make_unique<BrokerConnection>(
+        broker->pool().context(), broker->endpoint(), m_options, broker->status());
+    m_links.push_back(std::move(link));
+    m_itemsStale = true;
+    return *m_links.back();
+}
+
+void IoThread::rebuildPollItems()
+{
+    m_items.clear();
+    m_items.push_back({nullptr, m_wakeFd, ZMQ_POLLIN, 0});
+    for (const auto& link : m_links) {
+        m_items.push_back({link->connection->socket().handle(), 0, ZMQ_POLLIN, 0});
+        m_items.push_back({link->connection->monitor().handle(), 0, ZMQ_POLLIN, 0});
+    }
+    m_itemsStale = false;
 }
 
 bool IoThread::takeSubmitted()
@@ -158,12 +223,14 @@ bool IoThread::takeSubmitted()
     }
     if (!submitted.empty()) {
         // Drops reported before these requests go out cannot have lost them.
-        if (m_connection.takeDisconnects()) {
-            onConnectionLost();
+        for (auto& link : m_links) {
+            if (link->connection->takeDisconnects()) {
+                onConnectionLost(*link);
+            }
         }
     }
     for (auto& [call, onDone] : submitted) {
-        start(Entry{std::move(call), std::move(onDone), {}});
+        start(Entry{std::move(call), std::move(onDone)});
     }
     return true;
 }
@@ -184,50 +251,72 @@ void IoThread::start(Entry entry)
 
 void IoThread::send(Entry& entry)
 {
-    Frames request = entry.call.takeRequest();
-    m_connection.send(request);
+    std::shared_ptr<RemoteBroker> broker = m_brokers.pick(entry.previous.get());
+    if (!broker) {
+        entry.call.postpone(Clock::now() + kHoldStep);
+        return;
+    }
+    Link& link = linkFor(broker);
+    Frames request = entry.call.takeRequest(link.broker->endpoint());
+    link.connection->send(request);
+    ++link.calls;
+    entry.link = &link;
+    entry.load = RemoteBroker::Load(std::move(broker));
 }
 
-void IoThread::onMessages()
+void IoThread::detach(Entry& entry)
 {
-    for (int i = 0; i < kMaxDrainBatch && m_connection.receive(m_frames); ++i) {
+    if (entry.link == nullptr) {
+        return;
+    }
+    --entry.link->calls;
+    entry.link = nullptr;
+    entry.previous = entry.load.shared();
+    entry.load = RemoteBroker::Load();
+}
+
+void IoThread::onMessages(Link& link)
+{
+    for (int i = 0; i < kMaxDrainBatch && link.connection->receive(m_frames); ++i) {
         const auto address = addressOf(m_frames);
         if (!address) {
             continue;
         }
         const auto it = m_calls.find(address->requestId);
-        if (it == m_calls.end()) {
-            continue; // a late answer to a call that already ended
+        // A late answer to a call that already ended, or one from a broker the call left for
+        // another (retried there): only the broker it waits for may end it.
+        if (it == m_calls.end() || it->second.link != &link) {
+            continue;
         }
         it->second.call.onReply(m_frames, *address, Clock::now());
         update(address->requestId);
     }
 }
 
-void IoThread::onConnectionLost()
+void IoThread::onConnectionLost(Link& link)
 {
     const auto now = Clock::now();
     std::vector<RequestId> ids;
-    ids.reserve(m_calls.size());
     for (auto& [id, entry] : m_calls) {
-        entry.call.onConnectionLost(now);
-        ids.push_back(id);
+        if (entry.link == &link) {
+            entry.call.onConnectionLost(now);
+            ids.push_back(id);
+        }
     }
     for (const RequestId id : ids) {
         update(id);
     }
 }
 
-void IoThread::onAuthRefused()
+void IoThread::onAuthRefused(Link& link)
 {
-    // Every call in flight went out on the refused connection: none of them reached the broker.
+    // Every call in flight there went out on the refused connection: none reached the broker.
     std::vector<RequestId> ids;
-    ids.reserve(m_calls.size());
     for (auto& [id, entry] : m_calls) {
-        if (!entry.call.done()) {
+        if (entry.link == &link && !entry.call.done()) {
             entry.call.fail(authenticationRefused(entry.call.name()));
+            ids.push_back(id);
         }
-        ids.push_back(id);
     }
     for (const RequestId id : ids) {
         update(id);
@@ -255,6 +344,9 @@ void IoThread::update(RequestId id)
     }
     Entry& entry = it->second;
     m_timers.erase({entry.timer, id});
+    if (entry.call.state() != PendingCall::State::Waiting) {
+        detach(entry);
+    }
     if (entry.call.done()) {
         Entry finished = std::move(entry);
         m_calls.erase(it);
@@ -282,6 +374,7 @@ void IoThread::failEverything(const std::function<std::exception_ptr(const CallN
     calls.swap(m_calls);
     m_timers.clear();
     for (auto& [id, entry] : calls) {
+        detach(entry);
         entry.call.fail(makeError(entry.call.name()));
         finish(entry);
     }

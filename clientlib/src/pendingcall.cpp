@@ -39,8 +39,9 @@ PendingCall::PendingCall(std::string service, std::string method, RequestId id, 
     , m_retryAt(now)
 {}
 
-Frames PendingCall::takeRequest()
+Frames PendingCall::takeRequest(const std::string& broker)
 {
+    m_broker = &broker;
     ++m_attempts;
     m_state = State::Waiting;
     m_items.clear();
@@ -70,9 +71,9 @@ void PendingCall::onReply(const Frames& frames, const ReplyAddress& address, Clo
     }
     if (content.status == rpc::Status::Error) {
         if (m_idempotent && isRetryable(content.error)) {
-            retryOrFail(replyError(name(), content.error, m_attempts), now);
+            retryOrFail(replyError(name(), content.error, m_attempts, *m_broker), now);
         } else {
-            fail(replyError(name(), content.error, m_attempts));
+            fail(replyError(name(), content.error, m_attempts, *m_broker));
         }
         return;
     }
@@ -102,9 +103,9 @@ void PendingCall::onConnectionLost(Clock::time_point now)
         return;
     }
     if (m_idempotent) {
-        retryOrFail(connectionLost(name(), m_attempts), now);
+        retryOrFail(connectionLost(name(), m_attempts, *m_broker), now);
     } else {
-        fail(connectionLost(name(), m_attempts));
+        fail(connectionLost(name(), m_attempts, *m_broker));
     }
 }
 

@@ -44,16 +44,20 @@ public:
     }
     CallName name() const noexcept { return {m_service, m_method}; }
 
-    // The request to send now, for the first attempt or a retry (state becomes Waiting).
-    Frames takeRequest();
+    // The request to send now to `broker` (its endpoint, which must stay valid while the call
+    // waits there), for the first attempt or a retry (state becomes Waiting).
+    Frames takeRequest(const std::string& broker);
 
     // An answer addressed to this call.
     void onReply(const Frames& frames, const ReplyAddress& address, Clock::time_point now);
-    // The connection dropped: an answer to the request in flight will never come.
+    // The connection to the broker of the request in flight dropped: its answer will never
+    // come.
     void onConnectionLost(Clock::time_point now);
     // Time passed: fails the call at its deadline. Returns true when a retry is due, and the
     // caller should send takeRequest().
     bool onTimer(Clock::time_point now);
+    // Sends nothing before `until` (a call waiting, in Backoff, for a broker to come up).
+    void postpone(Clock::time_point until) noexcept { m_retryAt = until; }
     // Ends the call with `error` (e.g. the client is going away).
     void fail(std::exception_ptr error);
 
@@ -67,6 +71,7 @@ private:
 
     std::string m_service;
     std::string m_method;
+    const std::string* m_broker = nullptr; // of the latest attempt, for error texts
     RequestId m_id;
     Frames m_request;
     bool m_idempotent;

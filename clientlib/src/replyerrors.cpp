@@ -101,7 +101,8 @@ bool isRetryable(const rpc::ErrorInfo& error) noexcept
     return error.type == errortype::kWorkerLost || error.type == errortype::kBrokerShutdown;
 }
 
-std::exception_ptr replyError(const CallName& name, const rpc::ErrorInfo& error, int attempts)
+std::exception_ptr replyError(const CallName& name, const rpc::ErrorInfo& error, int attempts,
+                              std::string_view broker)
 {
     const std::string suffix = attemptsSuffix(attempts);
     // The broker's messages say what happened in full ("no worker for service 'calc' within
@@ -122,7 +123,9 @@ std::exception_ptr replyError(const CallName& name, const rpc::ErrorInfo& error,
     }
     if (error.type == errortype::kBrokerShutdown) {
         return std::make_exception_ptr(
-            ConnectionLost(name.describe(error.message + std::string(kMayHaveRun)) + suffix));
+            ConnectionLost(name.describe(error.message + " (" + std::string(broker) + ")" +
+                                         std::string(kMayHaveRun)) +
+                           suffix));
     }
     return std::make_exception_ptr(
         RemoteError(name.describe(error.type + ": " + error.message) + suffix, error.type,
@@ -137,11 +140,11 @@ std::exception_ptr timeoutError(const CallName& name, std::chrono::milliseconds 
                       " ms" + attemptsSuffix(attempts))));
 }
 
-std::exception_ptr connectionLost(const CallName& name, int attempts)
+std::exception_ptr connectionLost(const CallName& name, int attempts, std::string_view broker)
 {
     return std::make_exception_ptr(ConnectionLost(
-        name.describe("connection to the broker lost while the request was in flight" +
-                      std::string(kMayHaveRun)) +
+        name.describe("connection to the broker at " + std::string(broker) +
+                      " lost while the request was in flight" + std::string(kMayHaveRun)) +
         attemptsSuffix(attempts)));
 }
 

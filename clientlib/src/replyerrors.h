@@ -17,15 +17,18 @@ namespace switchboard::detail {
 bool isRetryable(const rpc::ErrorInfo& error) noexcept;
 
 // The exception for an error reply (status 0x01): the broker's own error types map to their
-// classes, everything else is a RemoteError. `attempts` counts the requests sent.
-std::exception_ptr replyError(const CallName& name, const rpc::ErrorInfo& error, int attempts);
+// classes, everything else is a RemoteError. `attempts` counts the requests sent; `broker` is
+// the endpoint of the broker that answered, named where the broker is what failed.
+std::exception_ptr replyError(const CallName& name, const rpc::ErrorInfo& error, int attempts,
+                              std::string_view broker);
 
 // TimeoutError: nothing arrived within `timeout`. `awaited` is "reply" or "item".
 std::exception_ptr timeoutError(const CallName& name, std::chrono::milliseconds timeout,
                                 int attempts, std::string_view awaited = "reply");
 
-// ConnectionLost: the connection to the broker dropped while the request was in flight.
-std::exception_ptr connectionLost(const CallName& name, int attempts);
+// ConnectionLost: the connection to `broker` (its endpoint) dropped while the request was in
+// flight there.
+std::exception_ptr connectionLost(const CallName& name, int attempts, std::string_view broker);
 
 // ConnectionLost: the Client was destroyed before the call ended.
 std::exception_ptr clientDestroyed(const CallName& name);

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,9 @@ public:
     };
 
     // Opens the first connection right away, so that a bad endpoint throws (zmq::error_t) here.
-    SocketPool(zmq::context_t& context, std::string endpoint, const ClientOptions& options);
+    // Every connection reports to `status`.
+    SocketPool(zmq::context_t& context, std::string endpoint, const ClientOptions& options,
+               std::shared_ptr<LinkStatus> status = nullptr);
     ~SocketPool();
 
     SocketPool(const SocketPool&) = delete;
@@ -44,6 +47,12 @@ public:
 
     // An idle connection, or a new one if every connection is on loan.
     Lease acquire();
+    // Lets an idle connection read its socket monitor into the LinkStatus, so that a broker
+    // nobody calls is still seen to come up. Does nothing when every connection is on loan:
+    // their borrowers read them.
+    void readIdleEvents();
+
+    zmq::context_t& context() const noexcept { return m_context; }
 
 private:
     void release(std::unique_ptr<BrokerConnection> connection);
@@ -51,6 +60,7 @@ private:
     zmq::context_t& m_context;
     std::string m_endpoint;
     ClientOptions m_options;
+    std::shared_ptr<LinkStatus> m_status;
     std::mutex m_mutex;
     std::vector<std::unique_ptr<BrokerConnection>> m_idle;
 };

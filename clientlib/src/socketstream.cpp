@@ -4,9 +4,11 @@
 
 namespace switchboard::detail {
 
-SocketStream::SocketStream(SocketPool::Lease connection, std::string service, std::string method,
-                           RequestId id, Frames request, std::chrono::milliseconds timeout)
-    : m_connection(std::move(connection))
+SocketStream::SocketStream(RemoteBroker::Load broker, SocketPool::Lease connection,
+                           std::string service, std::string method, RequestId id, Frames request,
+                           std::chrono::milliseconds timeout)
+    : m_broker(std::move(broker))
+    , m_connection(std::move(connection))
     , m_service(std::move(service))
     , m_method(std::move(method))
     , m_id(id)
@@ -30,7 +32,7 @@ std::optional<msgpack::object_handle> SocketStream::next()
         case BrokerConnection::Event::Timeout:
             std::rethrow_exception(timeoutError(name(), m_timeout, 1, "item"));
         case BrokerConnection::Event::Disconnected:
-            std::rethrow_exception(connectionLost(name(), 1));
+            std::rethrow_exception(connectionLost(name(), 1, m_broker.broker()->endpoint()));
         case BrokerConnection::Event::AuthRefused:
             std::rethrow_exception(authenticationRefused(name()));
         case BrokerConnection::Event::Message:
@@ -43,7 +45,8 @@ std::optional<msgpack::object_handle> SocketStream::next()
             }
             ReplyContent content = readReply(m_frames, *address, name());
             if (content.status == rpc::Status::Error) {
-                std::rethrow_exception(replyError(name(), content.error, 1));
+                std::rethrow_exception(
+                    replyError(name(), content.error, 1, m_broker.broker()->endpoint()));
             }
             if (!address->final) {
                 m_ended = false;

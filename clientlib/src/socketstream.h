@@ -1,5 +1,6 @@
 #pragma once
 
+#include "remotebroker.h"
 #include "reply.h"
 #include "socketpool.h"
 
@@ -15,15 +16,18 @@ namespace switchboard::detail {
 // failure have already been handed out.
 class SocketStream final : public StreamSource {
 public:
-    // Sends the request.
-    SocketStream(SocketPool::Lease connection, std::string service, std::string method,
-                 RequestId id, Frames request, std::chrono::milliseconds timeout);
+    // Sends the request over `connection`, one of the pool of `broker`, which stays counted as
+    // loaded until the stream is destroyed.
+    SocketStream(RemoteBroker::Load broker, SocketPool::Lease connection, std::string service,
+                 std::string method, RequestId id, Frames request,
+                 std::chrono::milliseconds timeout);
 
     std::optional<msgpack::object_handle> next() override;
 
 private:
     CallName name() const noexcept { return {m_service, m_method}; }
 
+    RemoteBroker::Load m_broker; // before m_connection: the lease goes back to its pool first
     SocketPool::Lease m_connection;
     std::string m_service;
     std::string m_method;

@@ -7,6 +7,8 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QRegularExpression>
 #include <QSet>
 #include <QTemporaryDir>
@@ -143,6 +145,8 @@ private Q_SLOTS:
     void keygenBadArguments_data();
     void keygenBadArguments();
     void curveBrokerLetsInAuthorizedKeysOnly();
+    void servicesMergesSeveralBrokers();
+    void servicesShowsTheBrokersThatAnswer();
 };
 
 void TstCli::help()
@@ -656,6 +660,112 @@ void TstCli::curveBrokerLetsInAuthorizedKeysOnly()
     QCOMPARE(::kill(static_cast<pid_t>(switchboard.process().processId()), SIGHUP), 0);
     QTRY_COMPARE_WITH_TIMEOUT(services("mallory", 3000).exitCode, 0, 20000);
     QCOMPARE(switchboard.process().state(), QProcess::Running);
+}
+
+// Two brokers with raw 18/MDP workers: two for calc on the first, one for calc and one for
+// search on the second. They only register: the brokers' heartbeats are slowed down so that
+// they stay registered without answering any.
+struct TwoBrokers {
+    TwoBrokers()
+        : first(kSwitchboard)
+        , second(kSwitchboard)
+    {
+        for (SwitchboardProcess* broker : {&first, &second}) {
+            broker->start({"--no-gui", "--frontend", kWildcard, "--backend", kWildcard,
+                           "--no-admin", "--heartbeat-ms", "60000"});
+        }
+    }
+
+    bool start()
+    {
+        if (!first.waitReady() || !second.waitReady()) {
+            return false;
+        }
+        const auto add = [this](SwitchboardProcess& broker, std::string_view service) {
+            workers.emplace_back(context, zmq::socket_type::dealer);
+            workers.back().set(zmq::sockopt::linger, 0);
+            workers.back().connect(broker.backends().value(0).toStdString());
+            send(workers.back(), {"MDPW02", "\x01", service});
+        };
+        add(first, "calc");
+        add(first, "calc");
+        add(second, "calc");
+        add(second, "search");
+        return true;
+    }
+
+    QStringList brokerArguments() const
+    {
+        return {"--broker", first.frontends().value(0), "--broker", second.frontends().value(0)};
+    }
+
+    SwitchboardProcess first;
+    SwitchboardProcess second;
+    zmq::context_t context;
+    std::vector<zmq::socket_t> workers;
+};
+
+void TstCli::servicesMergesSeveralBrokers()
+{
+    TwoBrokers brokers;
+    QVERIFY2(brokers.start(), qPrintable(brokers.first.stderrText() + brokers.second.stderrText()));
+    const QString first = brokers.first.frontends().value(0);
+    const QString second = brokers.second.frontends().value(0);
+
+    // The totals per service, then each broker's share, named.
+    Outcome table;
+    QTRY_VERIFY2_WITH_TIMEOUT((table = run(QStringList{"services"} + brokers.brokerArguments()),
+                               table.out.contains(QStringLiteral("search"))),
+                              qPrintable(describe(table)), 10000);
+    QVERIFY2(table.finished && table.exitCode == 0, qPrintable(describe(table)));
+    QVERIFY2(table.errLines.isEmpty(), qPrintable(describe(table)));
+    QStringList lines;
+    for (const QString& line : table.out.split('\n', Qt::SkipEmptyParts)) {
+        lines << line.simplified();
+        QVERIFY2(line.size() <= 100, qPrintable(line));
+    }
+    QCOMPARE(lines, (QStringList{"SERVICE / BROKER WORKERS IN FLIGHT CAPACITY QUEUED",
+                                 "calc 3 0 3 0", first + " 2 0 2 0", second + " 1 0 1 0",
+                                 "search 1 0 1 0", first + " 0 0 0 0", second + " 1 0 1 0"}));
+
+    const Outcome json = run(QStringList{"services", "--json"} + brokers.brokerArguments());
+    QVERIFY2(json.finished && json.exitCode == 0, qPrintable(describe(json)));
+    const QJsonObject services = QJsonDocument::fromJson(json.out.toUtf8()).object();
+    const QJsonObject calc = services.value("calc").toObject();
+    QCOMPARE(calc.value("workers").toInt(), 3);
+    QCOMPARE(calc.value("brokers").toObject().value(first).toObject().value("workers").toInt(), 2);
+    QCOMPARE(calc.value("brokers").toObject().value(second).toObject().value("workers").toInt(), 1);
+    QCOMPARE(services.value("search").toObject().value("workers").toInt(), 1);
+}
+
+void TstCli::servicesShowsTheBrokersThatAnswer()
+{
+    TwoBrokers brokers;
+    QVERIFY2(brokers.start(), qPrintable(brokers.first.stderrText() + brokers.second.stderrText()));
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString absent = QStringLiteral("ipc://") + dir.filePath(QStringLiteral("nobody"));
+
+    Outcome outcome;
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        (outcome = run(QStringList{"services", "--timeout", "1000", "--broker", absent} +
+                       brokers.brokerArguments()),
+         outcome.out.contains(QStringLiteral("search"))),
+        qPrintable(describe(outcome)), 10000);
+    // Exit code 3 says that not every broker answered; the ones that did are listed.
+    QVERIFY2(outcome.finished && outcome.exitCode == 3, qPrintable(describe(outcome)));
+    QCOMPARE(outcome.errLines,
+             QStringList{QStringLiteral("switchboard: no answer from the broker at %1 within "
+                                        "1000 ms (is it running?)")
+                             .arg(absent)});
+    QVERIFY2(outcome.out.contains(QRegularExpression(QStringLiteral("^calc +3 +0 +3 +0$"),
+                                                     QRegularExpression::MultilineOption)),
+             qPrintable(outcome.out));
+    QVERIFY2(!outcome.out.contains(absent), qPrintable(outcome.out));
+
+    // With every broker away there is nothing to list.
+    const Outcome none = run({"services", "--timeout", "500", "--broker", absent});
+    QVERIFY2(none.finished && none.exitCode == 3 && none.out.isEmpty(), qPrintable(describe(none)));
 }
 
 QTEST_GUILESS_MAIN(TstCli)

@@ -1,6 +1,7 @@
 // The client library against the real broker, with raw 18/MDP workers built by hand from the
 // RFC (tests/support/rawworker.h), so that these tests do not depend on workerlib.
 
+#include "fakebroker.h"
 #include "rawworker.h"
 #include "testbroker.h"
 
@@ -43,74 +44,6 @@ BrokerConfig testConfig(int liveness = 5, std::chrono::milliseconds requestTimeo
     config.requestTimeout = requestTimeout;
     return config;
 }
-
-// A stand-in for the broker that the test drives frame by frame: a bare ROUTER that can
-// receive a request and then vanish without answering, as a crashed broker would.
-class FakeBroker {
-public:
-    FakeBroker()
-    {
-        bind("tcp://127.0.0.1:*");
-        m_endpoint = m_socket->get(zmq::sockopt::last_endpoint);
-    }
-
-    const std::string& endpoint() const { return m_endpoint; }
-
-    // The next request: [identity, "MDPC02", 0x01, service, request id, method, args].
-    std::optional<Message> receive()
-    {
-        zmq::pollitem_t item{m_socket->handle(), 0, ZMQ_POLLIN, 0};
-        if (zmq::poll(&item, 1, 5000ms) == 0) {
-            return std::nullopt;
-        }
-        std::vector<zmq::message_t> frames;
-        (void)zmq::recv_multipart(*m_socket, std::back_inserter(frames));
-        Message message;
-        for (const auto& frame : frames) {
-            message.push_back(frame.to_string());
-        }
-        return message;
-    }
-
-    void answer(const Message& request, const std::string& payload)
-    {
-        const Message reply{request[0], "MDPC02", "\x03", request[3], request[4], kOk, payload};
-        for (std::size_t i = 0; i < reply.size(); ++i) {
-            m_socket->send(zmq::buffer(reply[i]),
-                           i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-        }
-    }
-
-    // Closes the socket: the client's connection drops.
-    void crash() { m_socket.reset(); }
-
-    // Binds again on the same endpoint; false while the old listener is still being closed.
-    bool restart()
-    {
-        if (m_socket) {
-            return true;
-        }
-        try {
-            bind(m_endpoint);
-            return true;
-        } catch (const zmq::error_t&) {
-            m_socket.reset();
-            return false;
-        }
-    }
-
-private:
-    void bind(const std::string& endpoint)
-    {
-        m_socket = std::make_unique<zmq::socket_t>(m_context, zmq::socket_type::router);
-        m_socket->set(zmq::sockopt::linger, 0);
-        m_socket->bind(endpoint);
-    }
-
-    zmq::context_t m_context;
-    std::unique_ptr<zmq::socket_t> m_socket;
-    std::string m_endpoint;
-};
 
 // The worker most tests call: one method per kind of answer.
 void calc(const RawWorker::Request& request, RawWorker::Session& session)
@@ -844,8 +777,8 @@ void TestClient::droppedConnectionFailsNonIdempotentCall()
     const auto error = thrown<ConnectionLost>([&] { blocking.get(); });
     QVERIFY(error);
     QCOMPARE(std::string(error->what()),
-             std::string("calc.add: connection to the broker lost while the request was in "
-                         "flight; the request may have run"));
+             "calc.add: connection to the broker at " + broker.endpoint() +
+                 " lost while the request was in flight; the request may have run");
     QVERIFY(thrown<ConnectionLost>([&] { async.get(); }));
     // Told by the socket monitor, not by the 10 s timeout.
     QVERIFY(std::chrono::steady_clock::now() - crashedAt < 5s);

@@ -107,6 +107,28 @@ private slots:
                                                       "by zero")}));
     }
 
+    void calculatorClientOnTwoBrokers()
+    {
+        // calculator_client BROKER BROKER: a worker on each, so whichever broker a call goes to
+        // answers it.
+        SwitchboardProcess second(kSwitchboard);
+        second.start({QStringLiteral("--no-gui"), QStringLiteral("--no-admin"),
+                      QStringLiteral("--frontend"), kWildcard, QStringLiteral("--backend"),
+                      kWildcard});
+        QVERIFY2(second.waitReady(), qPrintable(second.stderrText()));
+        WorkerProcess worker(QStringLiteral(CALCULATOR_WORKER), {backend()});
+        QVERIFY(worker.waitReady());
+        WorkerProcess other(QStringLiteral(CALCULATOR_WORKER), {second.backends().value(0)});
+        QVERIFY(other.waitReady());
+        const Run run =
+            runToEnd(QStringLiteral(CALCULATOR_CLIENT), {frontend(), second.frontends().value(0)});
+        QVERIFY(run.finished);
+        QCOMPARE(run.exitCode, 0);
+        QCOMPARE(run.out, (QStringList{QStringLiteral("2"), QStringLiteral("4"),
+                                       QStringLiteral("remote error std::domain_error: division "
+                                                      "by zero")}));
+    }
+
     void calculatorWithVerboseErrorsShowsWhereItFailed()
     {
         WorkerProcess worker(QStringLiteral(CALCULATOR_WORKER),

@@ -13,6 +13,7 @@
 #include <exception>
 #include <functional>
 #include <future>
+#include <initializer_list>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace switchboard {
 
@@ -33,6 +35,9 @@ struct ClientOptions {
     // How long a silent connection to the broker may live before it counts as lost (ZMTP
     // heartbeats, so a broker that vanished without closing the connection is noticed too).
     std::chrono::milliseconds connectionTimeout{3000};
+    // How often a broker endpoint that names a host is resolved again, so that brokers that
+    // appear behind the name get calls and ones that vanish stop getting them. Zero: never.
+    std::chrono::milliseconds resolveInterval{10000};
     // CURVE (docs/SECURITY.md): the broker's public key and this client's key pair, Z85 text;
     // curve::ClientCredentials::fromFiles() reads them from key files. Empty: no CURVE. The
     // Client constructor throws curve::KeyError for a malformed key; a key the broker refuses
@@ -225,19 +230,42 @@ private:
     bool m_started = false;
 };
 
-// A connection to a Switchboard (or any 18/MDP) broker's client endpoint.
+// Connections to one or several Switchboard (or any 18/MDP) brokers' client endpoints.
 //
 // Thread-safe: any number of threads may call one Client at once. Blocking calls run on the
 // calling thread (each borrows a socket of its own from a pool), so a call costs no thread
 // hand-off; asynchronous calls and callbacks are served by one internal I/O thread. Nothing
-// needs an event loop. The broker may restart: sockets reconnect by themselves.
+// needs an event loop. A broker may restart: sockets reconnect by themselves.
+//
+// With several brokers, each request goes to the live broker with the fewest of this client's
+// requests in flight (ties in turn); brokers not connected yet come next, and a broker whose
+// connection dropped only when no other is left. While none is up yet (just after
+// construction), a call waits for the first handshake rather than queue at an absent broker. When a
+// broker's connection drops (or it stops answering heartbeats, ClientOptions::connectionTimeout),
+// idempotent calls in flight there are retried on another broker; the others end with
+// ConnectionLost. A broker that comes back gets calls again.
 class Client {
 public:
-    // Connects lazily: constructing never blocks and never fails for an absent broker.
-    // Throws zmq::error_t for an endpoint libzmq rejects ("tcp://nohost").
+    // Connects lazily: constructing never fails for an absent broker, and only waits for DNS
+    // when the endpoint names a host (which then counts as several brokers when it resolves
+    // to several addresses, as below). Throws zmq::error_t for an endpoint libzmq rejects
+    // ("tcp://nohost").
     explicit Client(std::string brokerEndpoint, ClientOptions options = {});
     // Shares the caller's context, which inproc:// endpoints need.
     Client(zmq::context_t& context, std::string brokerEndpoint, ClientOptions options = {});
+    // Spreads calls over several brokers. An endpoint whose host name resolves to several
+    // addresses counts as one broker per address (resolved here, which may wait for DNS, and
+    // again every ClientOptions::resolveInterval). With more than one broker the I/O thread
+    // starts here, to watch every broker's connection. Throws as above, and
+    // std::invalid_argument for an empty list.
+    explicit Client(std::vector<std::string> brokerEndpoints, ClientOptions options = {});
+    Client(zmq::context_t& context, std::vector<std::string> brokerEndpoints,
+           ClientOptions options = {});
+    // Client({"tcp://a:5555", "tcp://b:5555"}): without these, such a list could also be
+    // read as the two iterators of one std::string.
+    Client(std::initializer_list<std::string> brokerEndpoints, ClientOptions options = {});
+    Client(zmq::context_t& context, std::initializer_list<std::string> brokerEndpoints,
+           ClientOptions options = {});
     // Pending asynchronous calls end with ConnectionLost ("client destroyed"). No other thread
     // may be inside a call of this client any more.
     ~Client();
@@ -320,7 +348,8 @@ public:
     }
 
     // Calls a streaming method (an 18/MDP worker answering with PARTIALs and a FINAL). The
-    // timeout applies to the wait for each item. Streams are never retried.
+    // timeout applies to the wait for each item. A stream stays with the one broker picked for
+    // it and is never retried.
     template <typename T = msgpack::object_handle, typename... Args>
     Stream<T> stream(std::string_view service, std::string_view method, const Args&... args)
     {
@@ -335,7 +364,10 @@ public:
                          std::string(service), std::string(method));
     }
 
+    // The first configured broker endpoint.
     const std::string& endpoint() const noexcept;
+    // The broker endpoints as configured (host names unresolved).
+    const std::vector<std::string>& endpoints() const noexcept;
     const ClientOptions& options() const noexcept;
 
     // The untyped calls the templates above wrap.

@@ -35,8 +35,10 @@ public:
     using Error::Error;
 };
 
-// The connection to the broker dropped, or the broker shut down, while the request was in
-// flight. The request may have run; calls marked idempotent are retried instead.
+// The connection to a broker dropped (the broker died, or stopped answering heartbeats), or the
+// broker shut down, while the request was in flight there; what() names the broker. The request
+// may have run, so a call that is not idempotent is never sent again; calls marked idempotent
+// are retried instead (on another broker when the client has one that is live).
 class ConnectionLost : public Error {
 public:
     using Error::Error;
