@@ -1,7 +1,10 @@
 // One worker process of the chaos test (tst_chaos.cpp): service "chaos", method
 // work(call_id, idempotent), which waits a random 0-5 ms and returns call_id.
 //
-//   chaos_worker --broker EP --log FILE [--heartbeat-ms MS] [--liveness N] [--seed N]
+//   chaos_worker --broker EP [--broker EP2 ...] --log FILE [--heartbeat-ms MS] [--liveness N]
+//                [--seed N]
+//
+// With several --broker options it keeps a session with each broker (tests/multihost).
 //
 // Every execution is appended to FILE as one line "call_id idempotent steady_ns" (steady_ns:
 // CLOCK_MONOTONIC at the start of the execution, comparable across processes) with one write(2)
@@ -28,6 +31,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -47,8 +51,8 @@ std::optional<std::int64_t> parseNumber(std::string_view text, std::int64_t mini
 int usage(const std::string& why)
 {
     std::cerr << "chaos_worker: " << why
-              << "\nusage: chaos_worker --broker EP --log FILE [--heartbeat-ms MS] "
-                 "[--liveness N] [--seed N]\n";
+              << "\nusage: chaos_worker --broker EP [--broker EP2 ...] --log FILE "
+                 "[--heartbeat-ms MS] [--liveness N] [--seed N]\n";
     return kUsageError;
 }
 
@@ -96,7 +100,7 @@ private:
 
 int main(int argc, char* argv[])
 {
-    std::string broker;
+    std::vector<std::string> brokers;
     std::string logPath;
     switchboard::WorkerOptions options;
     options.heartbeatInterval = std::chrono::milliseconds(250);
@@ -113,7 +117,7 @@ int main(int argc, char* argv[])
         }
         const std::string_view value = argv[++i];
         if (option == "--broker") {
-            broker = value;
+            brokers.emplace_back(value);
         } else if (option == "--log") {
             logPath = value;
         } else if (option == "--heartbeat-ms") {
@@ -138,7 +142,7 @@ int main(int argc, char* argv[])
             return usage("unknown option " + std::string(option));
         }
     }
-    if (broker.empty() || logPath.empty()) {
+    if (brokers.empty() || logPath.empty()) {
         return usage("--broker and --log are required");
     }
     ExecutionLog log(logPath);
@@ -159,7 +163,7 @@ int main(int argc, char* argv[])
     // One handler thread (WorkerOptions::threads = 1), so the generator needs no lock.
     std::mt19937_64 random(seed ^ static_cast<std::uint64_t>(::getpid()));
     std::uniform_int_distribution<std::int64_t> workTime(0, kMaxWorkMicroseconds);
-    switchboard::Worker worker(broker, "chaos", options);
+    switchboard::Worker worker(brokers, "chaos", options);
     worker.handle("work", [&](std::int64_t callId, bool idempotent) {
         log.append(callId, idempotent);
         // Simulated work, so that a SIGKILL finds requests in flight.

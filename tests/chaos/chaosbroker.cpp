@@ -8,7 +8,6 @@
 
 namespace {
 
-const QString kWildcard = QStringLiteral("tcp://127.0.0.1:*");
 constexpr auto kReadyTimeout = std::chrono::seconds(20);
 constexpr int kExitTimeoutMs = 10000;
 // How long a restart keeps trying to bind the old ports: the old process is gone, so only a
@@ -18,8 +17,9 @@ constexpr int kRebindTimeoutMs = 5000;
 } // namespace
 
 ChaosBroker::ChaosBroker(QString program, QString logFile, std::chrono::milliseconds heartbeat,
-                         int liveness)
+                         int liveness, Placement placement)
     : m_program(std::move(program))
+    , m_placement(std::move(placement))
     , m_logFile(std::move(logFile))
     , m_heartbeat(heartbeat)
     , m_liveness(liveness)
@@ -29,7 +29,8 @@ ChaosBroker::~ChaosBroker() = default; // SwitchboardProcess stops what still ru
 
 bool ChaosBroker::start()
 {
-    if (!launch(kWildcard, kWildcard)) {
+    const QString wildcard = QStringLiteral("tcp://%1:*").arg(m_placement.host);
+    if (!launch(wildcard, wildcard)) {
         return false;
     }
     m_frontend = m_process->frontends().value(0);
@@ -43,14 +44,20 @@ bool ChaosBroker::start()
 
 bool ChaosBroker::launch(const QString& frontend, const QString& backend)
 {
-    m_process = std::make_unique<SwitchboardProcess>(m_program);
+    QStringList command = m_placement.launcher;
+    command << m_program;
+    m_process = std::make_unique<SwitchboardProcess>(command.takeFirst());
     QProcess& process = m_process->process();
     killWithParent(process);
     process.setStandardErrorFile(m_logFile, QIODevice::Append);
-    m_process->start({QStringLiteral("--no-gui"), QStringLiteral("--no-admin"),
-                      QStringLiteral("--frontend"), frontend, QStringLiteral("--backend"), backend,
-                      QStringLiteral("--heartbeat-ms"), QString::number(m_heartbeat.count()),
-                      QStringLiteral("--liveness"), QString::number(m_liveness)});
+    // "ip netns exec" execs the broker, so the child's pid is the broker's and a SIGKILL
+    // reaches it.
+    m_process->start(
+        command + QStringList{QStringLiteral("--no-gui"), QStringLiteral("--no-admin"),
+                              QStringLiteral("--frontend"), frontend, QStringLiteral("--backend"),
+                              backend, QStringLiteral("--heartbeat-ms"),
+                              QString::number(m_heartbeat.count()), QStringLiteral("--liveness"),
+                              QString::number(m_liveness)});
     if (m_process->waitReady(kReadyTimeout)) {
         return true;
     }
@@ -62,21 +69,32 @@ bool ChaosBroker::launch(const QString& frontend, const QString& backend)
     return false;
 }
 
+bool ChaosBroker::kill()
+{
+    m_process->process().kill();
+    if (!m_process->process().waitForFinished(kExitTimeoutMs)) {
+        m_problems << QStringLiteral("the broker did not die of SIGKILL");
+        return false;
+    }
+    m_down.start();
+    return true;
+}
+
 bool ChaosBroker::restart(Stop how)
 {
-    QElapsedTimer down;
-    down.start();
     if (how == Stop::Terminate) {
+        m_down.start();
         if (!terminate("at the restart")) {
             return false;
         }
-    } else {
-        m_process->process().kill();
-        if (!m_process->process().waitForFinished(kExitTimeoutMs)) {
-            m_problems << QStringLiteral("the broker did not die of SIGKILL");
-            return false;
-        }
+    } else if (!kill()) {
+        return false;
     }
+    return restartKilled();
+}
+
+bool ChaosBroker::restartKilled()
+{
     // Retried only for a port that a stranger took in the gap; every failed attempt is a
     // process that started and exited, so the loop is paced by that.
     const QDeadlineTimer deadline(kRebindTimeoutMs);
@@ -93,7 +111,7 @@ bool ChaosBroker::restart(Stop how)
     while (m_problems.size() > problemsBefore) {
         m_problems.removeLast();
     }
-    m_downtime = std::chrono::milliseconds(down.elapsed());
+    m_downtime = std::chrono::milliseconds(m_down.elapsed());
     return true;
 }
 

@@ -2,6 +2,7 @@
 
 #include "switchboardprocess.h"
 
+#include <QElapsedTimer>
 #include <QString>
 #include <QStringList>
 
@@ -19,8 +20,15 @@ public:
         Kill,      // SIGKILL: a crash. Whatever it held vanishes with it.
     };
 
-    ChaosBroker(QString program, QString logFile, std::chrono::milliseconds heartbeat,
-                int liveness);
+    // Where the broker runs: by default on this machine's loopback; tests/multihost puts it on
+    // a host of its own ("ip netns exec HOST" and that host's address).
+    struct Placement {
+        QStringList launcher;
+        QString host = QStringLiteral("127.0.0.1");
+    };
+
+    ChaosBroker(QString program, QString logFile, std::chrono::milliseconds heartbeat, int liveness,
+                Placement placement = {});
     ~ChaosBroker();
 
     ChaosBroker(const ChaosBroker&) = delete;
@@ -32,6 +40,10 @@ public:
     // end it with exit code 0. downtime() is then the time from the signal to the new broker's
     // "ready" line.
     bool restart(Stop how);
+    // SIGKILL, and nothing started in its place until start() again on the same endpoints.
+    bool kill();
+    // After kill(): a new broker on the endpoints the old one had.
+    bool restartKilled();
     // SIGTERM; true if it exits with code 0 in time.
     bool stop();
     // False once the broker has exited without being asked to.
@@ -49,6 +61,7 @@ private:
     bool terminate(const char* when);
 
     QString m_program;
+    Placement m_placement;
     QString m_logFile;
     std::chrono::milliseconds m_heartbeat;
     int m_liveness;
@@ -56,5 +69,6 @@ private:
     QString m_frontend;
     QString m_backend;
     std::chrono::milliseconds m_downtime{0};
+    QElapsedTimer m_down; // since the old broker was stopped
     QStringList m_problems;
 };

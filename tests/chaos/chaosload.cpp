@@ -41,8 +41,8 @@ ChaosLoad::ChaosLoad(Settings settings)
     : m_settings(std::move(settings))
     , m_records(std::make_unique<CallRecord[]>(static_cast<std::size_t>(m_settings.requests)))
     , m_blockingClient(
-          std::make_unique<switchboard::Client>(m_settings.endpoint, m_settings.client))
-    , m_asyncClient(std::make_unique<switchboard::Client>(m_settings.endpoint, m_settings.client))
+          std::make_unique<switchboard::Client>(m_settings.endpoints, m_settings.client))
+    , m_asyncClient(std::make_unique<switchboard::Client>(m_settings.endpoints, m_settings.client))
 {}
 
 ChaosLoad::~ChaosLoad()

@@ -24,7 +24,7 @@
 class ChaosLoad {
 public:
     struct Settings {
-        std::string endpoint;
+        std::vector<std::string> endpoints; // one broker, or several for the client to spread over
         std::int64_t requests = 0;
         int concurrency = 1;
         std::chrono::milliseconds deadline{5000};

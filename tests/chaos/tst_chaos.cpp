@@ -157,8 +157,14 @@ void TestChaos::chaos()
     ChaosBroker broker(kSwitchboard, directory.filePath(QStringLiteral("broker.log")),
                        options.heartbeat, options.liveness);
     QVERIFY2(broker.start(), qPrintable(broker.problems().join(QLatin1Char('\n'))));
-    WorkerFleet fleet({kChaosWorker, broker.backend(), directory.path(), options.workers,
-                       options.heartbeat, options.liveness, options.seed});
+    WorkerFleet fleet({kChaosWorker,
+                       {broker.backend()},
+                       {},
+                       directory.path(),
+                       options.workers,
+                       options.heartbeat,
+                       options.liveness,
+                       options.seed});
     QVERIFY2(fleet.start(), qPrintable(fleet.problems().join(QLatin1Char('\n'))));
 
     QEventLoop loop;
@@ -172,7 +178,7 @@ void TestChaos::chaos()
     };
 
     ChaosLoad::Settings settings;
-    settings.endpoint = broker.frontend().toStdString();
+    settings.endpoints = {broker.frontend().toStdString()};
     settings.requests = options.requests;
     settings.concurrency = options.concurrency;
     settings.deadline = options.deadline;

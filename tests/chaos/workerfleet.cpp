@@ -57,12 +57,17 @@ bool WorkerFleet::startOne()
     auto process = std::make_unique<QProcess>();
     killWithParent(*process);
     process->setStandardErrorFile(base + QStringLiteral(".err"));
-    process->start(m_settings.program,
-                   {QStringLiteral("--broker"), m_settings.backend, QStringLiteral("--log"),
-                    base + QStringLiteral(".log"), QStringLiteral("--heartbeat-ms"),
-                    QString::number(m_settings.heartbeat.count()), QStringLiteral("--liveness"),
-                    QString::number(m_settings.liveness), QStringLiteral("--seed"),
-                    QString::number(m_settings.seed + static_cast<std::uint64_t>(number))});
+    QStringList command = m_settings.launcher;
+    command << m_settings.program;
+    for (const QString& backend : m_settings.backends) {
+        command << QStringLiteral("--broker") << backend;
+    }
+    command << QStringLiteral("--log") << base + QStringLiteral(".log")
+            << QStringLiteral("--heartbeat-ms") << QString::number(m_settings.heartbeat.count())
+            << QStringLiteral("--liveness") << QString::number(m_settings.liveness)
+            << QStringLiteral("--seed")
+            << QString::number(m_settings.seed + static_cast<std::uint64_t>(number));
+    process->start(command.takeFirst(), command);
     m_logFiles << base + QStringLiteral(".log");
     const bool started = process->waitForStarted(kStartTimeoutMs);
     if (!started) {

@@ -20,7 +20,9 @@ class WorkerFleet {
 public:
     struct Settings {
         QString program;
-        QString backend;
+        QStringList backends; // each worker keeps a session with every one
+        // Prepended to the worker's command line, to run it elsewhere ("ip netns exec HOST").
+        QStringList launcher;
         QString directory;
         int count = 4;
         std::chrono::milliseconds heartbeat{250};
