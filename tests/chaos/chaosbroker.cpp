@@ -17,7 +17,7 @@ constexpr int kRebindTimeoutMs = 5000;
 } // namespace
 
 ChaosBroker::ChaosBroker(QString program, QString logFile, std::chrono::milliseconds heartbeat,
-                         int liveness, Placement placement)
+                         int liveness, BrokerPlacement placement)
     : m_program(std::move(program))
     , m_placement(std::move(placement))
     , m_logFile(std::move(logFile))

@@ -9,6 +9,14 @@
 #include <chrono>
 #include <memory>
 
+// Where a chaos broker runs: by default on this machine's loopback; tests/multihost puts it on
+// a host of its own ("ip netns exec HOST" and that host's address). Outside ChaosBroker because
+// a default argument of its constructor cannot use a nested class's member initializers.
+struct BrokerPlacement {
+    QStringList launcher;
+    QString host = QStringLiteral("127.0.0.1");
+};
+
 // The broker of the chaos run: `switchboard --no-gui` as a child process, first on wildcard tcp
 // endpoints, then restarted on the ports it got, so that clients and workers find it again
 // where they left it. Its log (stderr) goes to one file across restarts.
@@ -20,15 +28,8 @@ public:
         Kill,      // SIGKILL: a crash. Whatever it held vanishes with it.
     };
 
-    // Where the broker runs: by default on this machine's loopback; tests/multihost puts it on
-    // a host of its own ("ip netns exec HOST" and that host's address).
-    struct Placement {
-        QStringList launcher;
-        QString host = QStringLiteral("127.0.0.1");
-    };
-
     ChaosBroker(QString program, QString logFile, std::chrono::milliseconds heartbeat, int liveness,
-                Placement placement = {});
+                BrokerPlacement placement = {});
     ~ChaosBroker();
 
     ChaosBroker(const ChaosBroker&) = delete;
@@ -61,7 +62,7 @@ private:
     bool terminate(const char* when);
 
     QString m_program;
-    Placement m_placement;
+    BrokerPlacement m_placement;
     QString m_logFile;
     std::chrono::milliseconds m_heartbeat;
     int m_liveness;
