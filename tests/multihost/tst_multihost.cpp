@@ -12,7 +12,8 @@
 // one result line, recorded in docs/RELIABILITY.md, and asserts: every call ends exactly once;
 // every idempotent call succeeds; the others succeed or end in ConnectionLost, the typed error
 // that says the call may have run; none is lost, none ran or was answered twice; and every call
-// that was in flight when B died has ended within two heartbeat intervals of the kill.
+// that was in flight when B died has ended within two heartbeat intervals of the kill (the
+// clients' connectionTimeout is one heartbeat interval).
 //
 // Needs root and iproute2 (the CI runs as root); without them the test says why and is
 // skipped. The CHAOS_* variables of tests/chaos set the load (CHAOS_REQUESTS, ...).
@@ -173,6 +174,12 @@ void TestMultiHost::failoverUnderLoad()
     if (options.clientRetries) {
         settings.client.maxRetries = *options.clientRetries;
     }
+    // A killed process's connections are normally closed by its kernel at once, and the
+    // clients see that; but a reset can be lost (here, under load, now and then it is), and a
+    // host that dies sends nothing at all. Then only the ZMTP heartbeats tell, so the clients'
+    // are set to the brokers' heartbeat interval, as a deployment that wants failover within
+    // two heartbeats would set them.
+    settings.client.connectionTimeout = kHeartbeat;
     settings.milestones = {options.requests / 2};
     settings.onMilestone = [&](std::size_t) {
         relay.post([&] {
@@ -236,12 +243,27 @@ void TestMultiHost::failoverUnderLoad()
     std::int64_t inFlightAtKill = 0;
     std::int64_t lastSettled = 0;
     std::int64_t firstReply = 0;
+    QStringList slowFailovers;
     for (std::int64_t id = 0; killedAt && id < load.issued(); ++id) {
         const CallRecord& record = load.record(id);
         const std::int64_t ended = record.endedNs.load();
         if (record.issuedNs < *killedAt && (ended == 0 || ended > *killedAt)) {
             ++inFlightAtKill;
             lastSettled = std::max(lastSettled, ended == 0 ? INT64_MAX : ended - *killedAt);
+            if (ended == 0 ||
+                ended - *killedAt > std::chrono::nanoseconds(2 * kHeartbeat).count()) {
+                slowFailovers << QStringLiteral("call %1 (%2), issued %3 ms before the kill, ended "
+                                                "%4 ms after it: %5")
+                                     .arg(id)
+                                     .arg(ChaosLoad::isIdempotent(id) ? "idempotent"
+                                                                      : "not idempotent")
+                                     .arg(milliseconds(*killedAt - record.issuedNs))
+                                     .arg(ended == 0 ? QStringLiteral("never")
+                                                     : milliseconds(ended - *killedAt))
+                                     .arg(QString::fromStdString(
+                                         load.outcomeName(record.outcome.load()) + " " +
+                                         load.errorText(id)));
+            }
         }
         if (ended > *killedAt && record.outcome.load() == CallRecord::kReplied &&
             (firstReply == 0 || ended - *killedAt < firstReply)) {
@@ -301,8 +323,10 @@ void TestMultiHost::failoverUnderLoad()
                                 .arg(count)
                                 .arg(QString::fromStdString(kind))));
     }
-    QVERIFY2(lastSettled <= 2 * std::chrono::nanoseconds(kHeartbeat).count(),
-             "calls in flight at the kill took longer than two heartbeat intervals to end");
+    QVERIFY2(slowFailovers.isEmpty(),
+             qPrintable(QStringLiteral("calls in flight at the kill took longer than two "
+                                       "heartbeat intervals to end:\n") +
+                        slowFailovers.join(QLatin1Char('\n'))));
     QCOMPARE(tally.sent, options.requests);
 }
 
