@@ -286,6 +286,10 @@ void TestChaos::chaos()
         qWarning().noquote() << example;
     }
 
+    // In full: QVERIFY2 cuts its message short, and a broker's last words are at the end.
+    for (const QString& why : aborted) {
+        qWarning().noquote() << why;
+    }
     QVERIFY2(aborted.isEmpty(), qPrintable(aborted.join(QLatin1Char('\n'))));
     QVERIFY2(workersStopped && brokerStopped && fleet.problems().isEmpty(),
              qPrintable((fleet.problems() + broker.problems()).join(QLatin1Char('\n'))));
