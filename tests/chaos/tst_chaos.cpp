@@ -37,6 +37,7 @@
 #include "chaosload.h"
 #include "chaosoptions.h"
 #include "chaostally.h"
+#include "looprelay.h"
 #include "workerfleet.h"
 
 #include <QElapsedTimer>
@@ -70,32 +71,6 @@ std::int64_t nanosecondsNow()
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
         .count();
 }
-
-// Lets client threads post work to the test's event loop until close(), after which they
-// cannot: the loop and everything its functors use are locals of the test function, and a
-// stalled run leaves client threads behind.
-class LoopRelay {
-public:
-    explicit LoopRelay(QObject* target)
-        : m_target(target)
-    {}
-    void post(std::function<void()> work)
-    {
-        const std::lock_guard lock(m_mutex);
-        if (m_target) {
-            QMetaObject::invokeMethod(m_target, std::move(work), Qt::QueuedConnection);
-        }
-    }
-    void close()
-    {
-        const std::lock_guard lock(m_mutex);
-        m_target = nullptr;
-    }
-
-private:
-    std::mutex m_mutex;
-    QObject* m_target;
-};
 
 // The times at which calls ended in a reply, sorted.
 std::vector<std::int64_t> replyTimes(const ChaosLoad& load)

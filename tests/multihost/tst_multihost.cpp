@@ -22,6 +22,7 @@
 #include "chaosload.h"
 #include "chaosoptions.h"
 #include "chaostally.h"
+#include "looprelay.h"
 #include "netnstopology.h"
 #include "workerfleet.h"
 
@@ -68,30 +69,6 @@ QString milliseconds(std::int64_t nanoseconds)
 {
     return QString::number(nanoseconds / 1'000'000);
 }
-
-// Lets client threads post work to the test's event loop until close().
-class LoopRelay {
-public:
-    explicit LoopRelay(QObject* target)
-        : m_target(target)
-    {}
-    void post(std::function<void()> work)
-    {
-        const std::lock_guard lock(m_mutex);
-        if (m_target) {
-            QMetaObject::invokeMethod(m_target, std::move(work), Qt::QueuedConnection);
-        }
-    }
-    void close()
-    {
-        const std::lock_guard lock(m_mutex);
-        m_target = nullptr;
-    }
-
-private:
-    std::mutex m_mutex;
-    QObject* m_target;
-};
 
 } // namespace
 
