@@ -30,8 +30,8 @@ bool RoutingCore::dispatch(RegisteredWorker& worker, Frames& frames, const Clien
     if (worker.credited() || (terms.idempotent && inFlight.terms.attempts < m_config.maxAttempts)) {
         // Copies share the buffers of all but the smallest frames: this costs a reference
         // count per frame, not the body.
-        // TODO(perf): a worker with credit costs this for every request, idempotent or not,
-        // because any of them may come back with DECLINE.
+        // A worker with credit pays this for every request, since any may come back with
+        // DECLINE; measured at no visible cost (docs/PERFORMANCE.md, issue 14).
         inFlight.retained.resize(frames.size());
         for (std::size_t i = 0; i < frames.size(); ++i) {
             inFlight.retained[i].copy(frames[i]);
