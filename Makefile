@@ -7,6 +7,7 @@
 PACKAGES := cmake ninja-build g++ pkgconf \
             qt6-base-dev qt6-charts-dev qt6-httpserver-dev \
             libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
+            prometheus-cpp-dev prometheus libsystemd-dev \
             python3-zmq python3-msgpack python3-yaml iproute2 \
             fonts-dejavu-core
 # The fuzz build is the codecs and the routing core (protocol/, monitoring/ on Qt Core,
