@@ -1,6 +1,10 @@
 #include "options.h"
 
+#include "configfile.h"
+#include "configsources.h"
+
 #include <QCoreApplication>
+#include <QTextStream>
 
 #include <algorithm>
 #include <chrono>
@@ -13,18 +17,24 @@
 
 // The broker's options as a table: each entry declares one option (name, help text, default) and
 // applies it (checks its value and writes it into Options). --help lists them in table order,
-// and they are checked in the same order: the first wrong one is the one reported.
+// and they are checked in the same order: the first wrong one is the one reported. The config
+// file and the SWITCHBOARD_<OPTION> variables take the same options (ConfigSources): their
+// values reach `apply` as a command line, so every rule is written once.
 namespace switchboard {
 
 namespace {
 
 // One of the broker's options. `apply` writes the parsed value into `options` and returns the
-// usage error, empty when the value is fine.
+// usage error, empty when the value is fine. `current` reads the value back from `options` as
+// the option takes it, for --print-config (without it, the value as given is printed);
+// `repeatable` options may be given several times, also in the config file.
 struct BrokerOption {
     QCommandLineOption option;
     std::function<QString(const QCommandLineParser& parser, const QCommandLineOption& option,
                           Options& options)>
         apply;
+    std::function<QStringList(const Options& options)> current{};
+    bool repeatable = false;
 };
 
 constexpr qint64 kDayMs = 24LL * 3600 * 1000;
@@ -96,11 +106,17 @@ QString numberText(qint64 value)
     return QString::number(value);
 }
 
-// A sizeValue's default as --help shows it: whole MiB with the suffix M.
+// A sizeValue as --help and --print-config show it: with the largest suffix that is exact.
 QString sizeText(qint64 value)
 {
-    constexpr qint64 kMiB = qint64{1} << 20;
-    return value % kMiB == 0 ? QStringLiteral("%1M").arg(value / kMiB) : QString::number(value);
+    for (const auto& [shift, suffix] :
+         {std::pair{30, 'G'}, std::pair{20, 'M'}, std::pair{10, 'K'}}) {
+        const qint64 unit = qint64{1} << shift;
+        if (value != 0 && value % unit == 0) {
+            return QString::number(value / unit) + QLatin1Char(suffix);
+        }
+    }
+    return QString::number(value);
 }
 
 using Reader = std::variant<qint64, QString> (*)(const QCommandLineParser&,
@@ -124,6 +140,9 @@ BrokerOption numberOption(const QString& name, const QString& valueName, const Q
                 }
                 options.broker.*field = fromNumber<Field>(std::get<qint64>(value));
                 return QString();
+            },
+            [field, format](const Options& options) {
+                return QStringList{format(asNumber(options.broker.*field))};
             }};
 }
 
@@ -135,6 +154,11 @@ BrokerOption sizeOption(const QString& name, const QString& valueName, const QSt
     return numberOption(name, valueName, help, field, minimum, maximum, sizeValue, sizeText);
 }
 
+QString switchText(bool on)
+{
+    return on ? QStringLiteral("true") : QStringLiteral("false");
+}
+
 // A switch that sets `field`.
 BrokerOption flagOption(const QString& name, const QString& help, bool Options::*field)
 {
@@ -143,7 +167,8 @@ BrokerOption flagOption(const QString& name, const QString& help, bool Options::
                     Options& options) {
                 options.*field = parser.isSet(option);
                 return QString();
-            }};
+            },
+            [field](const Options& options) { return QStringList{switchText(options.*field)}; }};
 }
 
 // A repeatable endpoint that replaces the broker's default list in `field` when given; `help`
@@ -160,7 +185,8 @@ BrokerOption endpointOption(const QString& name, const QString& help,
                     options.broker.*field = parser.values(option);
                 }
                 return QString();
-            }};
+            },
+            [field](const Options& options) { return options.broker.*field; }, true};
 }
 
 std::vector<BrokerOption> runOptions()
@@ -201,6 +227,9 @@ std::vector<BrokerOption> endpointOptions()
              }
              options.broker.adminEndpoints.clear();
              return QString();
+         },
+         [](const Options& options) {
+             return QStringList{switchText(options.broker.adminEndpoints.isEmpty())};
          }},
     };
 }
@@ -281,7 +310,8 @@ std::vector<BrokerOption> securityOptions()
          [](const QCommandLineParser& parser, const QCommandLineOption& option, Options& options) {
              options.broker.curveKeyFile = parser.value(option);
              return QString();
-         }},
+         },
+         [](const Options& options) { return QStringList{options.broker.curveKeyFile}; }},
         {QCommandLineOption(QStringLiteral("authorized-keys"),
                             QStringLiteral("Directory of the public keys (.pub files) allowed to "
                                            "connect: directly in it for every endpoint, in its "
@@ -293,6 +323,9 @@ std::vector<BrokerOption> securityOptions()
              return goTogether(parser, QStringLiteral("curve-key"), option.names().first(),
                                QStringLiteral("--curve-key and --authorized-keys go together: "
                                               "the broker's key pair, and the keys it lets in"));
+         },
+         [](const Options& options) {
+             return QStringList{options.broker.authorizedKeysDirectory};
          }},
     };
 }
@@ -314,7 +347,8 @@ BrokerOption logLevelOption()
                     .arg(options.logLevel);
             }
             return QString();
-        }};
+        },
+        [](const Options& options) { return QStringList{options.logLevel}; }};
 }
 
 // Every option after --help and --version, in the order --help lists them.
@@ -359,6 +393,15 @@ QString helpText(const QCommandLineParser& parser)
                "      List a service's methods with their argument types.\n"
                "  switchboard keygen NAME\n"
                "      Write a CURVE key pair, NAME.key and NAME.pub.\n"
+               "\nConfiguration: every option above but --help, --version, --config and "
+               "--print-config may\nalso be set in a config file (--config FILE, or "
+               "SWITCHBOARD_CONFIG=FILE), one `option = value`\nline each (`max-queue = 5000`, "
+               "`no-gui = true`), or in a variable SWITCHBOARD_<OPTION>\n(SWITCHBOARD_MAX_QUEUE="
+               "5000; a repeatable option's values separated by spaces or commas).\nThe command "
+               "line overrides the variables, which override the file. --print-config shows\n"
+               "the result. /etc/switchboard/switchboard.conf, as the Debian package installs it, "
+               "lists\n"
+               "every option with its default.\n"
                "\nSignals: SIGINT and SIGTERM shut down; SIGHUP re-reads --authorized-keys.\n"
                "\nExit codes: 0 after a clean shutdown (SIGINT, SIGTERM, closing the window), "
                "2 for a usage\nerror, an endpoint that cannot be bound, an unusable key, or no "
@@ -369,6 +412,21 @@ QString helpText(const QCommandLineParser& parser)
 
 CommandLine<Options> parseCommandLine(const QStringList& arguments)
 {
+    QStringList warnings;
+    CommandLine<Options> result =
+        parseCommandLine(arguments, QProcessEnvironment::systemEnvironment(), warnings);
+    if (!warnings.isEmpty()) {
+        QTextStream err(stderr);
+        for (const QString& warning : std::as_const(warnings)) {
+            err << "switchboard: warning: " << warning << Qt::endl;
+        }
+    }
+    return result;
+}
+
+CommandLine<Options> parseCommandLine(const QStringList& arguments,
+                                      const QProcessEnvironment& environment, QStringList& warnings)
+{
     CommandParser parser(
         QStringLiteral("switchboard"), QStringLiteral("switchboard"),
         QStringLiteral("Switchboard: a Majordomo (7/MDP, 18/MDP) RPC broker on ZeroMQ.\n"
@@ -378,7 +436,18 @@ CommandLine<Options> parseCommandLine(const QStringList& arguments)
                        "with its monitor window; --no-gui runs it headless."));
     const QCommandLineOption version({QStringLiteral("v"), QStringLiteral("version")},
                                      QStringLiteral("Show the version and exit."));
+    const QCommandLineOption config(
+        QStringLiteral("config"),
+        QStringLiteral("Read options from a config file of `option = value` lines (see "
+                       "Configuration below; default $SWITCHBOARD_CONFIG, else none)."),
+        QStringLiteral("file"));
+    const QCommandLineOption printConfig(
+        QStringLiteral("print-config"),
+        QStringLiteral("Print the effective configuration as a config file, each value with "
+                       "where it came from, and exit."));
     parser.addOption(version);
+    parser.addOption(config);
+    parser.addOption(printConfig);
     const std::vector<BrokerOption> options = brokerOptions();
     for (const BrokerOption& entry : options) {
         parser.addOption(entry.option);
@@ -397,11 +466,69 @@ CommandLine<Options> parseCommandLine(const QStringList& arguments)
                 "unknown command '%1' (commands: monitor, call, services, describe, keygen)")
                 .arg(parser.positionalArguments().first()));
     }
-    Options result;
+
+    std::vector<ConfigOption> names;
     for (const BrokerOption& entry : options) {
-        if (const QString error = entry.apply(parser, entry.option, result); !error.isEmpty()) {
-            return parser.usageError(error);
+        names.push_back({entry.option.names().constLast(), !entry.option.valueName().isEmpty(),
+                         entry.repeatable});
+    }
+    ConfigSources sources(std::move(names));
+    const QString configVariable = ConfigSources::variableName(config.names().first());
+    const QString path =
+        parser.isSet(config) ? parser.value(config) : environment.value(configVariable);
+    if (parser.isSet(config) && path.isEmpty()) {
+        return parser.usageError(QStringLiteral("--config needs a file"));
+    }
+    if (!path.isEmpty()) {
+        const auto file = ConfigFile::read(path);
+        if (const auto* error = std::get_if<QString>(&file)) {
+            return parser.failure(parser.isSet(config)
+                                      ? *error
+                                      : QStringLiteral("%1 (from %2)").arg(*error, configVariable));
         }
+        if (const QString error = sources.addFile(std::get<ConfigFile>(file)); !error.isEmpty()) {
+            return parser.failure(error);
+        }
+    }
+    if (const QString error = sources.addEnvironment(environment, warnings); !error.isEmpty()) {
+        return parser.failure(error);
+    }
+    sources.addCommandLine(parser);
+
+    // Every value, wherever it came from, goes through the options' own parser and checks.
+    CommandParser merged(QStringLiteral("switchboard"), QStringLiteral("switchboard"), {});
+    for (const BrokerOption& entry : options) {
+        merged.addOption(entry.option);
+    }
+    if (!merged.parse(sources.arguments(QStringLiteral("switchboard")))) {
+        return parser.failure(merged.errorText());
+    }
+    Options result;
+    for (std::size_t index = 0; index < options.size(); ++index) {
+        const BrokerOption& entry = options[index];
+        if (const QString error = entry.apply(merged, entry.option, result); !error.isEmpty()) {
+            if (sources.source(index) == ConfigSources::Source::CommandLine) {
+                return parser.usageError(error);
+            }
+            return parser.failure(QStringLiteral("%1: %2").arg(sources.where(index), error));
+        }
+    }
+
+    if (parser.isSet(printConfig)) {
+        std::vector<QStringList> effective;
+        for (std::size_t index = 0; index < options.size(); ++index) {
+            const BrokerOption& entry = options[index];
+            if (entry.current) {
+                effective.push_back(entry.current(result));
+            } else if (sources.source(index) != ConfigSources::Source::Default) {
+                effective.push_back(sources.values(index));
+            } else if (entry.option.valueName().isEmpty()) {
+                effective.push_back({QStringLiteral("false")});
+            } else {
+                effective.push_back(entry.option.defaultValues());
+            }
+        }
+        return CommandLineExit{0, sources.configText(effective), {}};
     }
     return result;
 }

@@ -4,6 +4,7 @@
 
 #include <switchboard/broker/brokerconfig.h>
 
+#include <QProcessEnvironment>
 #include <QString>
 #include <QStringList>
 
@@ -17,7 +18,15 @@ struct Options {
     bool demo = false; // built-in demo workers and clients
 };
 
-// The options to run the broker with, or the exit after --help, --version or a usage error.
+// The options to run the broker with, or the exit after --help, --version, --print-config or a
+// usage error. The options come from the command line, the SWITCHBOARD_<OPTION> variables of the
+// process and the config file (--config or SWITCHBOARD_CONFIG), in that order of precedence;
+// warnings about the variables are printed on stderr.
 CommandLine<Options> parseCommandLine(const QStringList& arguments);
+// The same with the variables of `environment`; `warnings` gets one line per variable that looks
+// like a misspelt option's.
+CommandLine<Options> parseCommandLine(const QStringList& arguments,
+                                      const QProcessEnvironment& environment,
+                                      QStringList& warnings);
 
 } // namespace switchboard
