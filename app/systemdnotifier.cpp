@@ -4,7 +4,7 @@
 #include <QObject>
 #include <QTimer>
 
-#include <cstring>
+#include <atomic>
 #include <systemd/sd-daemon.h>
 
 namespace switchboard {
@@ -13,17 +13,21 @@ namespace {
 
 Q_LOGGING_CATEGORY(lcSystemd, "switchboard.systemd")
 
-// sd_notify() returns > 0 when sent, 0 without NOTIFY_SOCKET and a negative errno otherwise.
-// A lost notification is not fatal to routing, but the operator must learn why systemd will
-// time the unit out.
+// sd_notify() returns > 0 when sent, 0 without NOTIFY_SOCKET and a negative errno otherwise. A
+// lost notification does not stop routing, but the operator must learn why systemd times the
+// unit out or restarts it; once is enough, the pings would repeat it every few seconds. Called
+// from the main thread and the broker's.
 void send(const QByteArray& state)
 {
+    static std::atomic_flag warned;
     const int result = sd_notify(0, state.constData());
-    if (result < 0) {
+    if (result < 0 && !warned.test_and_set()) {
         qCWarning(lcSystemd,
-                  "could not tell systemd \"%s\" through NOTIFY_SOCKET (%s); check "
-                  "that the unit's NotifyAccess= lets the main process notify",
-                  state.left(state.indexOf('\n')).constData(), std::strerror(-result));
+                  "could not send \"%s\" to systemd through NOTIFY_SOCKET=%s (%s): systemd may "
+                  "time the broker out or restart it; check that the unit has NotifyAccess=main "
+                  "(further failures are not logged)",
+                  state.split('\n').first().constData(), qgetenv("NOTIFY_SOCKET").constData(),
+                  qPrintable(qt_error_string(-result)));
     }
 }
 
