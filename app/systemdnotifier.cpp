@@ -80,7 +80,6 @@ void SystemdNotifier::startWatchdog(QObject& loopOwner)
     const auto interval = m_watchdogInterval;
     QMetaObject::invokeMethod(&loopOwner, [owner = &loopOwner, interval] {
         auto* timer = new QTimer(owner);
-        timer->setTimerType(Qt::PreciseTimer);
         QObject::connect(timer, &QTimer::timeout, timer, [] { send("WATCHDOG=1"); });
         timer->start(interval);
         send("WATCHDOG=1");

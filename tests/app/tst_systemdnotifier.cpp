@@ -5,6 +5,7 @@
 
 #include "systemdnotifier.h"
 
+#include <QFile>
 #include <QObject>
 #include <QSemaphore>
 #include <QSocketNotifier>
@@ -83,6 +84,7 @@ private Q_SLOTS:
         QFile::remove(m_path);
         qunsetenv("NOTIFY_SOCKET");
         qunsetenv("WATCHDOG_USEC");
+        qunsetenv("WATCHDOG_PID");
     }
 
     void outsideSystemdSendsNothing()
