@@ -7,12 +7,15 @@ Copies the unit into a temporary directory with ExecStart= pointing at the built
 on it: any complaint about the unit fails, including the ones systemd only warns about and then
 ignores (a misspelt key, an unknown Type=), since those silently drop a setting. Then
 `systemd-analyze security --offline` must rate its exposure at most MAX_EXPOSURE, so that
-dropping a hardening setting fails here and not in a security review.
+dropping a hardening setting fails here and not in a security review. Last, ExecStart='s
+command line runs with --print-config, the shipped resources/switchboard.conf in place of
+/etc/switchboard/switchboard.conf: the executable must accept every option the unit gives it.
 Exit 0: all good; 77: systemd-analyze is not installed, said on stderr; else failure.
 """
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -20,6 +23,7 @@ import tempfile
 
 SKIP = 77
 INSTALLED_BINARY = "/usr/bin/switchboard"
+INSTALLED_CONFIG = "/etc/switchboard/switchboard.conf"
 # systemd-analyze's scale is 0.0 (locked down) to 10.0; the unit scores 1.2 (docs/DEPLOYMENT.md).
 MAX_EXPOSURE = 2.0
 # The settings this project's operation relies on (docs/DEPLOYMENT.md, "systemd").
@@ -75,6 +79,26 @@ def exposure(unit):
     print(f"systemd-analyze security: exposure {level} (at most {MAX_EXPOSURE})")
 
 
+def exec_start_accepted(unit_path, switchboard):
+    shipped = os.path.join(os.path.dirname(os.path.abspath(unit_path)), "switchboard.conf")
+    if not os.path.exists(shipped):
+        print(f"ExecStart= not run: no {shipped} to stand in for {INSTALLED_CONFIG}")
+        return
+    with open(unit_path) as file:
+        line = re.search(r"^ExecStart=(.*)$", file.read(), re.MULTILINE).group(1)
+    command = [switchboard] + [shipped if arg == INSTALLED_CONFIG else arg
+                               for arg in shlex.split(line)[1:]] + ["--print-config"]
+    # The unit's environment has no SWITCHBOARD_* variable; the test's must not add one.
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith("SWITCHBOARD_")}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30,
+                            env=environment)
+    if result.returncode != 0:
+        fail(f"ExecStart='s command line is refused (exit {result.returncode}): "
+             f"{' '.join(command)}\n{result.stderr}")
+    print("ExecStart= accepted by the executable:", " ".join(command))
+
+
 def main():
     unit_path, switchboard = sys.argv[1:3]
     if not shutil.which("systemd-analyze"):
@@ -84,6 +108,7 @@ def main():
         unit = localised_unit(unit_path, os.path.abspath(switchboard), directory)
         verify(unit)
         exposure(unit)
+    exec_start_accepted(unit_path, os.path.abspath(switchboard))
 
 
 if __name__ == "__main__":
