@@ -5,6 +5,7 @@
 #include "localbrokerlink.h"
 #include "monitorcommand.h"
 #include "options.h"
+#include "systemdnotifier.h"
 #include "unixsignalwatcher.h"
 
 #include <brokerfleet.h>
@@ -97,6 +98,18 @@ void printReady(QTextStream& out, const QStringList& frontends, const QStringLis
         << Qt::endl;
 }
 
+// systemd's STATUS= line (`systemctl status switchboard`): what an operator would check first.
+QString readyStatus(const QStringList& frontends, const QStringList& backends,
+                    const QStringList& admins)
+{
+    QString status = QStringLiteral("serving; frontend ") + frontends.join(QLatin1Char(' ')) +
+                     QStringLiteral("; backend ") + backends.join(QLatin1Char(' '));
+    if (!admins.isEmpty()) {
+        status += QStringLiteral("; admin ") + admins.join(QLatin1Char(' '));
+    }
+    return status;
+}
+
 std::unique_ptr<switchboard::demo::DemoTraffic> startDemo(zmq::context_t& context,
                                                           const QStringList& frontends,
                                                           const QStringList& backends,
@@ -167,14 +180,21 @@ int runHeadless(const switchboard::Options& options, QTextStream& out, QTextStre
                              }
                          });
     }
+    // No RELOADING=1 around SIGHUP: systemd 252 would take it for a second reload of its own
+    // after ExecReload's kill has returned (docs/DEPLOYMENT.md).
+    switchboard::SystemdNotifier systemd;
     QObject::connect(&signalWatcher, &switchboard::UnixSignalWatcher::received, &broker,
-                     [&broker](int signal) {
+                     [&broker, &systemd](int signal) {
                          if (signal == SIGHUP) {
                              reloadKeys(broker);
                          } else {
+                             systemd.notifyStopping();
                              broker.shutdown();
                          }
                      });
+    systemd.startWatchdog(broker);
+    systemd.notifyReady(readyStatus(broker.frontendEndpoints(), broker.backendEndpoints(),
+                                    broker.adminEndpoints()));
     const int exitCode = QCoreApplication::exec();
     demo.reset();
     return exitCode;
@@ -199,6 +219,10 @@ int runWithMonitor(int& argc, char** argv, const switchboard::Options& options, 
         demo = startDemo(context, brokerThread.frontendEndpoints(), brokerThread.backendEndpoints(),
                          out);
     }
+    switchboard::SystemdNotifier systemd;
+    // The pings come from the broker's thread: a window that keeps painting must not hide a
+    // stalled routing loop.
+    systemd.startWatchdog(*brokerThread.broker());
     int exitCode = 0;
     {
         switchboard::LocalBrokerLink link(*brokerThread.broker());
@@ -213,8 +237,13 @@ int runWithMonitor(int& argc, char** argv, const switchboard::Options& options, 
                                  window.close();
                              }
                          });
+        systemd.notifyReady(readyStatus(brokerThread.frontendEndpoints(),
+                                        brokerThread.backendEndpoints(),
+                                        brokerThread.adminEndpoints()));
         exitCode = QApplication::exec();
     }
+    // A signal or the window closed: either way the broker now drains and stops.
+    systemd.notifyStopping();
     if (demo) {
         demo->requestStop();
     }
