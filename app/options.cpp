@@ -376,7 +376,7 @@ QString helpText(const QCommandLineParser& parser)
                "  switchboard --no-gui\n"
                "      Headless, for a server; watch it with switchboard monitor.\n"
                "  switchboard --no-gui --frontend tcp://0.0.0.0:5555 "
-               "--frontend ipc:///run/switchboard.sock\n"
+               "--frontend ipc:///run/switchboard/clients.sock\n"
                "      Also serve other machines, and local clients over a Unix "
                "socket.\n"
                "\nCommands (each has --help):\n"
