@@ -2,6 +2,7 @@
 # in BUILD_DIR into WORK_DIR, dpkg-deb shows what they hold, and they are extracted into
 # WORK_DIR/root (dpkg-deb -x: no maintainer scripts, no dpkg database, no root) to be used from
 # there as an installed system would.
+cmake_minimum_required(VERSION 3.25)
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -45,6 +46,8 @@ foreach(tool dpkg-deb dpkg-shlibdeps file)
 endforeach()
 execute_process(COMMAND dpkg --print-architecture OUTPUT_VARIABLE arch
     OUTPUT_STRIP_TRAILING_WHITESPACE)
+execute_process(COMMAND dpkg-architecture --query DEB_HOST_MULTIARCH OUTPUT_VARIABLE multiarch
+    OUTPUT_STRIP_TRAILING_WHITESPACE)
 
 run(${CPACK_COMMAND} --config ${CPACK_CONFIG} -B ${WORK_DIR}/packages)
 set(broker_deb ${WORK_DIR}/packages/switchboard_${VERSION}_${arch}.deb)
@@ -65,6 +68,12 @@ foreach(deb broker_deb dev_deb)
     expect_match("${deb} Homepage" "${output}" "Homepage: https?://")
     expect_match("${deb} Description" "${output}" "Description: [^\n]+\n [^\n]+")
 endforeach()
+# Each package has a synopsis of its own, not the project's.
+run(dpkg-deb --field ${broker_deb} Description)
+expect_match("switchboard Description" "${output}" "^RPC broker[^\n]*\n")
+run(dpkg-deb --field ${dev_deb} Description)
+expect_match("libswitchboard-dev Description" "${output}"
+    "^C\\+\\+ client and worker libraries[^\n]*\n")
 depends_list(${dev_deb} dev_depends)
 foreach(package cppzmq-dev libzmq3-dev libmsgpack-cxx-dev)
     expect_depends("libswitchboard-dev" "${dev_depends}" ${package})
@@ -97,9 +106,9 @@ foreach(path
         "./usr/include/switchboard/client.h"
         "./usr/include/switchboard/worker.h"
         "./usr/include/switchboard/protocol/mdp.h"
-        "./usr/lib[^\n]*/libswitchboard_client.a"
-        "./usr/lib[^\n]*/libswitchboard_worker.a"
-        "./usr/lib[^\n]*/libswitchboard_protocol.a"
+        "./usr/lib[^\n]*/libswitchboard[-_]client\\.a"
+        "./usr/lib[^\n]*/libswitchboard[-_]worker\\.a"
+        "./usr/lib[^\n]*/libswitchboard[-_]protocol\\.a"
         "./usr/lib[^\n]*/cmake/Switchboard/SwitchboardConfig.cmake"
         "./usr/lib[^\n]*/cmake/Switchboard/SwitchboardConfigVersion.cmake"
         "./usr/lib[^\n]*/cmake/Switchboard/SwitchboardTargets.cmake")
@@ -127,10 +136,41 @@ if(NOT needed)
 endif()
 foreach(entry ${needed})
     string(REGEX REPLACE "NEEDED +" "" soname "${entry}")
-    run(dpkg-query --search "*/${soname}")
+    # The host's own architecture: libc6-i386 has a libm.so.6 too, in /lib32.
+    run(dpkg-query --search "*/${multiarch}/${soname}")
     string(REGEX MATCH "^[^:,]+" package "${output}")
     expect_depends("switchboard (needs ${soname})" "${broker_depends}" ${package})
 endforeach()
+
+# The maintainer scripts over the scratch root (DPKG_ROOT: deb-systemd-helper works under it and
+# the scripts leave systemctl alone): installing does not enable the unit, an upgrade keeps the
+# operator's `systemctl enable`, purge removes its symlinks.
+file(STRINGS /usr/bin/deb-systemd-helper dpkg_root_support REGEX "DPKG_ROOT")
+if(dpkg_root_support)
+    run(dpkg-deb --control ${broker_deb} ${WORK_DIR}/control)
+    set(ENV{DPKG_ROOT} ${root})
+    set(ENV{DPKG_MAINTSCRIPT_PACKAGE} switchboard)
+    set(wants ${root}/etc/systemd/system/multi-user.target.wants/switchboard.service)
+    run(sh ${WORK_DIR}/control/postinst configure)
+    if(EXISTS ${wants} OR IS_SYMLINK ${wants})
+        message(FATAL_ERROR "postinst enabled the unit on a fresh install")
+    endif()
+    run(deb-systemd-helper enable switchboard.service)
+    run(sh ${WORK_DIR}/control/postinst configure ${VERSION})
+    if(NOT IS_SYMLINK ${wants})
+        message(FATAL_ERROR "an upgrade lost the enabled unit's symlink")
+    endif()
+    run(sh ${WORK_DIR}/control/prerm remove)
+    run(sh ${WORK_DIR}/control/postrm remove)
+    run(sh ${WORK_DIR}/control/postrm purge)
+    if(IS_SYMLINK ${wants})
+        message(FATAL_ERROR "purge left ${wants}")
+    endif()
+    unset(ENV{DPKG_ROOT})
+    unset(ENV{DPKG_MAINTSCRIPT_PACKAGE})
+else()
+    message(STATUS "deb-systemd-helper knows no DPKG_ROOT: maintainer scripts not run")
+endif()
 
 # The CMake package is relocatable: nothing in it names the build, the source or a prefix.
 file(GLOB_RECURSE cmake_files ${root}/usr/*/cmake/Switchboard/*.cmake)
