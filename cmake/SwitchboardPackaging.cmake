@@ -5,11 +5,12 @@
 #                        Switchboard::worker and Switchboard::protocol
 #
 # Which build: the packages come from the dev tree (CMakePresets.json, RelWithDebInfo: -O2 with
-# debug info), stripped by CPack. That build is optimised like a release and already exists in CI
-# for `make test`, so packaging costs an install and a compression, not a third full build on two
-# cores (~10 min, with the asan tree CI would pass its 45 min). -Werror and the tests in that tree
-# change nothing in the shipped files. CPack installs under /usr whatever CMAKE_INSTALL_PREFIX
-# says (CPACK_PACKAGING_INSTALL_PREFIX), so `make install PREFIX=...` keeps its own default.
+# debug info), stripped by CPack. That build is optimised like a release and CI already makes it
+# for `make test`, so packaging costs an install and a compression (seconds), not a third full
+# build (~10 min on two cores, beside the dev and asan trees, in a CI that must stay under 45 min).
+# -Werror and the tests in that tree change nothing in the shipped files. CPack installs under
+# /usr whatever CMAKE_INSTALL_PREFIX says (CPACK_PACKAGING_INSTALL_PREFIX), so
+# `make install PREFIX=...` keeps its own default.
 
 # Files that only make sense at their absolute Debian paths (/etc, /lib/systemd) are
 # EXCLUDE_FROM_ALL: CPack installs them with their component, `make install PREFIX=$HOME/.local`
@@ -37,8 +38,8 @@ foreach(folder prometheus grafana)
     endif()
 endforeach()
 
-# CPACK_STRIP_FILES strips executables only. Debian policy (10.1) ships static libraries without
-# their debug info too: 30 MB of archives become 1.3 MB.
+# CPACK_STRIP_FILES strips executables only. Static libraries lose their debug info too, as
+# dh_strip does for Debian's own -dev packages: 30 MB of archives become 1.3 MB.
 foreach(library switchboard_protocol switchboard_client switchboard_worker)
     install(CODE "if(CMAKE_INSTALL_DO_STRIP)
         execute_process(COMMAND \"${CMAKE_STRIP}\" --strip-debug

@@ -38,11 +38,10 @@ endfunction()
 
 # CPack needs dpkg-shlibdeps (dpkg-dev) and file for the dependency list.
 foreach(tool dpkg-deb dpkg-shlibdeps file)
-    find_program(tool_path ${tool})
-    if(NOT tool_path)
+    find_program(${tool}_path ${tool})
+    if(NOT ${tool}_path)
         message(FATAL_ERROR "${tool} is missing: install dpkg-dev and file (`make deps` does)")
     endif()
-    unset(tool_path CACHE)
 endforeach()
 execute_process(COMMAND dpkg --print-architecture OUTPUT_VARIABLE arch
     OUTPUT_STRIP_TRAILING_WHITESPACE)
