@@ -121,6 +121,17 @@ set(root ${WORK_DIR}/root)
 run(dpkg-deb -x ${broker_deb} ${root})
 run(dpkg-deb -x ${dev_deb} ${root})
 
+# Nothing the install rules install is left out: an install() without COMPONENT would land in
+# no package.
+run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/plain)
+file(GLOB_RECURSE installed RELATIVE ${WORK_DIR}/plain ${WORK_DIR}/plain/*)
+foreach(file ${installed})
+    if(NOT EXISTS ${root}/usr/${file})
+        message(FATAL_ERROR "`cmake --install` installs ${file}, no package holds usr/${file}:"
+            " give its install() a COMPONENT (switchboard or dev)")
+    endif()
+endforeach()
+
 # The broker runs from the package.
 run(${root}/usr/bin/switchboard --version)
 expect_match("switchboard --version" "${output}" "^switchboard ${VERSION}\n")
