@@ -2,6 +2,7 @@
 #   make run    installs missing packages, builds, starts the broker with its monitor and a demo
 #   make test   installs missing packages, builds, runs the whole test suite
 #   make fuzz   installs clang 14, runs the libFuzzer targets of fuzz/ for FUZZ_SECONDS in total
+#   make package  builds the Debian packages switchboard and libswitchboard-dev into build/packages
 # Anything else goes through CMake presets (CMakePresets.json): dev, asan and fuzz.
 
 PACKAGES := cmake ninja-build g++ pkgconf \
@@ -9,7 +10,7 @@ PACKAGES := cmake ninja-build g++ pkgconf \
             libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
             prometheus-cpp-dev prometheus libsystemd-dev \
             python3-zmq python3-msgpack python3-yaml iproute2 \
-            fonts-dejavu-core
+            fonts-dejavu-core dpkg-dev file
 # The fuzz build is the codecs and the routing core (protocol/, monitoring/ on Qt Core,
 # broker/core), compiled by clang with libFuzzer (libclang-rt-14-dev).
 FUZZ_PACKAGES := cmake ninja-build pkgconf qt6-base-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
@@ -20,7 +21,7 @@ RUN_ARGS ?= --demo
 PREFIX ?= /usr/local
 
 .PHONY: all deps configure build run test configure-asan build-asan test-asan \
-        deps-fuzz configure-fuzz build-fuzz fuzz bench install format clean
+        deps-fuzz configure-fuzz build-fuzz fuzz bench install package format clean
 
 all: build
 
@@ -83,6 +84,13 @@ bench: build
 # the switchboard executable: `make install PREFIX=$$HOME/.local`.
 install: build
 	cmake --install build/dev --prefix $(PREFIX)
+
+# The .deb files of cmake/SwitchboardPackaging.cmake, from the dev tree: only what they hold is
+# built (not the tests), then CPack installs it under /usr, strips it and lists its dependencies
+# with dpkg-shlibdeps (dpkg-dev, file). Install: `sudo apt install ./build/packages/switchboard_*.deb`.
+package: configure
+	cmake --build --preset dev --target switchboard switchboard_client switchboard_worker switchboard_protocol
+	cpack --config build/dev/CPackConfig.cmake -B build/packages
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i
