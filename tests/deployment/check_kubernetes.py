@@ -3,7 +3,8 @@
 Reads the manifests, checks that they hang together (selectors, headless Service, ports), then
 runs in a private network and mount namespace (so the fixed ports and /etc/hosts are its own):
   - the broker container's exact command line;
-  - its readiness probe's exact command: it must pass while the broker runs;
+  - its readiness and liveness probes, HTTP GETs as the kubelet makes them: they must pass
+    while the broker runs;
   - the worker container's exact command, its broker name resolving to the broker through
     /etc/hosts as the headless Service's would: the broker must see the worker;
   - the readiness probe again after the broker is killed: it must fail.
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import yaml
 
@@ -67,7 +70,28 @@ def check_structure(documents):
     worker_command = worker["spec"]["template"]["spec"]["containers"][0]["command"]
     if f"tcp://switchboard-broker:{ports['workers']}" not in worker_command:
         fail(f"the worker is not given the Service's name and worker port: {worker_command}")
+    for probe in ("readinessProbe", "livenessProbe"):
+        port = container[probe]["httpGet"]["port"]
+        if port not in ports:
+            fail(f"the {probe} asks port {port}, which the broker does not name: {ports}")
+        if not any(arg == f"--metrics=0.0.0.0:{ports[port]}" for arg in args):
+            fail(f"the {probe}'s port {port} is not the broker's --metrics listener: {args}")
     return container, worker_command
+
+
+def http_probe(container, name):
+    """The kubelet's httpGet probe: passes on a status from 200 to 399, fails on anything else,
+    a refused connection included. Returns (passed, what was seen)."""
+    probe = container[name]["httpGet"]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    url = f"http://127.0.0.1:{ports[probe['port']]}{probe['path']}"
+    try:
+        with urllib.request.urlopen(url, timeout=container[name].get("timeoutSeconds", 1)) as reply:
+            return 200 <= reply.status < 400, f"{url}: {reply.status}"
+    except urllib.error.HTTPError as error:
+        return False, f"{url}: {error.code} {error.read().decode(errors='replace').strip()}"
+    except OSError as error:
+        return False, f"{url}: {error}"
 
 
 def wait_for(predicate, what):
@@ -88,15 +112,14 @@ def inside(manifest_dir):
     hosts.close()
     subprocess.run(["mount", "--bind", hosts.name, "/etc/hosts"], check=True)
 
-    probe = broker_container["readinessProbe"]["exec"]["command"]
     broker = subprocess.Popen(["switchboard"] + broker_container["args"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     worker = None
     try:
-        def ready():
-            return subprocess.run(probe, capture_output=True).returncode == 0
-        wait_for(ready, "the readiness probe did not pass with the broker up")
-        print("readiness probe passes with the broker up:", " ".join(probe))
+        for name in ("readinessProbe", "livenessProbe"):
+            wait_for(lambda: http_probe(broker_container, name)[0],
+                     f"the {name} did not pass with the broker up")
+            print(f"{name} passes with the broker up:", http_probe(broker_container, name)[1])
 
         worker = subprocess.Popen(worker_command, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
@@ -113,10 +136,10 @@ def inside(manifest_dir):
             worker.wait(10)
         broker.kill()
         broker.wait(10)
-    result = subprocess.run(probe, capture_output=True, text=True)
-    if result.returncode == 0:
+    passed, seen = http_probe(broker_container, "readinessProbe")
+    if passed:
         fail("the readiness probe passes with the broker gone")
-    print(f"readiness probe fails with the broker gone (exit {result.returncode})")
+    print(f"readiness probe fails with the broker gone ({seen})")
 
 
 def main():
