@@ -65,7 +65,9 @@ public:
     std::string errorText(std::int64_t id) const;
 
     // Gives up on calls that never ended: client threads stuck in a call are detached and the
-    // clients leaked, because a Client must not be destroyed while a thread is inside it.
+    // clients leaked, because a Client must not be destroyed while a thread is inside it. Those
+    // threads still end calls into this object's records: leak it too, and keep whatever its
+    // Settings functors reach alive (tst_chaos shares its LoopRelay with them).
     void abandon();
 
 private:
