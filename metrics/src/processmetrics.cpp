@@ -5,9 +5,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace switchboard::metrics {
 
