@@ -253,6 +253,9 @@ void TestExposition::promtoolAcceptsIt()
     const QString problems =
         promtoolProblems(metrics::exposition(handBuilt(), handBuiltCounters()));
     QVERIFY2(problems.isEmpty(), qPrintable(problems));
+    // A broker that has seen nothing yet: families without samples.
+    const QString empty = promtoolProblems(metrics::exposition({}, {}));
+    QVERIFY2(empty.isEmpty(), qPrintable(empty));
 }
 
 void TestExposition::madeUpServicesAreBounded()
