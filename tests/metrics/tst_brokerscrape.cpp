@@ -159,7 +159,11 @@ void TestBrokerScrape::everyOutcomeCountedOnceAndPromtoolAccepts()
     QCOMPARE(client.outcomes["ServiceUnavailable"], 2);
     QCOMPARE(client.outcomes["WorkerLost"], 1);
 
-    const std::string body = metrics::exposition(broker.snapshot(), broker.counters());
+    const BrokerSnapshot snapshot = broker.snapshot();
+    for (const MethodStats& method : snapshot.methods) {
+        QCOMPARE(method.outcomes.sum(), method.calls); // each call ended one way
+    }
+    const std::string body = metrics::exposition(snapshot, broker.counters());
     const QString problems = promtoolProblems(body);
     QVERIFY2(problems.isEmpty(), qPrintable(problems));
     const MetricsText text(body);
