@@ -34,6 +34,25 @@ ServiceMeter* serviceMeterOf(const Service& service) noexcept
     return static_cast<ServiceMeter*>(service.meter());
 }
 
+// Where a request the broker answered itself lands in RequestOutcomes. An expired request of a
+// service without workers was answered ServiceUnavailable (RoutingCore::answerExpired decides
+// the same way, before its worker count can change).
+std::uint64_t RequestOutcomes::*outcomeOf(const Service& service, RequestFailure why) noexcept
+{
+    switch (why) {
+    case RequestFailure::QueueFull:
+        return &RequestOutcomes::queueFull;
+    case RequestFailure::Expired:
+        return service.workerCount() == 0 ? &RequestOutcomes::unavailable
+                                          : &RequestOutcomes::expired;
+    case RequestFailure::WorkerLost:
+        return &RequestOutcomes::workerLost;
+    case RequestFailure::Shutdown:
+        return &RequestOutcomes::shutdown;
+    }
+    return &RequestOutcomes::workerLost; // not reached: the switch covers every failure
+}
+
 QString whatBecameOfItsRequest(const RegisteredWorker& worker)
 {
     return worker.inFlight().empty()
@@ -105,7 +124,7 @@ void BrokerReporter::requestFailed(const Service& service, MeterSlot* method, Re
                                    std::chrono::milliseconds waited, TimePoint now)
 {
     if (method) {
-        static_cast<MethodMeter*>(method)->recordBrokerError(now);
+        static_cast<MethodMeter*>(method)->recordBrokerError(outcomeOf(service, why), now);
     }
     if (ServiceMeter* meter = serviceMeterOf(service)) {
         meter->recordError(now);

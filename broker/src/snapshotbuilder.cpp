@@ -152,18 +152,24 @@ BrokerSnapshot buildSnapshot(const SnapshotHeader& header, const RoutingCore& co
         reporter.hasStatistics() ? statistics.requestsPerSecond(now) : 0;
     fillIntake(snapshot.intake, counters);
 
+    // Services beyond BrokerStatistics::kMaxServices report to the catch-all meter; their queues
+    // and workers are shown in its row too, so that a flood of made-up names grows neither the
+    // snapshot nor the series of a Prometheus scrape (metrics/) beyond the statistics' bound.
+    ServiceStats overflow;
+    bool overflowed = false;
     core.services().forEach([&](const Service& service) {
-        ServiceStats row;
-        row.name = fromUtf8(service.name());
-        row.queueDepth = service.queued();
-        row.idleWorkers = service.idleWorkers().size();
-        row.busyWorkers = service.workerCount() - service.idleWorkers().size();
-        // A service beyond the bound reports to the catch-all: its own row shows no counts.
         const auto* meter = static_cast<const ServiceMeter*>(service.meter());
-        if (meter && meter->name() == service.name()) {
+        const bool own = !meter || meter->name() == service.name();
+        ServiceStats& row = own ? snapshot.services.emplace_back() : overflow;
+        overflowed = overflowed || !own;
+        row.name = fromUtf8(own ? service.name() : meter->name());
+        row.queueDepth += service.queued();
+        row.queuedBytes += service.queuedBytes();
+        row.idleWorkers += service.idleWorkers().size();
+        row.busyWorkers += service.workerCount() - service.idleWorkers().size();
+        if (meter && own) {
             meter->fill(row, now);
         }
-        snapshot.services.push_back(std::move(row));
     });
     statistics.forEachService([&](const ServiceMeter& meter) {
         if (!core.services().find(meter.name())) {
@@ -176,6 +182,19 @@ BrokerSnapshot buildSnapshot(const SnapshotHeader& header, const RoutingCore& co
             snapshot.methods.push_back(method.stats(now));
         }
     });
+    if (overflowed) {
+        auto catchAll =
+            std::find_if(snapshot.services.begin(), snapshot.services.end(),
+                         [&](const ServiceStats& row) { return row.name == overflow.name; });
+        if (catchAll == snapshot.services.end()) {
+            snapshot.services.push_back(overflow); // not reached: the catch-all meter is kept
+        } else {
+            catchAll->queueDepth += overflow.queueDepth;
+            catchAll->queuedBytes += overflow.queuedBytes;
+            catchAll->idleWorkers += overflow.idleWorkers;
+            catchAll->busyWorkers += overflow.busyWorkers;
+        }
+    }
 
     core.workers().forEach([&](const RegisteredWorker& worker) {
         snapshot.workers.push_back(workerRow(worker, config, now));

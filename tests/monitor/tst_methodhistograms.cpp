@@ -1,6 +1,7 @@
-// The histograms a snapshot carries per method (MethodStats::windowTotalBuckets and
-// sinceStartTotalBuckets): the codec round-trips them, a snapshot from a broker older than them
-// still decodes, and the buckets rebuild the broker's own summary with LatencyHistogram's rules.
+// The histograms a snapshot carries per method (MethodStats::windowTotalBuckets,
+// sinceStartTotalBuckets, and for Prometheus sinceStartQueueWaitBuckets with the sums and the
+// outcomes): the codec round-trips them, a snapshot from a broker older than them still decodes,
+// and the buckets rebuild the broker's own summary with LatencyHistogram's rules.
 
 #include <switchboard/monitoring/latencyhistogram.h>
 #include <switchboard/monitoring/snapshotcodec.h>
@@ -34,10 +35,17 @@ MethodStats measured()
     method.sinceStart.total = total.summary();
     method.windowTotalBuckets = window.buckets();
     method.sinceStartTotalBuckets = total.buckets();
+    LatencyHistogram queueWait;
+    queueWait.record(40);
+    method.sinceStart.queueWait = queueWait.summary();
+    method.sinceStartQueueWaitBuckets = queueWait.buckets();
+    method.sinceStartTotalSumUs = 5'000'173'293;
+    method.sinceStartQueueWaitSumUs = 40;
+    method.outcomes = {5, 1, 0, 0, 1, 1, 0};
     return method;
 }
 
-// Packs `object` as it is, minus the method keys an older broker did not write.
+// Packs `object` as it is, minus the method (and service) keys an older broker did not write.
 void packWithoutHistograms(msgpack::packer<msgpack::sbuffer>& packer, const msgpack::object& object)
 {
     if (object.type == msgpack::type::MAP) {
@@ -46,7 +54,10 @@ void packWithoutHistograms(msgpack::packer<msgpack::sbuffer>& packer, const msgp
             const std::string_view name = key.type == msgpack::type::STR
                                               ? std::string_view(key.via.str.ptr, key.via.str.size)
                                               : std::string_view();
-            return name == "windowTotalBuckets" || name == "sinceStartTotalBuckets";
+            return name == "windowTotalBuckets" || name == "sinceStartTotalBuckets" ||
+                   name == "sinceStartQueueWaitBuckets" || name == "sinceStartTotalSumUs" ||
+                   name == "sinceStartQueueWaitSumUs" || name == "outcomes" ||
+                   name == "queuedBytes";
         };
         for (std::uint32_t i = 0; i < object.via.map.size; ++i) {
             kept += dropped(object.via.map.ptr[i].key) ? 0 : 1;
@@ -102,6 +113,11 @@ void TestMethodHistograms::codecRoundTripsTheHistograms()
     QCOMPARE(decoded.methods.size(), qsizetype{2});
     QCOMPARE(decoded.methods[0].windowTotalBuckets, snapshot.methods[0].windowTotalBuckets);
     QCOMPARE(decoded.methods[0].sinceStartTotalBuckets, snapshot.methods[0].sinceStartTotalBuckets);
+    QCOMPARE(decoded.methods[0].sinceStartQueueWaitBuckets,
+             snapshot.methods[0].sinceStartQueueWaitBuckets);
+    QCOMPARE(decoded.methods[0].sinceStartTotalSumUs, std::uint64_t{5'000'173'293});
+    QCOMPARE(decoded.methods[0].outcomes, snapshot.methods[0].outcomes);
+    QCOMPARE(decoded.methods[0].outcomes.sum(), decoded.methods[0].calls);
     QVERIFY(decoded.methods[1].windowTotalBuckets.isEmpty());
     QVERIFY(decoded == snapshot);
 }
@@ -111,6 +127,8 @@ void TestMethodHistograms::snapshotWithoutHistogramsDecodes()
     BrokerSnapshot snapshot;
     snapshot.version = QStringLiteral("0.1.0");
     snapshot.methods = {measured()};
+    snapshot.services = {ServiceStats{}};
+    snapshot.services[0].queuedBytes = 1000;
     const std::string bytes = snapshotcodec::encode(snapshot);
     const msgpack::object_handle handle = msgpack::unpack(bytes.data(), bytes.size());
     msgpack::sbuffer older;
@@ -125,6 +143,10 @@ void TestMethodHistograms::snapshotWithoutHistogramsDecodes()
     QCOMPARE(decoded.methods[0].window.total, snapshot.methods[0].window.total);
     QVERIFY(decoded.methods[0].windowTotalBuckets.isEmpty());
     QVERIFY(decoded.methods[0].sinceStartTotalBuckets.isEmpty());
+    QVERIFY(decoded.methods[0].sinceStartQueueWaitBuckets.isEmpty());
+    QCOMPARE(decoded.methods[0].sinceStartTotalSumUs, std::uint64_t{0});
+    QCOMPARE(decoded.methods[0].outcomes, RequestOutcomes{});
+    QCOMPARE(decoded.services[0].queuedBytes, std::uint64_t{0});
 }
 
 void TestMethodHistograms::bucketsOutsideTheLayoutAreSkipped()

@@ -97,7 +97,11 @@ void RoutingCore::countMalformed(const ProtocolError& error, bool fromWorker, st
                                  std::string_view service, TimePoint now)
 {
     ++(fromWorker ? m_counters.malformedFromWorkers : m_counters.malformedFromClients);
-    ++m_counters.malformedByKind[static_cast<std::size_t>(error.kind())];
+    const auto kind = static_cast<std::size_t>(error.kind());
+    ++m_counters.malformedByKind[kind];
+    if (fromWorker) {
+        ++m_counters.malformedFromWorkersByKind[kind];
+    }
     m_observer.malformed(error, fromWorker, peer, service, now);
 }
 

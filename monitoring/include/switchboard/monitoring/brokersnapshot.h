@@ -91,16 +91,50 @@ struct LatencyBucket {
 // The buckets that hold values, in rising index order.
 using LatencyBuckets = QVector<LatencyBucket>;
 
+// How the requests of one method ended, since the broker started: each request answered lands
+// in exactly one of these, so they add up to what its clients were answered. A request handed to
+// another worker (idempotent, its worker died) or declined is not answered yet: it lands once,
+// when it ends.
+struct RequestOutcomes {
+    std::uint64_t ok = 0;          // a worker's reply
+    std::uint64_t error = 0;       // a worker's error reply, or StreamingUnsupported
+    std::uint64_t expired = 0;     // Expired: its service's workers stayed busy
+    std::uint64_t unavailable = 0; // ServiceUnavailable: its service had no worker
+    std::uint64_t queueFull = 0;   // QueueFull: its service's queue or the broker's bytes full
+    std::uint64_t workerLost = 0;  // WorkerLost
+    std::uint64_t shutdown = 0;    // BrokerShutdown
+
+    bool operator==(const RequestOutcomes&) const = default;
+
+    std::uint64_t sum() const noexcept
+    {
+        return ok + error + expired + unavailable + queueFull + workerLost + shutdown;
+    }
+
+    template <typename Self, typename Visit>
+    static void fields(Self& self, Visit&& visit)
+    {
+        visit("ok", self.ok);
+        visit("error", self.error);
+        visit("expired", self.expired);
+        visit("unavailable", self.unavailable);
+        visit("queueFull", self.queueFull);
+        visit("workerLost", self.workerLost);
+        visit("shutdown", self.shutdown);
+    }
+};
+
 struct ServiceStats {
     QString name;
     std::uint64_t queueDepth = 0;
     std::uint64_t idleWorkers = 0;
     std::uint64_t busyWorkers = 0;
-    double requestsPerSecond = 0; // over the window
-    double errorsPerSecond = 0;   // over the window
-    std::uint64_t requests = 0;   // since start: accepted for this service
-    std::uint64_t errors = 0;     // since start: answered with an error (worker's or broker's)
-    std::uint64_t expired = 0;    // since start: answered Expired or ServiceUnavailable
+    double requestsPerSecond = 0;  // over the window
+    double errorsPerSecond = 0;    // over the window
+    std::uint64_t requests = 0;    // since start: accepted for this service
+    std::uint64_t errors = 0;      // since start: answered with an error (worker's or broker's)
+    std::uint64_t expired = 0;     // since start: answered Expired or ServiceUnavailable
+    std::uint64_t queuedBytes = 0; // now: the bytes of its queued requests
 
     bool operator==(const ServiceStats&) const = default;
 
@@ -116,6 +150,7 @@ struct ServiceStats {
         visit("requests", self.requests);
         visit("errors", self.errors);
         visit("expired", self.expired);
+        visit("queuedBytes", self.queuedBytes, Presence::Optional);
     }
 };
 
@@ -135,6 +170,13 @@ struct MethodStats {
     // count and no buckets cannot be merged with another broker's.
     LatencyBuckets windowTotalBuckets;
     LatencyBuckets sinceStartTotalBuckets;
+    // Since start, for a Prometheus histogram: the buckets behind sinceStart.queueWait, and the
+    // sums of the values in sinceStartTotalBuckets and sinceStartQueueWaitBuckets (microseconds).
+    LatencyBuckets sinceStartQueueWaitBuckets;
+    std::uint64_t sinceStartTotalSumUs = 0;
+    std::uint64_t sinceStartQueueWaitSumUs = 0;
+    // How its calls ended; calls == outcomes.sum(). All zero from older brokers.
+    RequestOutcomes outcomes;
 
     bool operator==(const MethodStats&) const = default;
 
@@ -151,6 +193,10 @@ struct MethodStats {
         visit("sinceStart", self.sinceStart);
         visit("windowTotalBuckets", self.windowTotalBuckets, Presence::Optional);
         visit("sinceStartTotalBuckets", self.sinceStartTotalBuckets, Presence::Optional);
+        visit("sinceStartQueueWaitBuckets", self.sinceStartQueueWaitBuckets, Presence::Optional);
+        visit("sinceStartTotalSumUs", self.sinceStartTotalSumUs, Presence::Optional);
+        visit("sinceStartQueueWaitSumUs", self.sinceStartQueueWaitSumUs, Presence::Optional);
+        visit("outcomes", self.outcomes, Presence::Optional);
     }
 };
 

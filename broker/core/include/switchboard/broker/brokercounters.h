@@ -39,9 +39,12 @@ struct BrokerCounters {
     std::uint64_t workersEvicted = 0;      // by an operator (Broker::evictWorker)
     std::uint64_t malformedFromClients = 0;
     std::uint64_t malformedFromWorkers = 0;
-    std::array<std::uint64_t, static_cast<std::size_t>(ProtocolErrorKind::Count)> malformedByKind{};
-    std::uint64_t adminRequests = 0;  // messages on the admin endpoint
-    std::uint64_t adminMalformed = 0; // of which refused with an error
+    using MalformedByKind =
+        std::array<std::uint64_t, static_cast<std::size_t>(ProtocolErrorKind::Count)>;
+    MalformedByKind malformedByKind{};            // from clients and workers
+    MalformedByKind malformedFromWorkersByKind{}; // of which from workers; the rest from clients
+    std::uint64_t adminRequests = 0;              // messages on the admin endpoint
+    std::uint64_t adminMalformed = 0;             // of which refused with an error
     // CURVE: connections whose key is not authorized (or that offered no CURVE credentials to
     // the ZAP handler), and connections closed before their handshake was done (a peer without
     // CURVE, or with the wrong server key, but also one that gave up, such as the endpoint

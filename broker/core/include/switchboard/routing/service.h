@@ -77,6 +77,8 @@ public:
     const Queue& queue() const noexcept { return m_queue; }
     bool hasQueued() const noexcept { return !m_queue.empty(); }
     std::size_t queued() const noexcept { return m_queue.size(); }
+    // The bytes of the waiting requests (QueuedRequest::bytes).
+    std::size_t queuedBytes() const noexcept { return m_queuedBytes; }
     // Arrivals join at the back. Their frames are packed, from request.frames or, when that is
     // empty, as request.packed already holds them.
     void enqueue(QueuedRequest request);
@@ -136,6 +138,7 @@ private:
     {
         --m_totals->requests;
         m_totals->bytes -= request.bytes;
+        m_queuedBytes -= request.bytes;
     }
 
     std::string m_name;
@@ -143,6 +146,7 @@ private:
     IdleWorkerList m_idle;
     std::size_t m_workerCount = 0;
     Queue m_queue;
+    std::size_t m_queuedBytes = 0;
     // By timeout. A lane left empty stays until the next expiry pass (or clearQueue()), so a
     // queue that keeps emptying does not build one anew for every request.
     std::map<Clock::duration, Lane> m_lanes;
@@ -184,6 +188,7 @@ inline void Service::enqueue(QueuedRequest request)
     joinLane(std::prev(m_queue.end()), false);
     ++m_totals->requests;
     m_totals->bytes += m_queue.back().bytes;
+    m_queuedBytes += m_queue.back().bytes;
 }
 
 inline void Service::requeueFront(QueuedRequest request)
@@ -193,6 +198,7 @@ inline void Service::requeueFront(QueuedRequest request)
     joinLane(m_queue.begin(), true);
     ++m_totals->requests;
     m_totals->bytes += m_queue.front().bytes;
+    m_queuedBytes += m_queue.front().bytes;
 }
 
 inline QueuedRequest& Service::front()

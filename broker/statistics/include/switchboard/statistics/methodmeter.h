@@ -40,16 +40,24 @@ public:
         m_queueWait.record(waitUs);
         m_serviceTime.record(serviceUs);
         m_total.record(waitUs + serviceUs);
+        m_queueWaitSumUs += waitUs;
+        m_totalSumUs += waitUs + serviceUs;
+        ++(error ? m_outcomes.error : m_outcomes.ok);
         m_queueWaitWindow.record(waitUs, now);
         m_serviceTimeWindow.record(serviceUs, now);
         m_totalWindow.record(waitUs + serviceUs, now);
         count(error, now);
     }
 
-    // An error the broker answered itself (Expired, WorkerLost, QueueFull, ...). It counts as a
-    // call and an error, but not in the latencies: those describe what workers took, and a
-    // purged worker's 7.5 s would drown them.
-    void recordBrokerError(Clock::time_point now) noexcept { count(true, now); }
+    // An error the broker answered itself (Expired, WorkerLost, QueueFull, ...), counted in
+    // `outcome` (&RequestOutcomes::expired, ...). It counts as a call and an error, but not in
+    // the latencies: those describe what workers took, and a purged worker's 7.5 s would drown
+    // them.
+    void recordBrokerError(std::uint64_t RequestOutcomes::*outcome, Clock::time_point now) noexcept
+    {
+        ++(m_outcomes.*outcome);
+        count(true, now);
+    }
 
     MethodStats stats(Clock::time_point now) const
     {
@@ -66,6 +74,10 @@ public:
         stats.window.total = windowTotal.summary();
         stats.windowTotalBuckets = windowTotal.buckets();
         stats.sinceStartTotalBuckets = m_total.buckets();
+        stats.sinceStartQueueWaitBuckets = m_queueWait.buckets();
+        stats.sinceStartTotalSumUs = m_totalSumUs;
+        stats.sinceStartQueueWaitSumUs = m_queueWaitSumUs;
+        stats.outcomes = m_outcomes;
         stats.window.queueWait = m_queueWaitWindow.summary(now);
         stats.window.serviceTime = m_serviceTimeWindow.summary(now);
         stats.sinceStart.total = m_total.summary();
@@ -96,6 +108,9 @@ private:
     Clock::time_point m_createdAt;
     std::uint64_t m_calls = 0;
     std::uint64_t m_errors = 0;
+    RequestOutcomes m_outcomes;
+    std::uint64_t m_totalSumUs = 0;
+    std::uint64_t m_queueWaitSumUs = 0;
     RateWindow m_callRate;
     RateWindow m_errorRate;
     LatencyHistogram m_total;
