@@ -1,5 +1,7 @@
 #pragma once
 
+#include "ratelimitedlog.h"
+
 #include <QTcpServer>
 
 #include <atomic>
@@ -15,7 +17,8 @@ struct ConnectionLimits {
     // Open connections at once; more are closed as soon as they are accepted.
     int maxConnections = 64;
     // A connection must have sent a complete request within this long of being accepted or of
-    // its last answer (slowloris), and one idle for as long is closed (keep-alive).
+    // its last answer (slowloris, counted and logged), and one idle for as long is closed
+    // (keep-alive, silently).
     std::chrono::milliseconds requestDeadline{10000};
     // Bytes of one request not yet answered: headers of that size are an attack, not a scrape.
     std::int64_t maxRequestBytes = 64 * 1024;
@@ -39,7 +42,11 @@ protected:
     void incomingConnection(qintptr descriptor) override;
 
 private:
+    // One line for each kind of refusal, at most a few a second: a flood must not flood the log.
+    void warn(const char* what, std::uint64_t total);
+
     ConnectionLimits m_limits;
+    RateLimitedLog m_log;
     std::atomic<int> m_open{0};
     std::atomic<std::uint64_t> m_refused{0};
     std::atomic<std::uint64_t> m_timedOut{0};

@@ -11,6 +11,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTest>
 
 #include <memory>
@@ -42,6 +43,7 @@ private Q_SLOTS:
     void malformedAddress_data();
     void malformedAddress();
     void portInUse();
+    void idleKeepAliveIsClosed();
 };
 
 void TestMetricsListener::readinessFollowsTheBroker()
@@ -218,6 +220,32 @@ void TestMetricsListener::portInUse()
         QCOMPARE(error.endpoint(), address);
         QCOMPARE(error.reason(), QStringLiteral("address already in use"));
     }
+}
+
+void TestMetricsListener::idleKeepAliveIsClosed()
+{
+    auto state = std::make_shared<PublishedState>();
+    ConnectionLimits limits;
+    limits.requestDeadline = 300ms;
+    MetricsListener listener(state, limits);
+    listener.start(QStringLiteral("127.0.0.1:0"), false);
+    const QString address = listener.address();
+
+    // A keep-alive client that asks once and then says nothing: its connection is not held
+    // forever, and closing it is not counted as an attack.
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost,
+                         static_cast<quint16>(address.mid(address.lastIndexOf(':') + 1).toUInt()));
+    QVERIFY(socket.waitForConnected(5000));
+    socket.write("GET /livez HTTP/1.1\r\nHost: t\r\n\r\n");
+    QByteArray answer;
+    while (!answer.contains("\"alive\"") && socket.waitForReadyRead(5000)) {
+        answer += socket.readAll();
+    }
+    QVERIFY2(answer.startsWith("HTTP/1.1 200"), answer.constData());
+    QVERIFY(socket.waitForDisconnected(5000));
+    QCOMPARE(listener.tcpServer()->timedOut(), 0u);
+    QTRY_COMPARE_WITH_TIMEOUT(listener.tcpServer()->openConnections(), 0, 5000);
 }
 
 QTEST_GUILESS_MAIN(TestMetricsListener)
