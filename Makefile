@@ -5,8 +5,9 @@
 #   make package  builds the Debian packages switchboard and libswitchboard-dev into build/packages
 # Anything else goes through CMake presets (CMakePresets.json): dev, asan and fuzz.
 
+# qt6-websockets-dev: Debian 12's qt6-httpserver-dev needs its CMake files without depending on it.
 PACKAGES := cmake ninja-build g++ pkgconf \
-            qt6-base-dev qt6-charts-dev qt6-httpserver-dev \
+            qt6-base-dev qt6-charts-dev qt6-httpserver-dev qt6-websockets-dev \
             libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
             prometheus-cpp-dev prometheus libsystemd-dev \
             python3-zmq python3-msgpack python3-yaml iproute2 \

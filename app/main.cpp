@@ -81,7 +81,8 @@ std::string peerEndpoint(const QString& bound)
 }
 
 void printReady(QTextStream& out, const QStringList& frontends, const QStringList& backends,
-                const QStringList& admins, const switchboard::BrokerConfig& config)
+                const QStringList& admins, const QString& metrics,
+                const switchboard::BrokerConfig& config)
 {
     for (const auto& endpoint : frontends) {
         out << "frontend " << endpoint << '\n';
@@ -91,6 +92,9 @@ void printReady(QTextStream& out, const QStringList& frontends, const QStringLis
     }
     for (const auto& endpoint : admins) {
         out << "admin " << endpoint << '\n';
+    }
+    if (!metrics.isEmpty()) {
+        out << "metrics http://" << metrics << "/metrics\n";
     }
     out << "switchboard ready (heartbeat " << config.heartbeatInterval.count() << " ms x "
         << config.liveness << ", max queue " << config.maxQueuePerService
@@ -167,7 +171,7 @@ int runHeadless(const switchboard::Options& options, QTextStream& out, QTextStre
                      &QCoreApplication::quit);
 
     printReady(out, broker.frontendEndpoints(), broker.backendEndpoints(), broker.adminEndpoints(),
-               broker.config());
+               broker.metricsAddress(), broker.config());
     std::unique_ptr<switchboard::demo::DemoTraffic> demo;
     if (options.demo) {
         demo = startDemo(context, broker.frontendEndpoints(), broker.backendEndpoints(), out);
@@ -213,7 +217,7 @@ int runWithMonitor(int& argc, char** argv, const switchboard::Options& options, 
         return kUsageError;
     }
     printReady(out, brokerThread.frontendEndpoints(), brokerThread.backendEndpoints(),
-               brokerThread.adminEndpoints(), options.broker);
+               brokerThread.adminEndpoints(), brokerThread.metricsAddress(), options.broker);
     std::unique_ptr<switchboard::demo::DemoTraffic> demo;
     if (options.demo) {
         demo = startDemo(context, brokerThread.frontendEndpoints(), brokerThread.backendEndpoints(),

@@ -330,6 +330,34 @@ std::vector<BrokerOption> securityOptions()
     };
 }
 
+// What an orchestrator and Prometheus read: the broker's HTTP listener.
+std::vector<BrokerOption> operationsOptions()
+{
+    return {
+        {QCommandLineOption(QStringLiteral("metrics"),
+                            QStringLiteral("Serve HTTP on ADDR:PORT (IPv6 as [::1]:PORT, port 0 "
+                                           "picks one): /metrics for Prometheus, /livez and "
+                                           "/readyz for liveness and readiness probes "
+                                           "(docs/ARCHITECTURE.md). Loopback only unless "
+                                           "--metrics-beyond-loopback."),
+                            QStringLiteral("addr:port")),
+         [](const QCommandLineParser& parser, const QCommandLineOption& option, Options& options) {
+             options.broker.metricsAddress = parser.value(option);
+             return QString();
+         }},
+        {QCommandLineOption(QStringLiteral("metrics-beyond-loopback"),
+                            QStringLiteral("Let --metrics listen on an address other machines "
+                                           "reach; it has no authentication.")),
+         [](const QCommandLineParser& parser, const QCommandLineOption& option, Options& options) {
+             options.broker.metricsBeyondLoopback = parser.isSet(option);
+             if (options.broker.metricsBeyondLoopback && !parser.isSet(QStringLiteral("metrics"))) {
+                 return QStringLiteral("--metrics-beyond-loopback needs --metrics ADDR:PORT");
+             }
+             return QString();
+         }},
+    };
+}
+
 BrokerOption logLevelOption()
 {
     return {
@@ -355,8 +383,9 @@ BrokerOption logLevelOption()
 std::vector<BrokerOption> brokerOptions()
 {
     std::vector<BrokerOption> all;
-    for (auto group : {runOptions(), endpointOptions(), timingOptions(), limitOptions(),
-                       securityOptions(), std::vector<BrokerOption>{logLevelOption()}}) {
+    for (auto group :
+         {runOptions(), endpointOptions(), timingOptions(), limitOptions(), securityOptions(),
+          operationsOptions(), std::vector<BrokerOption>{logLevelOption()}}) {
         std::move(group.begin(), group.end(), std::back_inserter(all));
     }
     return all;

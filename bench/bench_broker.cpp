@@ -214,6 +214,28 @@ void printResult(const BenchCase& benchCase, std::size_t requests, const RunStat
     std::fflush(stdout);
 }
 
+// --scrape-ms: the same broker plain and scraped; ratios scraped/plain (rps: >= 0.98 is the
+// goal) and plain/scraped (p50, CPU per request).
+void printScrapeResult(const BenchCase& benchCase, std::size_t requests,
+                       std::chrono::milliseconds interval, const RunStats& plain,
+                       const RunStats& scraped)
+{
+    const auto ratio = [](double num, double den) { return den > 0 ? num / den : 0.0; };
+    std::printf("case=%s clients=%d inflight=%d workers=%d payload=%zu requests=%zu scrape_ms=%lld "
+                "plain_rps=%.0f scraped_rps=%.0f rps_ratio=%.3f "
+                "plain_p50_us=%.0f scraped_p50_us=%.0f lat_ratio=%.2f "
+                "plain_p99_us=%.0f scraped_p99_us=%.0f "
+                "plain_cpu_us_per_req=%.2f scraped_cpu_us_per_req=%.2f cpu_ratio=%.3f\n",
+                benchCase.name.c_str(), benchCase.clients, benchCase.inflight, benchCase.workers,
+                benchCase.payloadBytes, requests, static_cast<long long>(interval.count()),
+                plain.requestsPerSecond, scraped.requestsPerSecond,
+                ratio(scraped.requestsPerSecond, plain.requestsPerSecond), plain.p50Us,
+                scraped.p50Us, ratio(plain.p50Us, scraped.p50Us), plain.p99Us, scraped.p99Us,
+                plain.cpuUsPerRequest, scraped.cpuUsPerRequest,
+                ratio(plain.cpuUsPerRequest, scraped.cpuUsPerRequest));
+    std::fflush(stdout);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -300,6 +322,12 @@ int main(int argc, char** argv)
                        "built with this bench), e.g. another build's, or a script that execs it "
                        "under strace."),
         QStringLiteral("PATH"));
+    const QCommandLineOption scrapeOption(
+        QStringLiteral("scrape-ms"),
+        QStringLiteral("With --processes: compare the broker with itself while /metrics is "
+                       "scraped every MS ms (switchboard --metrics) instead of with zmq_proxy; "
+                       "the ratios are then scraped/plain."),
+        QStringLiteral("MS"));
     // The children of a --processes run: bench_broker itself in another role.
     QCommandLineOption roleOption(QStringLiteral("role"), QStringLiteral("proxy|worker|client"),
                                   QStringLiteral("ROLE"));
@@ -315,7 +343,7 @@ int main(int argc, char** argv)
     parser.addOptions({requestsOption, repsOption, caseOption, warmupOption, timeoutOption,
                        verboseOption, noStatisticsOption, processesOption, clientMdpOption,
                        workerMdpOption, workerCreditOption, libraryWorkersOption, switchboardOption,
-                       roleOption, modeOption, endpointOption, workersOption});
+                       scrapeOption, roleOption, modeOption, endpointOption, workersOption});
     parser.process(app);
     if (!parser.positionalArguments().isEmpty()) {
         usageError(QStringLiteral("unexpected argument %1").arg(parser.positionalArguments()[0]));
@@ -399,6 +427,15 @@ int main(int argc, char** argv)
     processRun.clientVersion = settings.clientVersion;
     processRun.warmupRequests = settings.warmupRequests;
     processRun.timeout = settings.timeout;
+    processRun.verbose = settings.verbose;
+    ProcessRun scrapedRun = processRun;
+    if (parser.isSet(scrapeOption)) {
+        if (!settings.processes) {
+            usageError(QStringLiteral("--scrape-ms needs --processes"));
+        }
+        scrapedRun.scrapeInterval =
+            std::chrono::milliseconds(positiveOption(parser, scrapeOption, 100));
+    }
 
     for (const BenchCase& benchCase : selected) {
         // Every client gets the same share, so the total is rounded down to a multiple of them.
@@ -409,6 +446,27 @@ int main(int argc, char** argv)
         const std::string args = encodeArgs(benchCase.payloadBytes);
         std::vector<RunStats> brokerRuns;
         std::vector<RunStats> proxyRuns;
+        if (scrapedRun.scrapeInterval.count() > 0) {
+            std::vector<RunStats> scrapedRuns;
+            for (int rep = 0; rep < settings.reps; ++rep) {
+                // Alternated as below: neither always runs on a warmer machine.
+                for (const bool scraped : {rep % 2 == 0, rep % 2 != 0}) {
+                    const RunStats stats = measureInProcesses(
+                        benchCase, BenchMode::Broker, requests, scraped ? scrapedRun : processRun);
+                    if (settings.verbose) {
+                        std::fprintf(stderr,
+                                     "# case=%s rep=%d scraped=%d rps=%.0f p50_us=%.0f "
+                                     "cpu_us_per_req=%.2f\n",
+                                     benchCase.name.c_str(), rep + 1, scraped ? 1 : 0,
+                                     stats.requestsPerSecond, stats.p50Us, stats.cpuUsPerRequest);
+                    }
+                    (scraped ? scrapedRuns : brokerRuns).push_back(stats);
+                }
+            }
+            printScrapeResult(benchCase, requests, scrapedRun.scrapeInterval,
+                              RunStats::median(brokerRuns), RunStats::median(scrapedRuns));
+            continue;
+        }
         for (int rep = 0; rep < settings.reps; ++rep) {
             // Alternate which mode goes first, so that neither always runs on a warmer machine.
             const bool brokerFirst = rep % 2 == 0;

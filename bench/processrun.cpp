@@ -2,6 +2,7 @@
 
 #include "echoworker.h"
 #include "loadclient.h"
+#include "metricsscraper.h"
 #include "processusage.h"
 #include "referenceproxy.h"
 #include "startline.h"
@@ -123,15 +124,19 @@ RunStats measureInProcesses(const BenchCase& benchCase, BenchMode mode, std::siz
     Children children;
     const QString self = QString::fromStdString(run.selfExecutable);
     QProcess* router = nullptr;
+    const bool scraping = mode == BenchMode::Broker && run.scrapeInterval.count() > 0;
     if (mode == BenchMode::Broker) {
         // As an operator starts it; heartbeats slow enough that a busy machine never purges a
         // worker mid-run (the workers answer only requests).
-        router = &children.start(QString::fromStdString(run.switchboardExecutable),
-                                 {QStringLiteral("--no-gui"), QStringLiteral("--frontend"),
-                                  QStringLiteral("tcp://127.0.0.1:*"), QStringLiteral("--backend"),
-                                  QStringLiteral("tcp://127.0.0.1:*"), QStringLiteral("--no-admin"),
-                                  QStringLiteral("--heartbeat-ms"),
-                                  QString::number(kBrokerHeartbeat.count())},
+        QStringList arguments{
+            QStringLiteral("--no-gui"),          QStringLiteral("--frontend"),
+            QStringLiteral("tcp://127.0.0.1:*"), QStringLiteral("--backend"),
+            QStringLiteral("tcp://127.0.0.1:*"), QStringLiteral("--no-admin"),
+            QStringLiteral("--heartbeat-ms"),    QString::number(kBrokerHeartbeat.count())};
+        if (scraping) {
+            arguments << QStringLiteral("--metrics") << QStringLiteral("127.0.0.1:0");
+        }
+        router = &children.start(QString::fromStdString(run.switchboardExecutable), arguments,
                                  benchCase, mode);
     } else {
         router =
@@ -142,6 +147,17 @@ RunStats measureInProcesses(const BenchCase& benchCase, BenchMode mode, std::siz
                             benchCase, mode);
     }
     const auto [frontend, backend] = readEndpoints(*router, run, benchCase, mode);
+    std::unique_ptr<MetricsScraper> scraper;
+    if (scraping) {
+        // The broker prints it after the backend.
+        const QString prefix = QStringLiteral("metrics http://");
+        QString line;
+        while (!(line = readLine(*router, run.timeout, benchCase, mode, "metrics address"))
+                    .startsWith(prefix)) {
+        }
+        const QString address = line.mid(prefix.size()).section(QLatin1Char('/'), 0, 0);
+        scraper = std::make_unique<MetricsScraper>(address.toStdString(), run.scrapeInterval);
+    }
 
     QStringList workerArguments{QStringLiteral("--role"),
                                 QStringLiteral("worker"),
@@ -180,11 +196,28 @@ RunStats measureInProcesses(const BenchCase& benchCase, BenchMode mode, std::siz
     while (readLine(client, patience, benchCase, mode, "start") != QLatin1String("measuring")) {
     }
     const auto cpuFrom = processCpuTime(router->processId());
+    if (scraper) {
+        scraper->start();
+    }
     QString result;
     do {
         result = readLine(client, patience, benchCase, mode, "result");
     } while (!result.startsWith(QLatin1String("result ")));
     const auto cpuUsed = processCpuTime(router->processId()) - cpuFrom;
+    if (scraper) {
+        scraper->stop();
+        if (scraper->failures() != 0) {
+            fail(benchCase, mode,
+                 QStringLiteral("%1 of %2 scrapes of /metrics failed, the first: %3")
+                     .arg(scraper->failures())
+                     .arg(scraper->scrapes())
+                     .arg(QString::fromStdString(scraper->firstFailure())));
+        }
+        if (run.verbose) {
+            std::fprintf(stderr, "# case=%s scrapes=%llu\n", benchCase.name.c_str(),
+                         static_cast<unsigned long long>(scraper->scrapes()));
+        }
+    }
 
     const QStringList fields = result.split(QLatin1Char(' '));
     if (fields.size() != 5) {

@@ -27,6 +27,10 @@ struct ProcessRun {
     bool libraryWorkers = false;
     std::size_t warmupRequests = 500;
     std::chrono::milliseconds timeout{5000};
+    // Broker runs only: non-zero starts the broker with --metrics and GETs /metrics this often
+    // while the clients are measured (bench_broker --scrape-ms).
+    std::chrono::milliseconds scrapeInterval{0};
+    bool verbose = false;
 };
 
 // One measured run; on any failure prints why and ends the program (as the in-process runs do).

@@ -41,6 +41,11 @@ QStringList Broker::adminEndpoints() const
     return m_shell->adminEndpoints;
 }
 
+QString Broker::metricsAddress() const
+{
+    return m_shell->metricsAddress;
+}
+
 const BrokerConfig& Broker::config() const noexcept
 {
     return m_shell->config();

@@ -16,6 +16,8 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kShutdownLinger = 1000ms;
+// Far below MetricsHttpServer::kStallLimit, so that only a stalled loop misses beats.
+constexpr auto kHeartbeatInterval = 1000ms;
 
 RoutingConfig routingConfigOf(const BrokerConfig& config)
 {
@@ -58,6 +60,9 @@ Broker::Shell::Shell(Broker& owner, BrokerConfig config, zmq::context_t& context
 {
     m_snapshotTimer.setInterval(std::max(m_config.snapshotInterval, std::chrono::milliseconds(10)));
     QObject::connect(&m_snapshotTimer, &QTimer::timeout, &m_owner, [this] { onSnapshotTick(); });
+    m_heartbeatTimer.setInterval(kHeartbeatInterval);
+    QObject::connect(&m_heartbeatTimer, &QTimer::timeout, &m_owner,
+                     [this] { m_published->beat(Clock::now()); });
 }
 
 Broker::Shell::~Shell() = default;
@@ -124,6 +129,33 @@ void Broker::Shell::startCurve()
 }
 
 void Broker::Shell::start()
+{
+    if (!m_config.metricsAddress.isEmpty()) {
+        // First, so that an orchestrator probing /readyz sees "starting" rather than nothing
+        // while the endpoints are bound.
+        m_published->beat(Clock::now());
+        auto listener = std::make_unique<MetricsListener>(m_published, ConnectionLimits{});
+        listener->start(m_config.metricsAddress, m_config.metricsBeyondLoopback);
+        m_metrics = std::move(listener);
+        metricsAddress = m_metrics->address();
+        m_heartbeatTimer.start();
+    }
+    try {
+        bindAndServe();
+    } catch (...) {
+        // Nothing stays bound on failure, the listener included.
+        m_heartbeatTimer.stop();
+        m_metrics.reset();
+        metricsAddress.clear();
+        throw;
+    }
+    if (m_metrics) {
+        publish(snapshot());
+        m_published->setReadiness(PublishedState::Readiness::Ready);
+    }
+}
+
+void Broker::Shell::bindAndServe()
 {
     using Role = CurveAuthenticator::Role;
     startCurve();
@@ -320,10 +352,13 @@ void Broker::Shell::onSnapshotTick()
     // that polled recently.
     const bool local = m_owner.isSignalConnected(QMetaMethod::fromSignal(&Broker::snapshotReady));
     const bool remote = m_admin && m_admin->wantsSnapshots(now);
-    if (!local && !remote) {
+    if (!local && !remote && !m_metrics) {
         return;
     }
     const BrokerSnapshot taken = snapshot();
+    if (m_metrics) {
+        publish(taken);
+    }
     if (remote) {
         m_admin->offer(taken, now);
     }
@@ -332,8 +367,15 @@ void Broker::Shell::onSnapshotTick()
     }
 }
 
+void Broker::Shell::publish(const BrokerSnapshot& snapshot)
+{
+    m_published->publish(std::make_shared<const PublishedState::Publication>(
+        PublishedState::Publication{snapshot, counters()}));
+}
+
 void Broker::Shell::shutdown()
 {
+    m_published->setReadiness(PublishedState::Readiness::ShuttingDown);
     if (m_core.isShutDown() || !m_frontend) {
         m_core.shutdown(Clock::now());
         return;

@@ -4,6 +4,8 @@
 #include "brokerreporter.h"
 #include "curveauthenticator.h"
 #include "deadlinetimer.h"
+#include "metricslistener.h"
+#include "publishedstate.h"
 
 #include <switchboard/broker/broker.h>
 #include <switchboard/protocol/socketmonitor.h>
@@ -44,6 +46,7 @@ public:
     QStringList frontendEndpoints;
     QStringList backendEndpoints;
     QStringList adminEndpoints;
+    QString metricsAddress;
 
     // Outbox
     Delivery sendToClient(Frames& frames) override;
@@ -59,6 +62,10 @@ private:
                                                   CurveAuthenticator::Role role,
                                                   std::int64_t maxMessageSize);
     void startCurve();
+    // Everything start() does after the metrics listener is up.
+    void bindAndServe();
+    // Hands the HTTP listener's thread what /metrics serves.
+    void publish(const BrokerSnapshot& snapshot);
     // The socket monitor of the backend: a worker whose connection drops is purged at once
     // instead of after the liveness.
     void watchBackend();
@@ -87,8 +94,13 @@ private:
     RoutingCore m_core;
     DeadlineTimer m_tickTimer;
     QTimer m_snapshotTimer;
+    // Beats while the broker's loop turns; /livez fails when it stops (PublishedState).
+    QTimer m_heartbeatTimer;
+    std::shared_ptr<PublishedState> m_published = std::make_shared<PublishedState>();
     Clock::time_point m_startedAt;
     mutable std::uint64_t m_snapshotSequence = 0;
+    // Last, so it is stopped first: until then it may answer from m_published.
+    std::unique_ptr<MetricsListener> m_metrics;
 };
 
 } // namespace switchboard

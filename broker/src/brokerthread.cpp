@@ -40,6 +40,7 @@ void BrokerThread::start()
             m_frontends = broker->frontendEndpoints();
             m_backends = broker->backendEndpoints();
             m_admins = broker->adminEndpoints();
+            m_metrics = broker->metricsAddress();
             m_broker = broker.release();
         },
         Qt::BlockingQueuedConnection);
@@ -82,6 +83,11 @@ QStringList BrokerThread::backendEndpoints() const
 QStringList BrokerThread::adminEndpoints() const
 {
     return m_admins;
+}
+
+QString BrokerThread::metricsAddress() const
+{
+    return m_metrics;
 }
 
 BrokerSnapshot BrokerThread::snapshot() const

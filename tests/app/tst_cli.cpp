@@ -2,6 +2,7 @@
 // announces, and what a signal does to the requests it holds. The peers here are raw cppzmq
 // sockets that build MDP frames by hand, so the test checks the wire rather than our libraries.
 
+#include "httpclient.h"
 #include "switchboardprocess.h"
 
 #include <QDir>
@@ -133,6 +134,7 @@ private Q_SLOTS:
     void endpointInUse_data();
     void endpointInUse();
     void wildcardEndpointsAreResolved();
+    void metricsAddressIsAnnounced();
     void noDisplay_data();
     void noDisplay();
     void monitorHelp();
@@ -239,6 +241,14 @@ void TstCli::badArguments_data()
         << QStringList{"--no-gui", "--frontend", kWildcard,        "--backend",
                        kWildcard,  "--admin",    "tcp://0.0.0.0:*"}
         << "only listen beyond loopback with CURVE";
+    // The metrics listener has no authentication: beyond loopback only when asked for.
+    QTest::newRow("metrics beyond loopback")
+        << (QStringList{"--no-gui", "--metrics", "0.0.0.0:9999"} + wildcards)
+        << "--metrics-beyond-loopback";
+    QTest::newRow("metrics address garbage")
+        << (QStringList{"--no-gui", "--metrics", "garbage"} + wildcards) << "expected ADDR:PORT";
+    QTest::newRow("beyond loopback without metrics")
+        << (QStringList{"--no-gui", "--metrics-beyond-loopback"} + wildcards) << "--metrics";
     QTest::newRow("curve key without authorized keys")
         << (QStringList{"--no-gui", "--curve-key", "broker.key"} + wildcards)
         << "--authorized-keys";
@@ -293,6 +303,32 @@ void TstCli::endpointInUse()
     QVERIFY2(outcome.errLines.first().startsWith(QLatin1String("switchboard: ")),
              qPrintable(outcome.errLines.first()));
     QVERIFY2(outcome.errLines.first().contains(taken), qPrintable(outcome.errLines.first()));
+}
+
+void TstCli::metricsAddressIsAnnounced()
+{
+    SwitchboardProcess switchboard(kSwitchboard);
+    switchboard.start({"--no-gui", "--frontend", kWildcard, "--backend", kWildcard, "--no-admin",
+                       "--metrics", "127.0.0.1:0"});
+    QVERIFY2(switchboard.waitReady(), qPrintable(switchboard.stderrText()));
+    const QRegularExpression announced(
+        QStringLiteral("^metrics http://(127\\.0\\.0\\.1:[1-9][0-9]*)/metrics$"));
+    QString address;
+    for (const QString& line : switchboard.stdoutLines()) {
+        if (const auto match = announced.match(line); match.hasMatch()) {
+            address = match.captured(1);
+        }
+    }
+    QVERIFY2(!address.isEmpty(), qPrintable(switchboard.stdoutLines().join('\n')));
+
+    const auto ready = switchboard::test::httpGet(address, "/readyz");
+    QVERIFY(ready);
+    QCOMPARE(ready->status, 200);
+    const auto metrics = switchboard::test::httpGet(address, "/metrics");
+    QVERIFY(metrics);
+    QCOMPARE(metrics->status, 200);
+    QVERIFY2(metrics->body.contains("switchboard_build_info{"), metrics->body.constData());
+    switchboard.stop();
 }
 
 void TstCli::wildcardEndpointsAreResolved()

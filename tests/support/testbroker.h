@@ -51,6 +51,8 @@ public:
     std::string backend() const { return m_thread->backendEndpoints().first().toStdString(); }
     // The admin endpoint as bound (Admin::Endpoint only).
     std::string admin() const { return m_thread->adminEndpoints().value(0).toStdString(); }
+    // The metrics listener's address, with BrokerConfig::metricsAddress ("127.0.0.1:41234").
+    QString metrics() const { return m_thread->metricsAddress(); }
     BrokerCounters counters() const { return m_thread->counters(); }
     BrokerSnapshot snapshot() const { return m_thread->snapshot(); }
     bool evictWorker(const QByteArray& identity) { return m_thread->evictWorker(identity); }

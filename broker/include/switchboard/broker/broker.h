@@ -39,7 +39,8 @@ public:
 
     // Binds every endpoint and starts serving. Throws BindError; nothing stays bound on failure.
     // With CURVE configured, also throws curve::KeyError for an unusable key file, and Error for
-    // a missing authorized keys directory.
+    // a missing authorized keys directory. With BrokerConfig::metricsAddress the HTTP listener
+    // starts first, so /readyz says "starting" until every endpoint is bound.
     void start();
 
     // The endpoints actually bound, with wildcard ports resolved ("tcp://127.0.0.1:*" becomes
@@ -47,6 +48,8 @@ public:
     QStringList frontendEndpoints() const;
     QStringList backendEndpoints() const;
     QStringList adminEndpoints() const;
+    // The metrics listener's address with its real port ("127.0.0.1:41234"); empty without one.
+    QString metricsAddress() const;
 
     const BrokerConfig& config() const noexcept;
     BrokerCounters counters() const;

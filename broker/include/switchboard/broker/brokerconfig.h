@@ -58,6 +58,12 @@ struct BrokerConfig {
     // directly in it may connect to every endpoint; keys in its subdirectories clients/,
     // workers/ and admin/ only to that one. Re-read on Broker::reloadKeys() and when it changes.
     QString authorizedKeysDirectory;
+    // Where the HTTP listener serves /metrics (Prometheus), /livez and /readyz, as ADDR:PORT
+    // (IPv6 as [::1]:PORT; port 0: any free one). Empty: no listener.
+    QString metricsAddress;
+    // Lets metricsAddress be beyond loopback: it has no authentication, and anyone who reaches
+    // it reads the broker's services, workers and load.
+    bool metricsBeyondLoopback = false;
 };
 
 } // namespace switchboard

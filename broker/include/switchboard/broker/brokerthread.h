@@ -28,6 +28,8 @@ public:
     QStringList frontendEndpoints() const;
     QStringList backendEndpoints() const;
     QStringList adminEndpoints() const;
+    // Broker::metricsAddress() as it was after start().
+    QString metricsAddress() const;
     // A consistent copy, taken on the broker's thread.
     BrokerCounters counters() const;
     // Broker::snapshot() and Broker::evictWorker(), run on the broker's thread; the calling
@@ -47,6 +49,7 @@ private:
     QStringList m_frontends;
     QStringList m_backends;
     QStringList m_admins;
+    QString m_metrics;
 };
 
 } // namespace switchboard
