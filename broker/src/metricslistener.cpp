@@ -22,8 +22,8 @@ MetricsListener::Address MetricsListener::parseAddress(const QString& text)
 {
     const auto malformed = [&text] {
         return BindError(text, QStringLiteral("malformed metrics address (expected ADDR:PORT, "
-                                              "e.g. 127.0.0.1:9464, [::1]:9464 or "
-                                              "0.0.0.0:9464; port 0 picks a free one)"));
+                                              "e.g. 127.0.0.1:5558, [::1]:5558 or "
+                                              "0.0.0.0:5558; port 0 picks a free one)"));
     };
     const qsizetype colon = text.lastIndexOf(QLatin1Char(':'));
     if (colon <= 0) {

@@ -35,7 +35,7 @@ public:
     // Binds and starts serving; returns once it does. Throws BindError for a malformed address,
     // one beyond loopback unless `beyondLoopback`, and one that cannot be bound.
     void start(const QString& address, bool beyondLoopback);
-    // The address bound, with the real port ("127.0.0.1:41234", "[::1]:9464"); empty before.
+    // The address bound, with the real port ("127.0.0.1:41234", "[::1]:5558"); empty before.
     QString address() const { return m_bound; }
     // Lives on the listener's thread; its counters are atomics. Null before start().
     const BoundedTcpServer* tcpServer() const noexcept { return m_tcp; }
