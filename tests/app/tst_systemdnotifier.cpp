@@ -173,9 +173,16 @@ private Q_SLOTS:
         release.release();
         QTRY_VERIFY_WITH_TIMEOUT(manager.count("WATCHDOG=1") > before, 5000);
 
-        // Back to this thread (with its timer child) to be destroyed where it lives.
+        // The watchdog timer dies on its own thread; the owner, now without timers (moving a
+        // running timer would post its re-registration to a loop that may never read it), comes
+        // back to this thread to be destroyed where it lives.
         QMetaObject::invokeMethod(
-            &loopOwner, [&] { loopOwner.moveToThread(thread()); }, Qt::BlockingQueuedConnection);
+            &loopOwner,
+            [&] {
+                qDeleteAll(loopOwner.children());
+                loopOwner.moveToThread(thread());
+            },
+            Qt::BlockingQueuedConnection);
         brokerThread.quit();
         QVERIFY(brokerThread.wait(5000));
     }
