@@ -65,8 +65,9 @@ public:
         stats.service =
             QString::fromUtf8(m_service.data(), static_cast<qsizetype>(m_service.size()));
         stats.method = QString::fromUtf8(m_name.data(), static_cast<qsizetype>(m_name.size()));
-        stats.calls = m_calls;
-        stats.errors = m_errors;
+        // Every answer lands in exactly one outcome, so the totals are theirs.
+        stats.calls = m_outcomes.sum();
+        stats.errors = stats.calls - m_outcomes.ok;
         stats.callsPerSecond = m_callRate.perSecond(now, m_createdAt);
         stats.errorsPerSecond = m_errorRate.perSecond(now, m_createdAt);
         LatencyHistogram windowTotal;
@@ -95,10 +96,8 @@ private:
 
     void count(bool error, Clock::time_point now) noexcept
     {
-        ++m_calls;
         m_callRate.add(now);
         if (error) {
-            ++m_errors;
             m_errorRate.add(now);
         }
     }
@@ -106,8 +105,6 @@ private:
     std::string m_service;
     std::string m_name;
     Clock::time_point m_createdAt;
-    std::uint64_t m_calls = 0;
-    std::uint64_t m_errors = 0;
     RequestOutcomes m_outcomes;
     std::uint64_t m_totalSumUs = 0;
     std::uint64_t m_queueWaitSumUs = 0;
